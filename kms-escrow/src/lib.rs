@@ -1,0 +1,1 @@
+//! Key escrow for the kms crate family.

@@ -1,0 +1,1 @@
+//! OASIS KMIP for the kms crate family.

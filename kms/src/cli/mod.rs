@@ -1,0 +1,40 @@
+//! Command-line interface: one module per subcommand family.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[cfg(feature = "kmip")]
+mod ttlv;
+
+/// Key management: serve KMIP and XKMS, and talk to a running server.
+#[derive(Debug, Parser)]
+#[command(name = "kms", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode and encode KMIP TTLV (debugging aid for integrators).
+    #[cfg(feature = "kmip")]
+    #[command(subcommand)]
+    Ttlv(ttlv::TtlvCommand),
+}
+
+/// Parses the command line, runs the subcommand and turns its error into a message and exit status 1.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        #[cfg(feature = "kmip")]
+        Command::Ttlv(cmd) => ttlv::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kms: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
