@@ -1,0 +1,419 @@
+//! Key backends: where keys are generated and used.
+//!
+//! A [`KeyBackend`] creates keys and hands out opaque [`KeyRef`]s; the store persists them and only the backend
+//! that issued a `KeyRef` interprets it. The operations are small capability traits ([`Cipher`], [`Signer`],
+//! [`Mac`], [`KeyWrap`], [`KeyAgreement`], [`Random`]) that a backend offers through the accessors of
+//! [`KeyBackend`]; which algorithms and lengths it handles is data ([`Capabilities`]), so that callers (and KMIP
+//! Query) learn what a backend can do without trying.
+//!
+//! Backends are synchronous and `Send + Sync` (PKCS#11 and TPM calls block anyway); async code calls them through
+//! `spawn_blocking` or a worker pool.
+
+mod capabilities;
+mod key_ref;
+
+use std::error::Error as StdError;
+
+use zeroize::Zeroizing;
+
+pub use capabilities::{Capabilities, Capability, Operations};
+pub use key_ref::KeyRef;
+
+use crate::material::KeyMaterial;
+use crate::object::{CryptographicAlgorithm, ObjectId, ObjectType, RecommendedCurve, UsageMask};
+
+/// Errors of key backends.
+///
+/// [`BackendError::Crypto`] is deliberately opaque (a failed tag, signature or padding check says nothing more);
+/// device failures keep their source for operators.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BackendError {
+    /// A cryptographic check failed (authentication tag, signature, padding). No detail, by design.
+    #[error("cryptographic failure")]
+    Crypto,
+    /// The backend does not do this algorithm, length, mode or operation.
+    #[error("not supported by this backend: {0}")]
+    Unsupported(String),
+    /// The input is malformed (wrong key length, IV length, unparsable key encoding, ...).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The key the reference names is not (or no longer) in the backend.
+    #[error("key not found in the backend")]
+    KeyNotFound,
+    /// The key may not leave the backend.
+    #[error("key not extractable")]
+    NotExtractable,
+    /// The reference was issued by another backend, or by a newer version of this one.
+    #[error("key reference not issued by this backend")]
+    ForeignKeyRef,
+    /// The reference cannot be decoded.
+    #[error("malformed key reference")]
+    MalformedKeyRef,
+    /// The device or library failed (token removed, session lost, TPM busy, ...).
+    #[error("device error: {message}")]
+    Device {
+        /// What failed, for operators; never key material.
+        message: String,
+        /// Whether the same call may succeed later (after reconnecting, when the device is back).
+        retryable: bool,
+        /// The underlying error.
+        #[source]
+        source: Option<Box<dyn StdError + Send + Sync>>,
+    },
+}
+
+impl BackendError {
+    /// Whether the same call may succeed later.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            BackendError::Device {
+                retryable: true,
+                ..
+            }
+        )
+    }
+}
+
+/// What key to generate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeySpec {
+    /// A symmetric key: AES (128, 192, 256) or an HMAC key (`HmacSha*`, length in bits).
+    Symmetric {
+        /// AES or one of the HMAC algorithms.
+        algorithm: CryptographicAlgorithm,
+        /// Key length in bits.
+        bits: u32,
+    },
+    /// An RSA key pair with exponent 65537.
+    Rsa {
+        /// Modulus length in bits.
+        bits: u32,
+    },
+    /// An elliptic-curve key pair (usable for ECDSA and ECDH as its usage mask allows).
+    Ec {
+        /// The curve.
+        curve: RecommendedCurve,
+    },
+}
+
+/// How a new key may be used, which a hardware backend enforces in the token (CKA_SIGN, CKA_EXTRACTABLE, ...).
+#[derive(Clone, Copy, Debug)]
+pub struct KeyPolicy<'a> {
+    /// The managed object the key belongs to (a token may use it as the key's label).
+    pub id: &'a ObjectId,
+    /// The operations the key may be used for.
+    pub usage: UsageMask,
+    /// Whether the key may ever leave the backend.
+    pub extractable: bool,
+}
+
+/// The result of [`KeyBackend::generate`].
+#[derive(Debug)]
+pub enum GeneratedKey {
+    /// A symmetric key.
+    Symmetric(KeyRef),
+    /// A key pair.
+    KeyPair {
+        /// The private key.
+        private: KeyRef,
+        /// The public key (always exportable as `SubjectPublicKeyInfo`).
+        public: KeyRef,
+    },
+}
+
+/// KMIP Hashing Algorithm, the ones this family implements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HashingAlgorithm {
+    /// SHA-1 (legacy interop only: OAEP on older tokens, XKMS).
+    Sha1,
+    /// SHA-224.
+    Sha224,
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+/// Parameters of [`Cipher`] operations. Borrowed, as cryptoki's mechanism parameters are.
+#[derive(Clone, Copy, Debug)]
+pub enum CipherParams<'a> {
+    /// AES-GCM. On encrypt a missing IV makes the backend choose a random 96-bit one.
+    AesGcm {
+        /// The IV (nonce); 12 bytes recommended.
+        iv: Option<&'a [u8]>,
+        /// Additional authenticated data.
+        aad: &'a [u8],
+        /// Tag length in bytes (12 to 16).
+        tag_len: usize,
+    },
+    /// RSA-OAEP.
+    RsaOaep {
+        /// The OAEP hash.
+        hash: HashingAlgorithm,
+        /// The MGF1 hash (usually the same).
+        mgf1_hash: HashingAlgorithm,
+        /// Optional label.
+        label: Option<&'a [u8]>,
+    },
+}
+
+/// The output of [`Cipher::encrypt`], split as KMIP returns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ciphertext {
+    /// The ciphertext (without the tag).
+    pub data: Vec<u8>,
+    /// The IV that was used, when the backend chose it or the mode has one.
+    pub iv: Option<Vec<u8>>,
+    /// The authentication tag of AEAD modes.
+    pub tag: Option<Vec<u8>>,
+}
+
+/// Encryption and decryption.
+pub trait Cipher: Send + Sync {
+    /// Encrypts `plaintext` under `key`.
+    ///
+    /// # Errors
+    /// [`BackendError::Unsupported`] for a mode the key cannot do, [`BackendError::InvalidInput`] for bad
+    /// parameters, [`BackendError::KeyNotFound`] and device errors.
+    fn encrypt(
+        &self,
+        key: &KeyRef,
+        params: &CipherParams<'_>,
+        plaintext: &[u8],
+    ) -> Result<Ciphertext, BackendError>;
+
+    /// Decrypts; `tag` is the AEAD tag for modes that have one.
+    ///
+    /// # Errors
+    /// [`BackendError::Crypto`] when the tag or padding does not verify, and the errors of [`Cipher::encrypt`].
+    fn decrypt(
+        &self,
+        key: &KeyRef,
+        params: &CipherParams<'_>,
+        ciphertext: &[u8],
+        tag: Option<&[u8]>,
+    ) -> Result<Zeroizing<Vec<u8>>, BackendError>;
+}
+
+/// Signature schemes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignatureAlgorithm {
+    /// RSASSA-PKCS1-v1_5.
+    RsaPkcs1v15(HashingAlgorithm),
+    /// RSASSA-PSS with MGF1 over the same hash and a salt as long as the hash.
+    RsaPss(HashingAlgorithm),
+    /// ECDSA; signatures are DER-encoded `Ecdsa-Sig-Value` (as X.509, KMIP peers and OpenSSL use).
+    Ecdsa(HashingAlgorithm),
+}
+
+/// What is signed: the message (the backend hashes it), or a digest computed by the caller.
+#[derive(Clone, Copy, Debug)]
+pub enum SignInput<'a> {
+    /// The message.
+    Message(&'a [u8]),
+    /// The digest of the message under the scheme's hash.
+    Digest(&'a [u8]),
+}
+
+/// Signing and verification.
+pub trait Signer: Send + Sync {
+    /// Signs with a private key.
+    ///
+    /// # Errors
+    /// [`BackendError::Unsupported`], [`BackendError::InvalidInput`] (e.g. a digest of the wrong length),
+    /// [`BackendError::KeyNotFound`] and device errors.
+    fn sign(
+        &self,
+        key: &KeyRef,
+        algorithm: SignatureAlgorithm,
+        input: SignInput<'_>,
+    ) -> Result<Vec<u8>, BackendError>;
+
+    /// Verifies with a public key (or the public half of a private key the backend holds).
+    ///
+    /// # Errors
+    /// [`BackendError::Crypto`] when the signature does not verify; otherwise as [`Signer::sign`].
+    fn verify(
+        &self,
+        key: &KeyRef,
+        algorithm: SignatureAlgorithm,
+        input: SignInput<'_>,
+        signature: &[u8],
+    ) -> Result<(), BackendError>;
+}
+
+/// HMAC.
+pub trait Mac: Send + Sync {
+    /// Computes the HMAC of `data` under `key` with `hash`.
+    ///
+    /// # Errors
+    /// [`BackendError::Unsupported`], [`BackendError::KeyNotFound`] and device errors.
+    fn mac(
+        &self,
+        key: &KeyRef,
+        hash: HashingAlgorithm,
+        data: &[u8],
+    ) -> Result<Vec<u8>, BackendError>;
+
+    /// Checks `mac` in constant time.
+    ///
+    /// # Errors
+    /// [`BackendError::Crypto`] when it does not match; otherwise as [`Mac::mac`].
+    fn mac_verify(
+        &self,
+        key: &KeyRef,
+        hash: HashingAlgorithm,
+        data: &[u8],
+        mac: &[u8],
+    ) -> Result<(), BackendError>;
+}
+
+/// Key wrapping algorithms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WrapAlgorithm {
+    /// AES Key Wrap, RFC 3394 (NIST SP 800-38F KW).
+    AesKeyWrap,
+    /// AES Key Wrap with Padding, RFC 5649 (KWP).
+    AesKeyWrapPadded,
+    /// RSA-OAEP with the given hash (and MGF1 over it).
+    RsaOaep(HashingAlgorithm),
+}
+
+/// Wrapping keys under other keys of the same backend.
+pub trait KeyWrap: Send + Sync {
+    /// Wraps the key value of `target` (in its canonical [`KeyFormat`](crate::KeyFormat)) under `wrapping_key`.
+    ///
+    /// # Errors
+    /// [`BackendError::NotExtractable`] when `target` may not leave the backend even wrapped, and the usual ones.
+    fn wrap(
+        &self,
+        wrapping_key: &KeyRef,
+        algorithm: WrapAlgorithm,
+        target: &KeyRef,
+    ) -> Result<Vec<u8>, BackendError>;
+
+    /// Unwraps `wrapped` into a new key of `object_type` held by the backend.
+    ///
+    /// # Errors
+    /// [`BackendError::Crypto`] when the wrapping does not verify, and the usual ones.
+    fn unwrap(
+        &self,
+        unwrapping_key: &KeyRef,
+        algorithm: WrapAlgorithm,
+        wrapped: &[u8],
+        object_type: ObjectType,
+        key_algorithm: CryptographicAlgorithm,
+        policy: &KeyPolicy<'_>,
+    ) -> Result<KeyRef, BackendError>;
+}
+
+/// Elliptic-curve Diffie-Hellman.
+pub trait KeyAgreement: Send + Sync {
+    /// Agrees a shared secret between `private_key` and the peer's `SubjectPublicKeyInfo`; the secret stays in the
+    /// backend as a new raw symmetric key.
+    ///
+    /// # Errors
+    /// [`BackendError::InvalidInput`] for a peer key on another curve or not on the curve, and the usual ones.
+    fn agree(
+        &self,
+        private_key: &KeyRef,
+        peer_public_key: &[u8],
+        policy: &KeyPolicy<'_>,
+    ) -> Result<KeyRef, BackendError>;
+}
+
+/// Random bytes from the backend's generator.
+pub trait Random: Send + Sync {
+    /// Fills `buf`.
+    ///
+    /// # Errors
+    /// Device errors.
+    fn fill_random(&self, buf: &mut [u8]) -> Result<(), BackendError>;
+}
+
+/// A place where keys are generated, held and used: software, a PKCS#11 token, a TPM.
+///
+/// Object-safe; every operation takes `&self` and locks inside as it needs.
+pub trait KeyBackend: Send + Sync {
+    /// The backend's identifier, written into every [`KeyRef`] it issues (`"software"`, `"pkcs11"`, `"tpm"`).
+    fn id(&self) -> &str;
+
+    /// What the backend can do.
+    fn capabilities(&self) -> &Capabilities;
+
+    /// Generates a key inside the backend.
+    ///
+    /// # Errors
+    /// [`BackendError::Unsupported`] for an algorithm or length the backend lacks, and device errors.
+    fn generate(
+        &self,
+        spec: &KeySpec,
+        policy: &KeyPolicy<'_>,
+    ) -> Result<GeneratedKey, BackendError>;
+
+    /// Brings existing material into the backend (KMIP Register).
+    ///
+    /// # Errors
+    /// [`BackendError::InvalidInput`] when the material does not parse as `object_type`/`algorithm` in its format,
+    /// [`BackendError::Unsupported`], and device errors.
+    fn import(
+        &self,
+        object_type: ObjectType,
+        algorithm: Option<CryptographicAlgorithm>,
+        material: &KeyMaterial,
+        policy: &KeyPolicy<'_>,
+    ) -> Result<KeyRef, BackendError>;
+
+    /// Returns the key value in its canonical format.
+    ///
+    /// # Errors
+    /// [`BackendError::NotExtractable`] when the backend holds it as non-extractable, and the usual ones.
+    fn export(&self, key: &KeyRef) -> Result<KeyMaterial, BackendError>;
+
+    /// Destroys the key in the backend. Destroying an absent key is not an error (rollback and retries need that).
+    ///
+    /// # Errors
+    /// Device errors.
+    fn destroy(&self, key: &KeyRef) -> Result<(), BackendError>;
+
+    /// Whether the key still exists in the backend (for start-up reconciliation).
+    ///
+    /// # Errors
+    /// Device errors.
+    fn exists(&self, key: &KeyRef) -> Result<bool, BackendError>;
+
+    /// Encryption and decryption, if the backend offers them.
+    fn cipher(&self) -> Option<&dyn Cipher> {
+        None
+    }
+
+    /// Signing and verification, if the backend offers them.
+    fn signer(&self) -> Option<&dyn Signer> {
+        None
+    }
+
+    /// HMAC, if the backend offers it.
+    fn mac(&self) -> Option<&dyn Mac> {
+        None
+    }
+
+    /// Key wrapping, if the backend offers it.
+    fn key_wrap(&self) -> Option<&dyn KeyWrap> {
+        None
+    }
+
+    /// ECDH, if the backend offers it.
+    fn key_agreement(&self) -> Option<&dyn KeyAgreement> {
+        None
+    }
+
+    /// Random bytes, if the backend offers them.
+    fn random(&self) -> Option<&dyn Random> {
+        None
+    }
+}
