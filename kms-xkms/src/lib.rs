@@ -1,3 +1,8 @@
-//! W3C XKMS 2.0 (X-KISS and X-KRSS): messages, XML codec, signatures, service and SOAP binding
-//!
-//! Not implemented yet: see the open issue for this crate. Nothing here is published as done.
+//! W3C XKMS 2.0 (X-KISS and X-KRSS): messages, XML codec, signatures and SOAP binding (sans I/O).
+
+pub mod dsig;
+pub mod error;
+pub mod shared_secret;
+pub mod xml;
+
+pub use error::{CryptoError, DecodeError, DecodeErrorKind, Error, SignatureError, XmlError, XmlErrorKind};
