@@ -13,6 +13,7 @@ pub mod object;
 pub mod store;
 
 pub use backend::{KeyBackend, KeyRef};
+pub use backend::SoftwareBackend;
 pub use error::{Error, Result, ResultReason};
 pub use material::{KeyFormat, KeyMaterial};
 pub use object::{Attributes, ObjectId, ObjectType, State, UsageMask};

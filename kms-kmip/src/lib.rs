@@ -7,3 +7,5 @@
 
 pub mod tags;
 pub mod ttlv;
+#[cfg(feature = "xml")]
+pub mod xml;

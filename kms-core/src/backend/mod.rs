@@ -11,6 +11,7 @@
 
 mod capabilities;
 mod key_ref;
+mod software;
 
 use std::error::Error as StdError;
 
@@ -18,6 +19,7 @@ use zeroize::Zeroizing;
 
 pub use capabilities::{Capabilities, Capability, Operations};
 pub use key_ref::KeyRef;
+pub use software::SoftwareBackend;
 
 use crate::material::KeyMaterial;
 use crate::object::{CryptographicAlgorithm, ObjectId, ObjectType, RecommendedCurve, UsageMask};

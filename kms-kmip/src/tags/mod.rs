@@ -242,6 +242,16 @@ impl Tag {
             .map(|t| t.tag)
     }
 
+    /// The tag whose specification name is `spec_name` (`"Cryptographic Algorithm"`), as KMIP 1.x Attribute
+    /// Name carries it. A linear search: meant for the text encodings, not for the binary hot path.
+    #[must_use]
+    pub fn from_spec_name(spec_name: &str) -> Option<Self> {
+        generated::TAGS
+            .iter()
+            .find(|t| t.spec_name == spec_name)
+            .map(|t| t.tag)
+    }
+
     /// The versions that define this tag (empty for unknown and extension tags).
     #[must_use]
     pub fn versions(self) -> Versions {
@@ -276,9 +286,19 @@ pub fn all_enumerations() -> &'static [EnumInfo] {
     &generated::ENUMS
 }
 
+/// True for the KMIP 2.x items whose Enumeration value is a tag (Attribute Reference, Tag): their names are
+/// tag names (`<AttributeReference type="Enumeration" value="CryptographicAlgorithm"/>`).
+#[must_use]
+pub fn enumerates_tags(tag: Tag) -> bool {
+    tag == Tag::ATTRIBUTE_REFERENCE || tag == Tag::TAG
+}
+
 /// The name of enumeration `value` of the Enumeration item tagged `tag`.
 #[must_use]
 pub fn enumeration_name(tag: Tag, value: u32) -> Option<&'static str> {
+    if enumerates_tags(tag) {
+        return Tag::new(value).and_then(Tag::name);
+    }
     tag.enumeration()
         .filter(|e| !e.is_mask)
         .and_then(|e| e.name_of(value))
@@ -287,6 +307,9 @@ pub fn enumeration_name(tag: Tag, value: u32) -> Option<&'static str> {
 /// The value of the enumeration name `name` for the item tagged `tag`.
 #[must_use]
 pub fn enumeration_value(tag: Tag, name: &str) -> Option<u32> {
+    if enumerates_tags(tag) {
+        return Tag::from_name(name).map(Tag::value);
+    }
     tag.enumeration()
         .filter(|e| !e.is_mask)
         .and_then(|e| e.value_of(name))

@@ -31,6 +31,7 @@
 
 mod error;
 mod reader;
+pub(crate) mod text;
 mod tree;
 mod writer;
 

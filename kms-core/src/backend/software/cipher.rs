@@ -1,0 +1,285 @@
+//! AES-GCM (NIST SP 800-38D) and RSA-OAEP (RFC 8017 §7.1).
+
+use aes_gcm::AesGcm;
+use aes_gcm::aead::consts::{U12, U13, U14, U15, U16};
+use aes_gcm::aead::{AeadInOut, KeyInit, Nonce, Tag};
+use aes_gcm::aes::{Aes128, Aes192, Aes256};
+use getrandom::SysRng;
+use zeroize::Zeroizing;
+
+use super::SoftwareBackend;
+use super::cache::Parsed;
+use super::key_data::Kind;
+use crate::backend::{BackendError, Cipher, CipherParams, Ciphertext, HashingAlgorithm, KeyRef};
+
+/// The IV length this backend uses and accepts: SP 800-38D §8.2.1's recommended 96 bits, which keeps IVs out of
+/// GHASH (other lengths are hashed into J0, with a weaker collision bound for random IVs).
+pub(crate) const GCM_IV_LEN: usize = 12;
+
+/// Shortest and longest GCM tags accepted (SP 800-38D §5.2.1.2 allows 96 to 128 bits for general use).
+const GCM_TAG_LENS: std::ops::RangeInclusive<usize> = 12..=16;
+
+fn gcm_seal<C: AeadInOut + KeyInit>(
+    key: &[u8],
+    iv: &[u8],
+    aad: &[u8],
+    buf: &mut [u8],
+) -> Result<Vec<u8>, BackendError> {
+    let cipher = C::new_from_slice(key).map_err(|_| BackendError::MalformedKeyRef)?;
+    let nonce = <&Nonce<C>>::try_from(iv)
+        .map_err(|_| BackendError::InvalidInput("AES-GCM IV must be 12 bytes".into()))?;
+    let tag = cipher
+        .encrypt_inout_detached(nonce, aad, buf.into())
+        .map_err(|_| {
+            BackendError::InvalidInput("AES-GCM input exceeds the mode's limits".into())
+        })?;
+    Ok(tag.to_vec())
+}
+
+fn gcm_open<C: AeadInOut + KeyInit>(
+    key: &[u8],
+    iv: &[u8],
+    aad: &[u8],
+    buf: &mut [u8],
+    tag: &[u8],
+) -> Result<(), BackendError> {
+    let cipher = C::new_from_slice(key).map_err(|_| BackendError::MalformedKeyRef)?;
+    let nonce = <&Nonce<C>>::try_from(iv)
+        .map_err(|_| BackendError::InvalidInput("AES-GCM IV must be 12 bytes".into()))?;
+    let tag = <&Tag<C>>::try_from(tag)
+        .map_err(|_| BackendError::InvalidInput("AES-GCM tag length mismatch".into()))?;
+    cipher
+        .decrypt_inout_detached(nonce, aad, buf.into(), tag)
+        .map_err(|_| BackendError::Crypto)
+}
+
+/// Calls `$f::<AesGcm<Aes, U12, TagSize>>` for the key's AES variant and the tag length: the crate fixes both
+/// in the type.
+macro_rules! gcm_dispatch {
+    ($f:ident, $key:expr, $tag_len:expr, $($arg:expr),*) => {
+        match ($key.len(), $tag_len) {
+            (16, 12) => $f::<AesGcm<Aes128, U12, U12>>($key, $($arg),*),
+            (16, 13) => $f::<AesGcm<Aes128, U12, U13>>($key, $($arg),*),
+            (16, 14) => $f::<AesGcm<Aes128, U12, U14>>($key, $($arg),*),
+            (16, 15) => $f::<AesGcm<Aes128, U12, U15>>($key, $($arg),*),
+            (16, 16) => $f::<AesGcm<Aes128, U12, U16>>($key, $($arg),*),
+            (24, 12) => $f::<AesGcm<Aes192, U12, U12>>($key, $($arg),*),
+            (24, 13) => $f::<AesGcm<Aes192, U12, U13>>($key, $($arg),*),
+            (24, 14) => $f::<AesGcm<Aes192, U12, U14>>($key, $($arg),*),
+            (24, 15) => $f::<AesGcm<Aes192, U12, U15>>($key, $($arg),*),
+            (24, 16) => $f::<AesGcm<Aes192, U12, U16>>($key, $($arg),*),
+            (32, 12) => $f::<AesGcm<Aes256, U12, U12>>($key, $($arg),*),
+            (32, 13) => $f::<AesGcm<Aes256, U12, U13>>($key, $($arg),*),
+            (32, 14) => $f::<AesGcm<Aes256, U12, U14>>($key, $($arg),*),
+            (32, 15) => $f::<AesGcm<Aes256, U12, U15>>($key, $($arg),*),
+            (32, 16) => $f::<AesGcm<Aes256, U12, U16>>($key, $($arg),*),
+            _ => Err(BackendError::InvalidInput(
+                "AES-GCM tag length must be 12 to 16 bytes".into(),
+            )),
+        }
+    };
+}
+
+fn check_tag_len(tag_len: usize) -> Result<(), BackendError> {
+    if GCM_TAG_LENS.contains(&tag_len) {
+        Ok(())
+    } else {
+        Err(BackendError::InvalidInput(format!(
+            "AES-GCM tag length must be 12 to 16 bytes, got {tag_len}"
+        )))
+    }
+}
+
+fn check_iv(iv: &[u8]) -> Result<(), BackendError> {
+    if iv.len() == GCM_IV_LEN {
+        Ok(())
+    } else {
+        Err(BackendError::InvalidInput(format!(
+            "AES-GCM IV must be {GCM_IV_LEN} bytes, got {}",
+            iv.len()
+        )))
+    }
+}
+
+/// The [`rsa::Oaep`] padding for a hash pair, bound to `$p` in `$body` (the hashes are type parameters).
+/// MGF1 uses the OAEP hash, or SHA-1 (the pairing older tokens and Android's keystore use).
+macro_rules! with_oaep {
+    ($hash:expr, $mgf:expr, $label:expr, |$p:ident| $body:expr) => {{
+        use HashingAlgorithm as H;
+        macro_rules! arm {
+            ($d:ty, $m:ty) => {{
+                let $p = match $label {
+                    Some(l) => rsa::Oaep::<$d, $m>::new_with_mgf_hash_and_label(l.to_vec()),
+                    None => rsa::Oaep::<$d, $m>::new_with_mgf_hash(),
+                };
+                $body
+            }};
+        }
+        match ($hash, $mgf) {
+            (H::Sha1, H::Sha1) => arm!(sha1::Sha1, sha1::Sha1),
+            (H::Sha224, H::Sha224) => arm!(sha2::Sha224, sha2::Sha224),
+            (H::Sha256, H::Sha256) => arm!(sha2::Sha256, sha2::Sha256),
+            (H::Sha384, H::Sha384) => arm!(sha2::Sha384, sha2::Sha384),
+            (H::Sha512, H::Sha512) => arm!(sha2::Sha512, sha2::Sha512),
+            (H::Sha224, H::Sha1) => arm!(sha2::Sha224, sha1::Sha1),
+            (H::Sha256, H::Sha1) => arm!(sha2::Sha256, sha1::Sha1),
+            (H::Sha384, H::Sha1) => arm!(sha2::Sha384, sha1::Sha1),
+            (H::Sha512, H::Sha1) => arm!(sha2::Sha512, sha1::Sha1),
+            (h, m) => Err(BackendError::Unsupported(format!(
+                "RSA-OAEP with {h:?} and MGF1-{m:?}"
+            ))),
+        }
+    }};
+}
+
+/// RSA-OAEP encryption under a public key.
+pub(crate) fn oaep_encrypt(
+    key: &rsa::PublicKey,
+    hash: HashingAlgorithm,
+    mgf1_hash: HashingAlgorithm,
+    label: Option<&[u8]>,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, BackendError> {
+    with_oaep!(hash, mgf1_hash, label, |padding| {
+        key.encrypt(&mut SysRng, padding, plaintext)
+            .map_err(|e| match e {
+                rsa::Error::MessageTooLong | rsa::Error::LabelTooLong => {
+                    BackendError::InvalidInput(
+                        "plaintext too long for RSA-OAEP with this key and hash".into(),
+                    )
+                }
+                other => BackendError::Device {
+                    message: "RSA-OAEP encryption failed".into(),
+                    retryable: false,
+                    source: Some(Box::new(other)),
+                },
+            })
+    })
+}
+
+/// RSA-OAEP decryption (blinded); every failure is the opaque [`BackendError::Crypto`].
+pub(crate) fn oaep_decrypt(
+    key: &rsa::PrivateKey,
+    hash: HashingAlgorithm,
+    mgf1_hash: HashingAlgorithm,
+    label: Option<&[u8]>,
+    ciphertext: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, BackendError> {
+    with_oaep!(hash, mgf1_hash, label, |padding| {
+        key.decrypt(padding, ciphertext)
+            .map(Zeroizing::new)
+            .map_err(|_| BackendError::Crypto)
+    })
+}
+
+fn wrong_key(kind: Kind, what: &str) -> BackendError {
+    BackendError::InvalidInput(format!("a {kind:?} key cannot be used for {what}"))
+}
+
+impl Cipher for SoftwareBackend {
+    fn encrypt(
+        &self,
+        key: &KeyRef,
+        params: &CipherParams<'_>,
+        plaintext: &[u8],
+    ) -> Result<Ciphertext, BackendError> {
+        let data = Self::decode(key)?;
+        match *params {
+            CipherParams::AesGcm { iv, aad, tag_len } => {
+                if data.kind != Kind::Aes {
+                    return Err(wrong_key(data.kind, "AES-GCM"));
+                }
+                check_tag_len(tag_len)?;
+                let mut fresh = [0u8; GCM_IV_LEN];
+                let iv = match iv {
+                    Some(iv) => {
+                        check_iv(iv)?;
+                        iv
+                    }
+                    None => {
+                        getrandom::fill(&mut fresh).map_err(rng_error)?;
+                        &fresh[..]
+                    }
+                };
+                let mut buf = plaintext.to_vec();
+                let tag = gcm_dispatch!(gcm_seal, data.material, tag_len, iv, aad, &mut buf)?;
+                Ok(Ciphertext {
+                    data: buf,
+                    iv: Some(iv.to_vec()),
+                    tag: Some(tag),
+                })
+            }
+            CipherParams::RsaOaep {
+                hash,
+                mgf1_hash,
+                label,
+            } => {
+                let parsed =
+                    self.parsed(key, &data, &[Kind::RsaPublic, Kind::RsaPrivate], "RSA-OAEP")?;
+                let public = match &*parsed {
+                    Parsed::RsaPrivate(k) => k.as_public_key(),
+                    Parsed::RsaPublic(k) => k,
+                    _ => return Err(wrong_key(data.kind, "RSA-OAEP")),
+                };
+                Ok(Ciphertext {
+                    data: oaep_encrypt(public, hash, mgf1_hash, label, plaintext)?,
+                    iv: None,
+                    tag: None,
+                })
+            }
+        }
+    }
+
+    fn decrypt(
+        &self,
+        key: &KeyRef,
+        params: &CipherParams<'_>,
+        ciphertext: &[u8],
+        tag: Option<&[u8]>,
+    ) -> Result<Zeroizing<Vec<u8>>, BackendError> {
+        let data = Self::decode(key)?;
+        match *params {
+            CipherParams::AesGcm { iv, aad, tag_len } => {
+                if data.kind != Kind::Aes {
+                    return Err(wrong_key(data.kind, "AES-GCM"));
+                }
+                check_tag_len(tag_len)?;
+                let iv = iv.ok_or_else(|| {
+                    BackendError::InvalidInput("AES-GCM decryption needs the IV".into())
+                })?;
+                check_iv(iv)?;
+                let tag = tag.ok_or_else(|| {
+                    BackendError::InvalidInput("AES-GCM decryption needs the tag".into())
+                })?;
+                if tag.len() != tag_len {
+                    return Err(BackendError::InvalidInput(format!(
+                        "AES-GCM tag is {} bytes, the parameters say {tag_len}",
+                        tag.len()
+                    )));
+                }
+                let mut buf = Zeroizing::new(ciphertext.to_vec());
+                gcm_dispatch!(gcm_open, data.material, tag_len, iv, aad, &mut buf, tag)?;
+                Ok(buf)
+            }
+            CipherParams::RsaOaep {
+                hash,
+                mgf1_hash,
+                label,
+            } => {
+                let parsed = self.parsed(key, &data, &[Kind::RsaPrivate], "RSA-OAEP decryption")?;
+                let Parsed::RsaPrivate(private) = &*parsed else {
+                    return Err(wrong_key(data.kind, "RSA-OAEP decryption"));
+                };
+                oaep_decrypt(private, hash, mgf1_hash, label, ciphertext)
+            }
+        }
+    }
+}
+
+pub(crate) fn rng_error(e: getrandom::Error) -> BackendError {
+    BackendError::Device {
+        message: "the operating system's random generator failed".into(),
+        retryable: true,
+        source: Some(Box::new(e)),
+    }
+}

@@ -1,0 +1,94 @@
+//! HMAC (RFC 2104) over the SHA family.
+
+use hmac::{Hmac, KeyInit, Mac as _};
+
+use super::SoftwareBackend;
+use super::hash::output_len;
+use super::key_data::Kind;
+use crate::backend::{BackendError, HashingAlgorithm, KeyRef, Mac};
+
+/// Shortest MAC accepted by [`Mac::mac_verify`]: truncation (RFC 2104 §5, RFC 4231 test case 5) is allowed down
+/// to 128 bits, beyond which forgery by guessing stops being negligible.
+pub(crate) const MIN_MAC_LEN: usize = 16;
+
+/// Runs `$body` with `$m` a keyed `Hmac<hash of $h>`.
+macro_rules! with_hmac {
+    ($h:expr, $key:expr, $m:ident => $body:expr) => {{
+        macro_rules! arm {
+            ($d:ty) => {{
+                // HMAC takes keys of any length; an error here would mean a damaged reference.
+                let mut $m =
+                    Hmac::<$d>::new_from_slice($key).map_err(|_| BackendError::MalformedKeyRef)?;
+                $body
+            }};
+        }
+        match $h {
+            HashingAlgorithm::Sha1 => arm!(sha1::Sha1),
+            HashingAlgorithm::Sha224 => arm!(sha2::Sha224),
+            HashingAlgorithm::Sha256 => arm!(sha2::Sha256),
+            HashingAlgorithm::Sha384 => arm!(sha2::Sha384),
+            HashingAlgorithm::Sha512 => arm!(sha2::Sha512),
+        }
+    }};
+}
+
+impl SoftwareBackend {
+    /// The HMAC key of `key`, checked against `hash`.
+    fn hmac_key(key: &KeyRef, hash: HashingAlgorithm) -> Result<&[u8], BackendError> {
+        let data = Self::decode(key)?;
+        match data.kind {
+            Kind::Hmac(h) if h == hash => Ok(data.material),
+            Kind::Hmac(h) => Err(BackendError::InvalidInput(format!(
+                "this key is an HMAC-{h:?} key, not HMAC-{hash:?}"
+            ))),
+            // A generic secret (Secret Data, an ECDH result) is an HMAC key for any hash, as PKCS#11's
+            // CKK_GENERIC_SECRET is.
+            Kind::Secret => Ok(data.material),
+            other => Err(BackendError::InvalidInput(format!(
+                "a {other:?} key cannot be used for HMAC"
+            ))),
+        }
+    }
+}
+
+impl Mac for SoftwareBackend {
+    fn mac(
+        &self,
+        key: &KeyRef,
+        hash: HashingAlgorithm,
+        data: &[u8],
+    ) -> Result<Vec<u8>, BackendError> {
+        let k = Self::hmac_key(key, hash)?;
+        with_hmac!(hash, k, m => {
+            m.update(data);
+            Ok(m.finalize().into_bytes().to_vec())
+        })
+    }
+
+    fn mac_verify(
+        &self,
+        key: &KeyRef,
+        hash: HashingAlgorithm,
+        data: &[u8],
+        mac: &[u8],
+    ) -> Result<(), BackendError> {
+        let k = Self::hmac_key(key, hash)?;
+        let full = output_len(hash);
+        if mac.len() > full || mac.len() < MIN_MAC_LEN {
+            return Err(BackendError::InvalidInput(format!(
+                "an HMAC-{hash:?} value is {MIN_MAC_LEN} to {full} bytes, got {}",
+                mac.len()
+            )));
+        }
+        // Both comparisons are constant-time (digest's `CtOutput`/`subtle`).
+        with_hmac!(hash, k, m => {
+            m.update(data);
+            if mac.len() == full {
+                m.verify_slice(mac)
+            } else {
+                m.verify_truncated_left(mac)
+            }
+            .map_err(|_| BackendError::Crypto)
+        })
+    }
+}
