@@ -7,5 +7,7 @@
 
 pub mod tags;
 pub mod ttlv;
+#[cfg(feature = "json")]
+pub mod json;
 #[cfg(feature = "xml")]
 pub mod xml;
