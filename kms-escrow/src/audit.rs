@@ -228,7 +228,9 @@ impl Appender<'_> {
         event: AuditEvent,
     ) -> Result<Vec<AuditRecord>> {
         let mut out = vec![self.push(time, actor, event)?];
-        if self.checkpoint_interval > 0 && (self.len + 1) % (self.checkpoint_interval + 1) == 0 {
+        if self.checkpoint_interval > 0
+            && (self.len + 1).is_multiple_of(self.checkpoint_interval + 1)
+        {
             let sig = crate::keys::sign(
                 self.key,
                 &checkpoint_digest(self.len, time, &self.last_hash).0,

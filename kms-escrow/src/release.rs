@@ -244,3 +244,126 @@ impl core::fmt::Debug for ReleasedKey {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::agent::Role;
+    use crate::deposit::DepositInput;
+    use crate::keys::{
+        AgentDecryptionKey, AgentEncryptionKey, ApprovalKey, RecipientKey, ShareEnvelope,
+    };
+    use crate::request::{AgentCredentials, approve};
+
+    /// A malicious or faulty agent sends a share that decrypts fine but holds wrong bytes: the reconstruction
+    /// is caught by the key check value and reported as an error, never returned as a key.
+    #[test]
+    fn a_corrupted_share_is_caught_by_the_key_check_value() {
+        let keys: Vec<(AgentId, AgentDecryptionKey, p256::ecdsa::SigningKey, Agent)> =
+            ["a", "b", "c"]
+                .iter()
+                .map(|id| {
+                    let enc = crypto::generate_p256_secret_key().unwrap();
+                    let sig =
+                        p256::ecdsa::SigningKey::from(&crypto::generate_p256_secret_key().unwrap());
+                    let agent = Agent::new(
+                        AgentId::new(*id).unwrap(),
+                        *id,
+                        Role::new("security").unwrap(),
+                        AgentEncryptionKey::HpkeP256(enc.public_key()),
+                        ApprovalKey(*sig.verifying_key()),
+                    )
+                    .unwrap();
+                    (
+                        agent.id.clone(),
+                        AgentDecryptionKey::HpkeP256(enc),
+                        sig,
+                        agent,
+                    )
+                })
+                .collect();
+        let policy = EscrowPolicy::new(2, keys.iter().map(|k| k.0.clone()).collect());
+        let agents: Vec<Agent> = keys.iter().map(|k| k.3.clone()).collect();
+        let material = Zeroizing::new(vec![0x5au8; 32]);
+        let deposit = Deposit::seal(
+            DepositInput {
+                id: DepositId::new("dep-1").unwrap(),
+                depositor: "alice",
+                created_at: 1000,
+                metadata: EscrowedKeyMetadata {
+                    object_id: "o".into(),
+                    object_type: "SymmetricKey".into(),
+                    algorithm: "AES-256".into(),
+                    is_signing_key: false,
+                },
+                material: &material,
+                policy: policy.clone(),
+            },
+            &agents,
+        )
+        .unwrap();
+        let recipient = crypto::generate_p256_secret_key().unwrap();
+        let request = ReleaseRequest::new(
+            &deposit,
+            "bob",
+            RecipientKey(recipient.public_key()),
+            "audit",
+            "Recovery drill for the auditors.",
+            1000,
+        )
+        .unwrap();
+        let package = crate::request::ReleaseRequestPackage {
+            request: request.clone(),
+            metadata: deposit.metadata.clone(),
+            policy,
+            shares: deposit.shares.clone(),
+        };
+        let approvals: Vec<Approval> = keys[..2]
+            .iter()
+            .map(|(id, dec, sig, _)| {
+                let creds = AgentCredentials {
+                    agent_id: id.clone(),
+                    decryption_key: dec,
+                    signer: sig,
+                };
+                approve(&package, &creds, 1001).unwrap()
+            })
+            .collect();
+        let good = ReleasePackage::new(&deposit, &request, approvals.clone(), 1002);
+        assert_eq!(good.open(&recipient).unwrap().material(), &material);
+
+        // Agent "b" decrypts its share, flips one ordinate bit, and seals it to the recipient properly.
+        let digest = request.digest().unwrap();
+        let (id, dec, _, _) = &keys[1];
+        let aad = crate::deposit::share_aad(&deposit.id, 2, &deposit.policy_hash, id);
+        let mut share = dec
+            .open(
+                crate::deposit::SHARE_INFO,
+                &deposit.shares[1].envelope,
+                &aad,
+            )
+            .unwrap();
+        share[5] ^= 0x01;
+        let release_aad = release_share_aad(&digest, &deposit.id, 2, id);
+        let (enc, ciphertext) =
+            crypto::hpke_seal(&recipient.public_key(), RELEASE_INFO, &share, &release_aad).unwrap();
+        let mut bad = approvals;
+        bad[1].released_share = ShareEnvelope::Hpke { enc, ciphertext };
+        let corrupted = ReleasePackage::new(&deposit, &request, bad, 1002);
+        assert!(matches!(
+            corrupted.open(&recipient),
+            Err(EscrowError::KeyCheckFailed)
+        ));
+
+        // A share whose ciphertext was altered in transit fails authentication instead.
+        let mut tampered = good.clone();
+        if let ShareEnvelope::Hpke { ciphertext, .. } = &mut tampered.approvals[0].released_share {
+            ciphertext[0] ^= 1;
+        }
+        assert!(matches!(
+            tampered.open(&recipient),
+            Err(EscrowError::Crypto)
+        ));
+    }
+}

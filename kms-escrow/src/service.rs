@@ -502,6 +502,7 @@ impl Escrow {
 
     /// Checks what both approvals and denials need: a pending, unexpired request, this exact request, one of its
     /// active agents, not the requester, an answer not given before, a valid signature.
+    #[allow(clippy::too_many_arguments)] // one call per answer kind; a struct would only rename the list
     fn check_answer(
         &self,
         tx: &WriteTransaction,
@@ -517,6 +518,9 @@ impl Escrow {
         if expired {
             return Err(EscrowError::RequestExpired);
         }
+        if s.request.is_requester(agent_id) {
+            return Err(EscrowError::RequesterCannotApprove);
+        }
         if &s.request.digest()? != request_digest {
             return Err(EscrowError::invalid(
                 "answer",
@@ -529,9 +533,6 @@ impl Escrow {
             .ok_or_else(|| EscrowError::NotAnAgent(agent_id.to_string()))?;
         if !agent.is_active() || deposit.policy.share_index(agent_id).is_none() {
             return Err(EscrowError::NotAnAgent(agent_id.to_string()));
-        }
-        if s.request.is_requester(agent_id) {
-            return Err(EscrowError::RequesterCannotApprove);
         }
         let key = approval_key(request_id, agent_id);
         if tx.open_table(APPROVALS)?.get(key.as_str())?.is_some()

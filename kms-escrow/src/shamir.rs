@@ -49,7 +49,7 @@ pub(crate) fn combine(shares: &[ShareBytes]) -> Result<Zeroizing<Vec<u8>>> {
         return Err(EscrowError::invalid("shares", "need 2 to 255 shares"));
     }
     let len = shares[0].len();
-    if len < 2 || len > MAX_SECRET_LEN + 1 || shares.iter().any(|s| s.len() != len) {
+    if !(2..=MAX_SECRET_LEN + 1).contains(&len) || shares.iter().any(|s| s.len() != len) {
         return Err(EscrowError::invalid(
             "shares",
             "shares differ in length or are empty",
@@ -65,6 +65,7 @@ pub(crate) fn combine(shares: &[ShareBytes]) -> Result<Zeroizing<Vec<u8>>> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn subsets(n: usize, m: usize) -> Vec<Vec<usize>> {

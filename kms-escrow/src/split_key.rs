@@ -150,6 +150,7 @@ pub fn join(parts: &[SplitKeyPart]) -> Result<Zeroizing<Vec<u8>>> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
