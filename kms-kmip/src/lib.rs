@@ -5,6 +5,7 @@
 //! - `xml`, `json` (features of the same names, on by default): the KMIP XML and JSON encodings of the
 //!   generic tree, as the KMIP Profiles specification defines them.
 
+pub mod message;
 pub mod tags;
 pub mod ttlv;
 #[cfg(feature = "json")]
