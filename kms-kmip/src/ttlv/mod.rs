@@ -38,7 +38,10 @@ mod writer;
 use core::fmt;
 
 pub use error::Error;
-pub use reader::{Children, Item, Structure, Value, decode, decode_with, message_length, validate};
+pub use reader::{
+    Children, Item, Structure, Value, decode, decode_with, message_length, validate,
+    validate_for_version,
+};
 pub use tree::{Node, NodeValue};
 pub use writer::{StructureStart, Writer};
 

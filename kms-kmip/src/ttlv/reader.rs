@@ -3,6 +3,7 @@
 use core::fmt;
 
 use super::{Error, HEADER_LEN, ItemType, Limits, Tag, padded};
+use crate::tags::Version;
 
 /// One decoded item, borrowing the message it came from.
 ///
@@ -463,6 +464,51 @@ pub fn decode_with<'a>(input: &'a [u8], limits: &Limits) -> Result<Item<'a>, Err
 /// As [`decode_with`], plus the first error found inside.
 pub fn validate(input: &[u8], limits: &Limits) -> Result<(), Error> {
     decode_with(input, limits)?.validate()
+}
+
+/// Decodes and checks a whole message, and that every KMIP tag in it (`0x42XXXX`) is defined in `version`.
+/// Extension tags (`0x54XXXX`) are always allowed. Use it where a version forbids tags it does not define
+/// (a server refusing a KMIP 2.1 tag in a 1.4 message, or a retired 1.x tag such as Template-Attribute in 2.x).
+///
+/// # Errors
+///
+/// As [`validate`], plus [`Error::UnknownTag`] for the first tag `version` does not define.
+pub fn validate_for_version(input: &[u8], limits: &Limits, version: Version) -> Result<(), Error> {
+    let item = decode_with(input, limits)?;
+    check_tag(&item, version)?;
+    let Value::Structure(s) = item.value else {
+        return Ok(());
+    };
+    let mut stack: Vec<Children<'_>> = Vec::new();
+    let mut current = s.children();
+    loop {
+        match current.next() {
+            Some(Ok(item)) => {
+                check_tag(&item, version)?;
+                if let Value::Structure(s) = item.value {
+                    stack.push(core::mem::replace(&mut current, s.children()));
+                }
+            }
+            Some(Err(e)) => return Err(e),
+            None => match stack.pop() {
+                Some(parent) => current = parent,
+                None => return Ok(()),
+            },
+        }
+    }
+}
+
+fn check_tag(item: &Item<'_>, version: Version) -> Result<(), Error> {
+    let tag = item.tag;
+    if tag.is_extension() || tag.is_defined_in(version) {
+        Ok(())
+    } else {
+        Err(Error::UnknownTag {
+            offset: item.offset,
+            tag,
+            version,
+        })
+    }
 }
 
 /// The total length of the message whose first bytes are `header`, for framing a byte stream: `Ok(None)`
