@@ -145,6 +145,9 @@ pub enum Error {
     /// The attribute takes one value only.
     #[error("attribute single valued: {0}")]
     AttributeSingleValued(String),
+    /// The attribute takes several values: use add, modify and delete rather than set.
+    #[error("multi valued attribute: {0}")]
+    MultiValuedAttribute(String),
     /// The attribute's value is invalid.
     #[error("invalid attribute value: {0}")]
     InvalidAttributeValue(String),
@@ -190,6 +193,7 @@ impl Error {
             Error::AttributeNotFound(_) => ResultReason::AttributeNotFound,
             Error::AttributeReadOnly(_) => ResultReason::AttributeReadOnly,
             Error::AttributeSingleValued(_) => ResultReason::AttributeSingleValued,
+            Error::MultiValuedAttribute(_) => ResultReason::MultiValuedAttribute,
             Error::InvalidAttributeValue(_) => ResultReason::InvalidAttributeValue,
             Error::IllegalObjectType => ResultReason::IllegalObjectType,
             Error::IndexOutOfBounds => ResultReason::IndexOutOfBounds,

@@ -6,15 +6,20 @@
 //!
 //! Everything here is synchronous and `Send + Sync`; async servers call it through `spawn_blocking`.
 
+pub mod audit;
 pub mod backend;
 mod error;
+pub mod manager;
 pub mod material;
 pub mod object;
+mod principal;
 pub mod store;
 
 pub use backend::{KeyBackend, KeyRef};
 pub use backend::SoftwareBackend;
 pub use error::{Error, Result, ResultReason};
+pub use manager::{KeyManager, KeyManagerBuilder};
 pub use material::{KeyFormat, KeyMaterial};
 pub use object::{Attributes, ObjectId, ObjectType, State, UsageMask};
+pub use principal::Principal;
 pub use store::{MemoryStore, ObjectStore, StoredObject};

@@ -288,7 +288,9 @@ pub enum AttributeValue {
 ///
 /// Server-managed fields (state, dates, digests) are set by the [`KeyManager`](crate::KeyManager) only; the
 /// protocol layers read them but cannot set them through attribute operations.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+///
+/// The default is KMIP's: nothing set, not Sensitive, Extractable.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Attributes {
     /// Cryptographic Algorithm.
@@ -353,6 +355,40 @@ pub struct Attributes {
     pub revocation_reason: Option<RevocationReason>,
     /// Custom attributes (`x-` client, `y-` server names in KMIP 1.x; Vendor Attributes in 2.x), by name.
     pub custom: BTreeMap<String, AttributeValue>,
+}
+
+impl Default for Attributes {
+    fn default() -> Self {
+        // KMIP 2.1 §4.19: Extractable defaults to True; a derived Default would make every key unexportable.
+        Self {
+            cryptographic_algorithm: None,
+            cryptographic_length: None,
+            cryptographic_usage_mask: None,
+            recommended_curve: None,
+            names: Vec::new(),
+            object_groups: Vec::new(),
+            links: Vec::new(),
+            sensitive: false,
+            always_sensitive: false,
+            extractable: true,
+            never_extractable: false,
+            contact_information: None,
+            description: None,
+            comment: None,
+            initial_date: None,
+            activation_date: None,
+            process_start_date: None,
+            protect_stop_date: None,
+            deactivation_date: None,
+            destroy_date: None,
+            compromise_occurrence_date: None,
+            compromise_date: None,
+            last_change_date: None,
+            original_creation_date: None,
+            revocation_reason: None,
+            custom: BTreeMap::new(),
+        }
+    }
 }
 
 /// Everything a store keeps about a managed object besides its key value.

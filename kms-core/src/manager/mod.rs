@@ -1,0 +1,430 @@
+//! The [`KeyManager`]: the one entry point protocol crates call.
+//!
+//! One file per family of KMIP operations: [`create`](KeyManager::create) and
+//! [`register`](KeyManager::register) (create.rs), [`get`](KeyManager::get) (get.rs), attribute operations
+//! (attributes.rs), [`locate`](KeyManager::locate) (locate.rs), the lifecycle (lifecycle.rs), cryptographic
+//! operations (crypto.rs), key wrapping (wrap.rs), key derivation (derive.rs), grants (access.rs) and start-up
+//! reconciliation (reconcile.rs).
+//!
+//! Every operation takes the caller as a [`Principal`]. An object the caller may not see answers exactly like a
+//! missing one ([`Error::ItemNotFound`]). Every operation, successful or not, emits one [`AuditEvent`].
+//! Updates are optimistic: the object is read, checked and changed, and written back only if nobody wrote it in
+//! between; otherwise the whole operation (checks included) runs again on the new state, a bounded number of times.
+
+mod access;
+mod attributes;
+mod clock;
+mod create;
+mod crypto;
+mod derive;
+mod get;
+mod lifecycle;
+mod locate;
+mod reconcile;
+mod wrap;
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use time::OffsetDateTime;
+
+pub use attributes::{Attribute, AttributeName};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use create::{CreateKeyPairRequest, KeyPairIds};
+pub use crypto::CheckRequest;
+pub use derive::DerivationMethod;
+pub use get::{ExportedKey, GetRequest, KeyWrappingSpec, ManagedObject};
+pub use locate::Located;
+pub use reconcile::{MissingKey, ReconcileOptions};
+
+use crate::audit::{AuditEvent, AuditSink, Operation, Outcome, TracingAuditSink};
+use crate::backend::{Capabilities, KeyBackend, KeyRef};
+use crate::error::{Error, Result};
+use crate::object::{
+    LifecycleEvent, ObjectId, ObjectMetadata, ObjectType, Purpose, Rights, State, UsageMask,
+};
+use crate::principal::Principal;
+use crate::store::{LocateQuery, ObjectStore, StoreError, StoredObject};
+
+/// How many times an update is re-read and re-applied after losing a race, by default.
+const DEFAULT_UPDATE_ATTEMPTS: u32 = 8;
+
+/// Largest input accepted by data operations (encrypt, sign, hash, ...): KMIP's 16 MiB message limit.
+pub const MAX_DATA_LEN: usize = 16 << 20;
+
+/// The key manager: lifecycle, attributes, access control and audit over an [`ObjectStore`] and one or more
+/// [`KeyBackend`]s.
+///
+/// `Send + Sync`; share it in an `Arc`. Every method is synchronous and takes `&self`.
+///
+/// ```
+/// use std::sync::Arc;
+/// # fn demo(backend: Arc<dyn kms_core::KeyBackend>) -> kms_core::Result<()> {
+/// use kms_core::{Attributes, KeyManager, MemoryStore, Principal};
+/// use kms_core::object::{CryptographicAlgorithm, UsageMask};
+///
+/// let manager = KeyManager::builder(Arc::new(MemoryStore::new())).backend(backend).build()?;
+/// let alice = Principal::new("alice")?;
+/// let mut attributes = Attributes::default();
+/// attributes.cryptographic_algorithm = Some(CryptographicAlgorithm::Aes);
+/// attributes.cryptographic_length = Some(256);
+/// attributes.cryptographic_usage_mask = Some(UsageMask::ENCRYPT | UsageMask::DECRYPT);
+/// let id = manager.create(&alice, attributes)?;
+/// manager.activate(&alice, &id)?;
+/// # Ok(()) }
+/// ```
+pub struct KeyManager {
+    store: Arc<dyn ObjectStore>,
+    backends: Vec<Arc<dyn KeyBackend>>,
+    default_backend: usize,
+    audit: Arc<dyn AuditSink>,
+    clock: Arc<dyn Clock>,
+    max_update_attempts: u32,
+    /// Serialises the check-then-write of Names, so that two concurrent creates cannot both take a name. (Within
+    /// one process: stores shared by several processes would need a unique index.)
+    names: Mutex<()>,
+}
+
+impl std::fmt::Debug for KeyManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyManager")
+            .field(
+                "backends",
+                &self.backends.iter().map(|b| b.id()).collect::<Vec<_>>(),
+            )
+            .field("default_backend", &self.backends[self.default_backend].id())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`KeyManager`].
+#[must_use]
+pub struct KeyManagerBuilder {
+    store: Arc<dyn ObjectStore>,
+    backends: Vec<Arc<dyn KeyBackend>>,
+    default_backend: Option<usize>,
+    audit: Option<Arc<dyn AuditSink>>,
+    clock: Option<Arc<dyn Clock>>,
+    max_update_attempts: u32,
+}
+
+impl KeyManagerBuilder {
+    /// Adds a backend. Keys are routed to the backend whose id their [`KeyRef`] carries; the first backend added
+    /// generates new keys unless [`KeyManagerBuilder::default_backend`] names another.
+    pub fn backend(mut self, backend: Arc<dyn KeyBackend>) -> Self {
+        self.backends.push(backend);
+        self
+    }
+
+    /// Adds a backend and makes it the one that generates and imports new keys.
+    pub fn default_backend(mut self, backend: Arc<dyn KeyBackend>) -> Self {
+        self.default_backend = Some(self.backends.len());
+        self.backends.push(backend);
+        self
+    }
+
+    /// Where audit events go (default: [`TracingAuditSink`]).
+    pub fn audit_sink(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.audit = Some(sink);
+        self
+    }
+
+    /// Where the time comes from (default: [`SystemClock`]).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// How many times an update runs before a concurrent-update conflict is returned (default 8, at least 1).
+    pub fn max_update_attempts(mut self, attempts: u32) -> Self {
+        self.max_update_attempts = attempts.max(1);
+        self
+    }
+
+    /// The manager.
+    ///
+    /// # Errors
+    /// [`Error::MissingData`] without a backend; [`Error::InvalidField`] when two backends share an id.
+    pub fn build(self) -> Result<KeyManager> {
+        if self.backends.is_empty() {
+            return Err(Error::MissingData("a key backend".into()));
+        }
+        for (i, b) in self.backends.iter().enumerate() {
+            if self.backends[..i].iter().any(|o| o.id() == b.id()) {
+                return Err(Error::InvalidField(format!(
+                    "two backends have the id {:?}",
+                    b.id()
+                )));
+            }
+        }
+        Ok(KeyManager {
+            store: self.store,
+            backends: self.backends,
+            default_backend: self.default_backend.unwrap_or(0),
+            audit: self.audit.unwrap_or_else(|| Arc::new(TracingAuditSink)),
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            max_update_attempts: self.max_update_attempts,
+            names: Mutex::new(()),
+        })
+    }
+}
+
+impl KeyManager {
+    /// Starts building a manager over `store`.
+    pub fn builder(store: Arc<dyn ObjectStore>) -> KeyManagerBuilder {
+        KeyManagerBuilder {
+            store,
+            backends: Vec::new(),
+            default_backend: None,
+            audit: None,
+            clock: None,
+            max_update_attempts: DEFAULT_UPDATE_ATTEMPTS,
+        }
+    }
+
+    /// The backends, by id, with what each can do (for KMIP Query).
+    pub fn backends(&self) -> impl Iterator<Item = (&str, &Capabilities)> {
+        self.backends.iter().map(|b| (b.id(), b.capabilities()))
+    }
+
+    /// The id of the backend that generates new keys.
+    #[must_use]
+    pub fn default_backend_id(&self) -> &str {
+        self.backends[self.default_backend].id()
+    }
+
+    // ----- shared machinery of the operation files -----
+
+    /// Now, to whole seconds: KMIP Date-Time has a resolution of one second, and stores round-trip it exactly.
+    fn now(&self) -> OffsetDateTime {
+        let now = self.clock.now();
+        now.replace_nanosecond(0).unwrap_or(now)
+    }
+
+    fn default_backend(&self) -> &dyn KeyBackend {
+        self.backends[self.default_backend].as_ref()
+    }
+
+    /// The backend that issued `key`.
+    fn backend_for(&self, key: &KeyRef) -> Result<&dyn KeyBackend> {
+        self.backends
+            .iter()
+            .find(|b| b.id() == key.backend())
+            .map(AsRef::as_ref)
+            .ok_or(Error::Backend(crate::backend::BackendError::ForeignKeyRef))
+    }
+
+    /// Emits the audit event of one operation and passes its result through.
+    fn audited<T>(
+        &self,
+        who: &Principal,
+        operation: Operation,
+        object_id: Option<&ObjectId>,
+        result: Result<T>,
+    ) -> Result<T> {
+        self.emit(who, operation, object_id.cloned(), result.as_ref().err());
+        result
+    }
+
+    fn emit(
+        &self,
+        who: &Principal,
+        operation: Operation,
+        object_id: Option<ObjectId>,
+        error: Option<&Error>,
+    ) {
+        self.audit.record(&AuditEvent {
+            time: self.now(),
+            principal: who.name().to_owned(),
+            operation,
+            object_id,
+            outcome: match error {
+                None => Outcome::Success,
+                Some(e) => Outcome::Failure(e.result_reason()),
+            },
+        });
+    }
+
+    /// Reads an object the caller may act on with `right`, its state brought up to date with its dates.
+    fn load(
+        &self,
+        who: &Principal,
+        id: &ObjectId,
+        right: Rights,
+        now: OffsetDateTime,
+    ) -> Result<StoredObject> {
+        let mut object = self.store.get(id)?;
+        check_access(who, &object.metadata, right)?;
+        apply_dates(&mut object.metadata, now);
+        Ok(object)
+    }
+
+    /// Reads, changes with `change` and writes back an object, re-running everything when a concurrent update wins
+    /// (so `change` always checks the latest state). Sets Last Change Date.
+    fn update_object<T>(
+        &self,
+        who: &Principal,
+        id: &ObjectId,
+        right: Rights,
+        mut change: impl FnMut(&mut StoredObject, OffsetDateTime) -> Result<T>,
+    ) -> Result<(T, StoredObject)> {
+        let mut attempt = 1;
+        loop {
+            let now = self.now();
+            let mut object = self.load(who, id, right, now)?;
+            let out = change(&mut object, now)?;
+            object.metadata.attributes.last_change_date = Some(now);
+            match self.store.update(&mut object) {
+                Ok(()) => return Ok((out, object)),
+                Err(StoreError::VersionConflict { .. }) if attempt < self.max_update_attempts => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Fails with [`Error::NonUniqueNameAttribute`] when `owner` has a live object other than `except` carrying
+    /// one of `names` (or when `names` repeats a value).
+    fn check_names_unique(
+        &self,
+        owner: &str,
+        names: &[crate::object::Name],
+        except: &[&ObjectId],
+    ) -> Result<()> {
+        for (i, name) in names.iter().enumerate() {
+            if names[..i].iter().any(|n| n.value == name.value) {
+                return Err(Error::NonUniqueNameAttribute);
+            }
+            let query = LocateQuery {
+                name: Some(name.value.clone()),
+                ..LocateQuery::default()
+            };
+            for id in self.store.locate(&query)? {
+                if except.contains(&&id) {
+                    continue;
+                }
+                match self.store.get(&id) {
+                    Ok(o) if o.metadata.owner == owner && o.metadata.state.has_key_material() => {
+                        return Err(Error::NonUniqueNameAttribute);
+                    }
+                    Ok(_) | Err(StoreError::NotFound) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a new object whose key the backend just made; if recording fails, destroys the backend key so that
+    /// nothing is left behind (Parsec's create/rollback).
+    fn record_new(&self, object: &StoredObject) -> Result<()> {
+        let names = &object.metadata.attributes.names;
+        let result = if names.is_empty() {
+            self.store.put(object).map_err(Error::from)
+        } else {
+            let _names = self.names.lock();
+            self.check_names_unique(&object.metadata.owner, names, &[])
+                .and_then(|()| self.store.put(object).map_err(Error::from))
+        };
+        if let Err(e) = result {
+            if let Some(key) = &object.key {
+                self.discard_key(key);
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Destroys a backend key that no record refers to (rollback); failures are logged, the original error matters.
+    fn discard_key(&self, key: &KeyRef) {
+        let result = self
+            .backend_for(key)
+            .and_then(|b| b.destroy(key).map_err(Error::from));
+        if let Err(e) = result {
+            tracing::error!(target: "kms_core::manager", error = %e, "rollback could not destroy a backend key");
+        }
+    }
+}
+
+/// Owner and administrators may do everything; others what their grant says. Without any visible grant the object
+/// does not exist for the caller; with READ but not the needed right, the answer is Permission Denied.
+fn check_access(who: &Principal, m: &ObjectMetadata, right: Rights) -> Result<()> {
+    if who.is_admin() || m.owner == who.name() {
+        return Ok(());
+    }
+    match m.grants.iter().find(|g| g.principal == who.name()) {
+        Some(g) if g.rights.contains(right) => Ok(()),
+        Some(g) if g.rights.contains(Rights::READ) => Err(Error::PermissionDenied),
+        _ => Err(Error::ItemNotFound),
+    }
+}
+
+/// Honours Activation and Deactivation Dates that have passed (KMIP: reaching them changes the State). Returns
+/// whether the state changed.
+fn apply_dates(m: &mut ObjectMetadata, now: OffsetDateTime) -> bool {
+    let before = m.state;
+    let a = &m.attributes;
+    if m.state == State::PreActive
+        && a.activation_date.is_some_and(|d| d <= now)
+        && let Ok(s) = m.state.apply(LifecycleEvent::Activate)
+    {
+        m.state = s;
+    }
+    if matches!(m.state, State::PreActive | State::Active)
+        && m.attributes.deactivation_date.is_some_and(|d| d <= now)
+        && let Ok(s) = m.state.apply(LifecycleEvent::Deactivate)
+    {
+        m.state = s;
+    }
+    m.state != before
+}
+
+/// Checks that `object` may be used now for `purpose` with the usage `needed`, and returns its key.
+fn usable<'a>(
+    object: &'a StoredObject,
+    types: &[ObjectType],
+    purpose: Purpose,
+    needed: UsageMask,
+    now: OffsetDateTime,
+) -> Result<&'a KeyRef> {
+    let m = &object.metadata;
+    if !types.contains(&m.object_type) {
+        return Err(Error::IllegalObjectType);
+    }
+    if !m.state.permits(purpose) {
+        return Err(Error::WrongKeyLifecycleState(m.state));
+    }
+    // Protect Stop and Process Start Dates narrow the usage period inside the Active state (KMIP 2.1 §4.32, §4.31).
+    let a = &m.attributes;
+    let outside = match purpose {
+        Purpose::Protect => a.protect_stop_date.is_some_and(|d| d <= now),
+        Purpose::Process => a.process_start_date.is_some_and(|d| d > now),
+    };
+    if outside {
+        return Err(Error::WrongKeyLifecycleState(m.state));
+    }
+    require_usage(m, needed)?;
+    object.key.as_ref().ok_or(Error::KeyValueNotPresent)
+}
+
+fn require_usage(m: &ObjectMetadata, needed: UsageMask) -> Result<()> {
+    let mask = m
+        .attributes
+        .cryptographic_usage_mask
+        .unwrap_or(UsageMask::empty());
+    if mask.contains(UsageMask::UNRESTRICTED) || mask.contains(needed) {
+        Ok(())
+    } else {
+        Err(Error::IncompatibleCryptographicUsageMask(needed))
+    }
+}
+
+fn check_data_len(data: &[u8]) -> Result<()> {
+    if data.len() > MAX_DATA_LEN {
+        return Err(Error::InvalidField(format!(
+            "data longer than {MAX_DATA_LEN} bytes"
+        )));
+    }
+    Ok(())
+}
