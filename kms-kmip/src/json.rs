@@ -196,10 +196,18 @@ pub fn from_str_with(text: &str, limits: &Limits) -> Result<Node<'static>, Error
 ///
 /// Any [`Error`].
 pub fn from_str_all(text: &str) -> Result<Vec<Node<'static>>, Error> {
-    let limits = DEFAULT_LIMITS;
-    match parse(text, &limits)? {
-        Value::Array(items) => items.iter().map(|v| from_value(v, &limits)).collect(),
-        single => Ok(vec![from_value(&single, &limits)?]),
+    from_str_all_with(text, &DEFAULT_LIMITS)
+}
+
+/// Reads a JSON array of items (messages), or a single item, with the given limits.
+///
+/// # Errors
+///
+/// Any [`Error`].
+pub fn from_str_all_with(text: &str, limits: &Limits) -> Result<Vec<Node<'static>>, Error> {
+    match parse(text, limits)? {
+        Value::Array(items) => items.iter().map(|v| from_value(v, limits)).collect(),
+        single => Ok(vec![from_value(&single, limits)?]),
     }
 }
 
