@@ -23,3 +23,5 @@ pub use material::{KeyFormat, KeyMaterial};
 pub use object::{Attributes, ObjectId, ObjectType, State, UsageMask};
 pub use principal::Principal;
 pub use store::{MemoryStore, ObjectStore, StoredObject};
+#[cfg(feature = "redb")]
+pub use store::RedbStore;

@@ -3,13 +3,22 @@
 //! Every store passes the one contract suite in `tests/store_contract.rs`. Durable stores seal each record's
 //! [`KeyRef`] at rest with AES-256-GCM under a root key, with the object id and version as associated data.
 
+#[cfg(feature = "contract-tests")]
+#[doc(hidden)]
+pub mod contract;
 mod memory;
 mod query;
+#[cfg(feature = "redb")]
+mod redb;
+pub mod seal;
 
 use std::error::Error as StdError;
 
 pub use memory::MemoryStore;
 pub use query::{DateRange, LocateQuery};
+#[cfg(feature = "redb")]
+pub use self::redb::{RedbOptions, RedbStore};
+pub use seal::{FileRootKey, RootKeyError, RootKeyProvider, Sealer};
 
 use crate::backend::KeyRef;
 use crate::object::{ObjectId, ObjectMetadata};
