@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use kms_escrow::{
-    Agent, AgentCredentials, AgentDecryptionKey, AgentEncryptionKey, AgentId, ApprovalKey, Escrow, EscrowError,
-    EscrowPolicy, EscrowedKeyMetadata, RecipientKey, Role, SystemClock, approve, audit::AuditEvent,
-    generate_p256_secret_key,
+    Agent, AgentCredentials, AgentDecryptionKey, AgentEncryptionKey, AgentId, ApprovalKey, Escrow,
+    EscrowError, EscrowPolicy, EscrowedKeyMetadata, RecipientKey, Role, SystemClock, approve,
+    audit::AuditEvent, generate_p256_secret_key,
 };
 use p256::ecdsa::SigningKey;
 use zeroize::Zeroizing;
@@ -78,7 +78,10 @@ fn main() -> Result<(), EscrowError> {
         "legal-hold",
         "Court order 2026-117 requires the March backups.",
     )?;
-    println!("request {} by {}: {}", request.id, request.requester, request.justification);
+    println!(
+        "request {} by {}: {}",
+        request.id, request.requester, request.justification
+    );
 
     // Security and legal approve, each offline with their own keys.
     let package = escrow.request_package(&request.id)?;
@@ -93,9 +96,14 @@ fn main() -> Result<(), EscrowError> {
         println!("approved by {}", p.id);
     }
 
-    let released = escrow.release("investigator@example.org", &request.id)?.open(&investigator)?;
+    let released = escrow
+        .release("investigator@example.org", &request.id)?
+        .open(&investigator)?;
     assert_eq!(released.material(), &archive_key);
-    println!("released {} ({}) to the investigator", released.metadata.object_id, released.metadata.algorithm);
+    println!(
+        "released {} ({}) to the investigator",
+        released.metadata.object_id, released.metadata.algorithm
+    );
 
     let report = escrow.verify_audit(None)?;
     println!(
@@ -105,9 +113,13 @@ fn main() -> Result<(), EscrowError> {
     let (records, _) = escrow.audit_log()?;
     for r in records {
         let what = match &r.event {
-            AuditEvent::AgentAdded { agent_id, role, .. } => format!("agent added: {agent_id} ({role})"),
+            AuditEvent::AgentAdded { agent_id, role, .. } => {
+                format!("agent added: {agent_id} ({role})")
+            }
             AuditEvent::Deposited { deposit_id, .. } => format!("deposit: {deposit_id}"),
-            AuditEvent::ReleaseRequested { purpose, .. } => format!("release requested for {purpose}"),
+            AuditEvent::ReleaseRequested { purpose, .. } => {
+                format!("release requested for {purpose}")
+            }
             AuditEvent::Approved { agent_id, .. } => format!("approved by {agent_id}"),
             AuditEvent::Released { approvers, .. } => format!("released, approvers {approvers:?}"),
             other => format!("{other:?}"),

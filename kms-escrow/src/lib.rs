@@ -7,6 +7,7 @@ mod crypto;
 pub mod deposit;
 pub mod encoding;
 pub mod error;
+pub mod files;
 pub mod keys;
 pub mod policy;
 pub mod release;
@@ -34,3 +35,7 @@ pub use request::{
 };
 pub use service::{Escrow, EscrowConfig};
 pub use shamir::{MAX_SECRET_LEN, MAX_SHARES};
+
+// Re-exported so that users (the `kms` binary among them) name the same key types without a version to match.
+pub use p256;
+pub use zeroize;

@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[cfg(feature = "escrow")]
+mod escrow;
 #[cfg(feature = "kmip")]
 mod ttlv;
 
@@ -21,6 +23,9 @@ enum Command {
     #[cfg(feature = "kmip")]
     #[command(subcommand)]
     Ttlv(ttlv::TtlvCommand),
+    /// Key escrow: agents, deposits, m-of-n release, audit log.
+    #[cfg(feature = "escrow")]
+    Escrow(escrow::EscrowArgs),
 }
 
 /// Parses the command line, runs the subcommand and turns its error into a message and exit status 1.
@@ -29,6 +34,8 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         #[cfg(feature = "kmip")]
         Command::Ttlv(cmd) => ttlv::run(cmd),
+        #[cfg(feature = "escrow")]
+        Command::Escrow(args) => escrow::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
