@@ -584,9 +584,18 @@ impl Attributes {
 
 impl Decode for Attributes {
     fn decode(item: &Item<'_>) -> Result<Self, Error> {
+        // In a 1.x Template-Attribute a Name names a Template object; in a 2.x Attributes structure it is
+        // the Name attribute.
+        let template = matches!(
+            item.tag(),
+            Tag::TEMPLATE_ATTRIBUTE
+                | Tag::COMMON_TEMPLATE_ATTRIBUTE
+                | Tag::PRIVATE_KEY_TEMPLATE_ATTRIBUTE
+                | Tag::PUBLIC_KEY_TEMPLATE_ATTRIBUTE
+        );
         let mut out = Self::default();
         for child in item.children()? {
-            out.push_item(&child?, true)?;
+            out.push_item(&child?, template)?;
         }
         Ok(out)
     }

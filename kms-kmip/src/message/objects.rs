@@ -235,6 +235,8 @@ impl Encode for KeyMaterial {
 /// Key Value (KMIP 1.4 §2.1.4): the key material and attributes, or, when the key is wrapped, the bytes of
 /// the wrapped Key Value.
 #[derive(Clone, Debug, PartialEq)]
+// Plain is by far the common case; boxing it would cost an allocation per key for the rare wrapped one.
+#[allow(clippy::large_enum_variant)]
 pub enum KeyValue {
     /// Key material with optional attributes (1.x: `Attribute` items; 2.x: an `Attributes` structure).
     Plain {

@@ -56,6 +56,16 @@ macro_rules! payloads {
         }
 
         impl RequestPayload {
+            /// Items of the payload structure the model does not define (for [`Self::Other`], `None`: the whole
+            /// payload is untyped).
+            #[must_use]
+            pub fn extensions(&self) -> Option<&[RawItem]> {
+                match self {
+                    $( Self::$variant(p) => Some(&p.extensions), )*
+                    Self::Other(_) => None,
+                }
+            }
+
             /// Decodes the Request Payload `item` of a batch item whose Operation is `operation`.
             ///
             /// # Errors
@@ -88,6 +98,16 @@ macro_rules! payloads {
         }
 
         impl ResponsePayload {
+            /// Items of the payload structure the model does not define (for [`Self::Other`], `None`: the whole
+            /// payload is untyped).
+            #[must_use]
+            pub fn extensions(&self) -> Option<&[RawItem]> {
+                match self {
+                    $( Self::$variant(p) => Some(&p.extensions), )*
+                    Self::Other(_) => None,
+                }
+            }
+
             /// Decodes the Response Payload `item` of a batch item whose Operation is `operation`.
             ///
             /// # Errors
