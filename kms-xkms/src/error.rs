@@ -188,6 +188,9 @@ pub enum Error {
     /// Not a valid XKMS message.
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// Not a valid SOAP envelope.
+    #[error(transparent)]
+    Soap(#[from] crate::soap::SoapError),
     /// An XML Signature problem.
     #[error(transparent)]
     Signature(#[from] SignatureError),

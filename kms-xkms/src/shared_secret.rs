@@ -60,7 +60,10 @@ pub enum SharedSecretError {
 /// # Errors
 /// [`SharedSecretError::SaslPrep`] for strings RFC 4013 prohibits; [`SharedSecretError::Empty`] for
 /// nothing left.
-pub fn convert(pass_phrase: &str, conversion: Conversion) -> Result<Zeroizing<Vec<u8>>, SharedSecretError> {
+pub fn convert(
+    pass_phrase: &str,
+    conversion: Conversion,
+) -> Result<Zeroizing<Vec<u8>>, SharedSecretError> {
     let out: Zeroizing<String> = match conversion {
         Conversion::SaslPrep => Zeroizing::new(
             stringprep::saslprep(pass_phrase)

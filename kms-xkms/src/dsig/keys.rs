@@ -60,7 +60,11 @@ fn fits(method: SignatureMethod, hmac: bool, rsa: bool, ec: bool) -> Result<(), 
         SignatureMethod::RsaSha1 | SignatureMethod::RsaSha256 => rsa,
         SignatureMethod::EcdsaSha256 => ec,
     };
-    if ok { Ok(()) } else { Err(SignatureError::KeyMismatch) }
+    if ok {
+        Ok(())
+    } else {
+        Err(SignatureError::KeyMismatch)
+    }
 }
 
 fn hmac(method: SignatureMethod, key: &[u8], data: &[u8]) -> Result<Vec<u8>, SignatureError> {
@@ -70,12 +74,14 @@ fn hmac(method: SignatureMethod, key: &[u8], data: &[u8]) -> Result<Vec<u8>, Sig
     }
     Ok(match method {
         SignatureMethod::HmacSha1 => {
-            let mut m = <Hmac<Sha1> as KeyInit>::new_from_slice(key).map_err(|_| SignatureError::KeyMismatch)?;
+            let mut m = <Hmac<Sha1> as KeyInit>::new_from_slice(key)
+                .map_err(|_| SignatureError::KeyMismatch)?;
             m.update(data);
             m.finalize().into_bytes().to_vec()
         }
         _ => {
-            let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key).map_err(|_| SignatureError::KeyMismatch)?;
+            let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+                .map_err(|_| SignatureError::KeyMismatch)?;
             m.update(data);
             m.finalize().into_bytes().to_vec()
         }
@@ -103,7 +109,12 @@ impl VerifyingKey {
     /// # Errors
     /// [`SignatureError::KeyMismatch`] if the key does not fit `method`;
     /// [`SignatureError::BadSignature`] if the value does not verify.
-    pub fn verify(&self, method: SignatureMethod, data: &[u8], signature: &[u8]) -> Result<(), SignatureError> {
+    pub fn verify(
+        &self,
+        method: SignatureMethod,
+        data: &[u8],
+        signature: &[u8],
+    ) -> Result<(), SignatureError> {
         self.check_method(method)?;
         match self {
             Self::Hmac(k) => {
@@ -122,7 +133,8 @@ impl VerifyingKey {
             Self::EcdsaP256(k) => {
                 let sig = p256::ecdsa::Signature::from_slice(signature)
                     .map_err(|_| SignatureError::BadSignature)?;
-                k.verify(data, &sig).map_err(|_| SignatureError::BadSignature)
+                k.verify(data, &sig)
+                    .map_err(|_| SignatureError::BadSignature)
             }
         }
     }
@@ -162,7 +174,9 @@ impl SigningKey {
                     .map_err(|_| SignatureError::SigningFailed)
             }
             Self::EcdsaP256(k) => {
-                let sig: p256::ecdsa::Signature = k.try_sign(data).map_err(|_| SignatureError::SigningFailed)?;
+                let sig: p256::ecdsa::Signature = k
+                    .try_sign(data)
+                    .map_err(|_| SignatureError::SigningFailed)?;
                 Ok(sig.to_bytes().to_vec())
             }
         }

@@ -96,7 +96,9 @@ impl DigestMethod {
     /// The method named by `uri`, if supported.
     #[must_use]
     pub fn from_uri(uri: &str) -> Option<Self> {
-        [Self::Sha1, Self::Sha256].into_iter().find(|m| m.uri() == uri)
+        [Self::Sha1, Self::Sha256]
+            .into_iter()
+            .find(|m| m.uri() == uri)
     }
 
     fn digest(self, data: &[u8]) -> Vec<u8> {
@@ -167,7 +169,10 @@ fn element_children(e: &Element) -> Result<Vec<(usize, &Element)>, SignatureErro
     Ok(out)
 }
 
-fn expect_ds<'a>(e: Option<&(usize, &'a Element)>, local: &'static str) -> Result<(usize, &'a Element), SignatureError> {
+fn expect_ds<'a>(
+    e: Option<&(usize, &'a Element)>,
+    local: &'static str,
+) -> Result<(usize, &'a Element), SignatureError> {
     match e {
         Some(&(i, c)) if c.is(DSIG_NS, local) => Ok((i, c)),
         _ => Err(malformed(format!("expected ds:{local}"))),
@@ -198,7 +203,9 @@ fn c14n_method(e: &Element) -> Result<C14nMethod, SignatureError> {
             Ok(C14nMethod::Exclusive { inclusive_prefixes })
         }
         C14N => Ok(C14nMethod::Inclusive),
-        other => Err(SignatureError::Unsupported(format!("canonicalization {other}"))),
+        other => Err(SignatureError::Unsupported(format!(
+            "canonicalization {other}"
+        ))),
     }
 }
 
@@ -246,8 +253,9 @@ fn parse_reference(r: &Element) -> Result<Reference, SignatureError> {
         }
     }
     let (_, dm) = expect_ds(it.next(), "DigestMethod")?;
-    let digest = DigestMethod::from_uri(algorithm(dm)?)
-        .ok_or_else(|| SignatureError::Unsupported(format!("digest {}", dm.attr("Algorithm").unwrap_or(""))))?;
+    let digest = DigestMethod::from_uri(algorithm(dm)?).ok_or_else(|| {
+        SignatureError::Unsupported(format!("digest {}", dm.attr("Algorithm").unwrap_or("")))
+    })?;
     let (_, dv) = expect_ds(it.next(), "DigestValue")?;
     let value = b64_decode("DigestValue", &dv.text())?;
     if it.next().is_some() {
@@ -303,10 +311,14 @@ fn resolve_uri(doc: &Document, uri: &str) -> Result<(String, Vec<usize>), Signat
         return Ok((String::new(), Vec::new()));
     }
     let Some(id) = uri.strip_prefix('#') else {
-        return Err(SignatureError::Unsupported(format!("reference URI {uri:?}")));
+        return Err(SignatureError::Unsupported(format!(
+            "reference URI {uri:?}"
+        )));
     };
     if id.starts_with("xpointer(") {
-        return Err(SignatureError::Unsupported(format!("reference URI {uri:?}")));
+        return Err(SignatureError::Unsupported(format!(
+            "reference URI {uri:?}"
+        )));
     }
     let path = doc
         .find_id(id)?
@@ -323,7 +335,11 @@ fn resolve_uri(doc: &Document, uri: &str) -> Result<(String, Vec<usize>), Signat
 ///
 /// # Errors
 /// [`SignatureError`]: malformed, unsupported, key mismatch, digest mismatch or bad signature value.
-pub fn verify(doc: &Document, sig_path: &[usize], key: &VerifyingKey) -> Result<Verified, SignatureError> {
+pub fn verify(
+    doc: &Document,
+    sig_path: &[usize],
+    key: &VerifyingKey,
+) -> Result<Verified, SignatureError> {
     let result = verify_with(doc, sig_path, key, false);
     if result.is_err() && !doc.inherited_namespaces.is_empty() {
         if let Ok(v) = verify_with(doc, sig_path, key, true) {
@@ -353,10 +369,17 @@ fn verify_with(
     let (_, cm) = expect_ds(si_kids.first(), "CanonicalizationMethod")?;
     let si_c14n = c14n_method(cm)?;
     let (_, sm) = expect_ds(si_kids.get(1), "SignatureMethod")?;
-    let method = SignatureMethod::from_uri(algorithm(sm)?)
-        .ok_or_else(|| SignatureError::Unsupported(format!("signature method {}", sm.attr("Algorithm").unwrap_or(""))))?;
+    let method = SignatureMethod::from_uri(algorithm(sm)?).ok_or_else(|| {
+        SignatureError::Unsupported(format!(
+            "signature method {}",
+            sm.attr("Algorithm").unwrap_or("")
+        ))
+    })?;
     // HMACOutputLength allows truncated MACs (CVE-2009-0217): refused in every form.
-    if element_children(sm)?.iter().any(|(_, c)| c.is(DSIG_NS, "HMACOutputLength")) {
+    if element_children(sm)?
+        .iter()
+        .any(|(_, c)| c.is(DSIG_NS, "HMACOutputLength"))
+    {
         return Err(SignatureError::Unsupported("HMACOutputLength".into()));
     }
     let refs = &si_kids[2..];
@@ -375,7 +398,13 @@ fn verify_with(
         }
         let reference = parse_reference(r)?;
         let (id, target) = resolve_uri(doc, &reference.uri)?;
-        let octets = reference_octets(doc, sig_path, &target, &reference.transforms, with_inherited)?;
+        let octets = reference_octets(
+            doc,
+            sig_path,
+            &target,
+            &reference.transforms,
+            with_inherited,
+        )?;
         let digest = reference.digest.digest(&octets);
         if !bool::from(digest.ct_eq(&reference.value)) {
             return Err(SignatureError::DigestMismatch);
@@ -447,18 +476,22 @@ pub fn sign_in_place(
         transforms.push(ds("Transform").with_attr("Algorithm", ENVELOPED_SIGNATURE));
     }
     transforms.push(c14n_element("Transform", &options.c14n));
-    let transform_list = if enveloped {
-        vec![Transform::Enveloped, Transform::C14n(options.c14n.clone())]
-    } else {
-        vec![Transform::C14n(options.c14n.clone())]
-    };
-    // The Signature is not in the tree yet, so the digest is the one the verifier computes after the
-    // enveloped-signature transform removes it again.
+    // The Signature is not in the tree yet, so canonicalizing without it gives what the verifier gets
+    // after the enveloped-signature transform removes it again.
+    let transform_list = [Transform::C14n(options.c14n.clone())];
     let octets = reference_octets(doc, &sig_path, &target, &transform_list, false)?;
+    // The schema only allows InclusiveNamespaces (a foreign element) inside ds:Transform, so SignedInfo
+    // is canonicalized without a PrefixList.
+    let si_c14n = match &options.c14n {
+        C14nMethod::Exclusive { .. } => C14nMethod::Exclusive {
+            inclusive_prefixes: Vec::new(),
+        },
+        C14nMethod::Inclusive => C14nMethod::Inclusive,
+    };
     let digest = options.digest.digest(&octets);
 
     let signed_info = ds("SignedInfo")
-        .with_child(c14n_element("CanonicalizationMethod", &options.c14n))
+        .with_child(c14n_element("CanonicalizationMethod", &si_c14n))
         .with_child(ds("SignatureMethod").with_attr("Algorithm", options.method.uri()))
         .with_child(
             ds("Reference")
@@ -481,7 +514,7 @@ pub fn sign_in_place(
 
     let mut si_path = sig_path.clone();
     si_path.push(0);
-    let si_octets = canonicalize(doc, &si_path, None, &options.c14n, false)?;
+    let si_octets = canonicalize(doc, &si_path, None, &si_c14n, false)?;
     let value = key.sign(options.method, &si_octets)?;
     let sig = element_at_mut(&mut doc.root, &sig_path)
         .ok_or_else(|| malformed("inserted signature vanished"))?;

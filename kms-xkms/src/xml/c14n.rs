@@ -76,7 +76,14 @@ pub fn canonicalize(
     let mut out = String::with_capacity(4096);
     let mut path = target.to_vec();
     let cx = Cx { method, exclude };
-    cx.render(e, &scope, &Scope::new(), &inherited_xml, &mut path, &mut out);
+    cx.render(
+        e,
+        &scope,
+        &Scope::new(),
+        &inherited_xml,
+        &mut path,
+        &mut out,
+    );
     Ok(out.into_bytes())
 }
 
@@ -116,7 +123,8 @@ impl Cx<'_> {
                         ns_out.insert(p.clone(), u.clone());
                     }
                 }
-                if !scope.contains_key(&None) && rendered.get(&None).is_some_and(|u| !u.is_empty()) {
+                if !scope.contains_key(&None) && rendered.get(&None).is_some_and(|u| !u.is_empty())
+                {
                     ns_out.insert(None, String::new());
                 }
             }
@@ -130,7 +138,11 @@ impl Cx<'_> {
                     }
                 }
                 for p in inclusive_prefixes {
-                    let p = if p == "#default" { None } else { Some(p.clone()) };
+                    let p = if p == "#default" {
+                        None
+                    } else {
+                        Some(p.clone())
+                    };
                     if scope.contains_key(&p) {
                         utilized.push(p);
                     }
@@ -233,25 +245,35 @@ mod tests {
 
     fn c14n(xml: &str, target: &[usize], method: &C14nMethod) -> String {
         let d = parse(xml.as_bytes(), &Limits::default()).expect("parse");
-        String::from_utf8(canonicalize(&d, target, None, method, true).expect("c14n")).expect("utf8")
+        String::from_utf8(canonicalize(&d, target, None, method, true).expect("c14n"))
+            .expect("utf8")
     }
 
     #[test]
     fn inclusive_renders_context_exclusive_only_utilized() {
-        let xml = r#"<r xmlns="urn:d" xmlns:a="urn:a" xmlns:b="urn:b"><a:x b:y="1" z="2"   c="3"/></r>"#;
+        let xml =
+            r#"<r xmlns="urn:d" xmlns:a="urn:a" xmlns:b="urn:b"><a:x b:y="1" z="2"   c="3"/></r>"#;
         assert_eq!(
             c14n(xml, &[0], &C14nMethod::Inclusive),
             r#"<a:x xmlns="urn:d" xmlns:a="urn:a" xmlns:b="urn:b" c="3" z="2" b:y="1"></a:x>"#
         );
         assert_eq!(
-            c14n(xml, &[0], &C14nMethod::Exclusive { inclusive_prefixes: vec![] }),
+            c14n(
+                xml,
+                &[0],
+                &C14nMethod::Exclusive {
+                    inclusive_prefixes: vec![]
+                }
+            ),
             r#"<a:x xmlns:a="urn:a" xmlns:b="urn:b" c="3" z="2" b:y="1"></a:x>"#
         );
         assert_eq!(
             c14n(
                 xml,
                 &[0],
-                &C14nMethod::Exclusive { inclusive_prefixes: vec!["#default".into()] }
+                &C14nMethod::Exclusive {
+                    inclusive_prefixes: vec!["#default".into()]
+                }
             ),
             r#"<a:x xmlns="urn:d" xmlns:a="urn:a" xmlns:b="urn:b" c="3" z="2" b:y="1"></a:x>"#
         );
@@ -261,11 +283,21 @@ mod tests {
     fn default_undeclaration_and_escaping() {
         let xml = "<r xmlns=\"urn:d\"><s><t xmlns=\"\">a&amp;&lt;&gt;\"</t></s></r>";
         assert_eq!(
-            c14n(xml, &[0], &C14nMethod::Exclusive { inclusive_prefixes: vec![] }),
+            c14n(
+                xml,
+                &[0],
+                &C14nMethod::Exclusive {
+                    inclusive_prefixes: vec![]
+                }
+            ),
             "<s xmlns=\"urn:d\"><t xmlns=\"\">a&amp;&lt;&gt;\"</t></s>"
         );
         assert_eq!(
-            c14n("<r><t v='&#x9;&quot;'>&#xD;</t></r>", &[], &C14nMethod::Inclusive),
+            c14n(
+                "<r><t v='&#x9;&quot;'>&#xD;</t></r>",
+                &[],
+                &C14nMethod::Inclusive
+            ),
             "<r><t v=\"&#x9;&quot;\">&#xD;</t></r>"
         );
     }

@@ -389,7 +389,11 @@ fn split_qname(q: &str) -> Result<(Option<String>, String), XmlErrorKind> {
         Some((p, l)) => (Some(p), l),
         None => (None, q),
     };
-    if l.is_empty() || l.contains(':') || !is_name(l) || p.is_some_and(|p| p.is_empty() || !is_name(p)) {
+    if l.is_empty()
+        || l.contains(':')
+        || !is_name(l)
+        || p.is_some_and(|p| p.is_empty() || !is_name(p))
+    {
         return Err(bad());
     }
     Ok((p.map(str::to_owned), l.to_owned()))
@@ -425,7 +429,9 @@ fn resolve_reference(name: &str) -> Result<char, XmlErrorKind> {
         _ => {}
     }
     let Some(num) = name.strip_prefix('#') else {
-        return Err(XmlErrorKind::UndeclaredEntity(name.chars().take(32).collect()));
+        return Err(XmlErrorKind::UndeclaredEntity(
+            name.chars().take(32).collect(),
+        ));
     };
     let bad = || XmlErrorKind::InvalidCharReference(name.chars().take(32).collect());
     let code = if let Some(hex) = num.strip_prefix('x') {
@@ -439,7 +445,9 @@ fn resolve_reference(name: &str) -> Result<char, XmlErrorKind> {
         }
         num.parse::<u32>().map_err(|_| bad())?
     };
-    char::from_u32(code).filter(|&c| is_xml_char(c)).ok_or_else(bad)
+    char::from_u32(code)
+        .filter(|&c| is_xml_char(c))
+        .ok_or_else(bad)
 }
 
 /// Attribute-value normalization (XML 1.0 section 3.3.3) for CDATA attributes: literal whitespace
@@ -514,7 +522,10 @@ mod tests {
     #[test]
     fn limits_are_enforced() {
         let deep = "<a>".repeat(65) + &"</a>".repeat(65);
-        assert!(matches!(p(&deep).expect_err("deep").kind, XmlErrorKind::TooDeep(64)));
+        assert!(matches!(
+            p(&deep).expect_err("deep").kind,
+            XmlErrorKind::TooDeep(64)
+        ));
         let e = p("<a><b></a>").expect_err("mismatch");
         assert!(matches!(e.kind, XmlErrorKind::Syntax(_)));
         let e = p("<a><b>").expect_err("truncated");
