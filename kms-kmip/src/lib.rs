@@ -12,3 +12,5 @@ pub mod ttlv;
 pub mod json;
 #[cfg(feature = "xml")]
 pub mod xml;
+#[cfg(any(feature = "server", feature = "client"))]
+pub mod transport;
