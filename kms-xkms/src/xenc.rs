@@ -114,7 +114,7 @@ fn cbc_decrypt<C>(key: &[u8], data: &[u8], bs: usize) -> Result<Zeroizing<Vec<u8
 where
     C: KeyIvInit + BlockModeDecrypt,
 {
-    if data.len() < 2 * bs || data.len() % bs != 0 {
+    if data.len() < 2 * bs || !data.len().is_multiple_of(bs) {
         return Err(CryptoError);
     }
     let (iv, ct) = data.split_at(bs);

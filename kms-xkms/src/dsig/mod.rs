@@ -341,10 +341,11 @@ pub fn verify(
     key: &VerifyingKey,
 ) -> Result<Verified, SignatureError> {
     let result = verify_with(doc, sig_path, key, false);
-    if result.is_err() && !doc.inherited_namespaces.is_empty() {
-        if let Ok(v) = verify_with(doc, sig_path, key, true) {
-            return Ok(v);
-        }
+    if result.is_err()
+        && !doc.inherited_namespaces.is_empty()
+        && let Ok(v) = verify_with(doc, sig_path, key, true)
+    {
+        return Ok(v);
     }
     result
 }
