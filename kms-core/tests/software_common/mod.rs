@@ -1,6 +1,7 @@
 //! Helpers shared by the `software_*` tests: key generation and import shortcuts, the vector file reader.
 
 #![allow(dead_code)] // each test binary uses a different subset
+#![allow(clippy::unwrap_used)] // a test fails by panicking
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -108,7 +109,7 @@ pub fn raw(bytes: &[u8]) -> KeyMaterial {
 }
 
 pub fn unhex(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0, "odd hex length: {s}");
+    assert!(s.len().is_multiple_of(2), "odd hex length: {s}");
     (0..s.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())

@@ -124,6 +124,15 @@ fn curve_from_code(c: u8) -> Option<RecommendedCurve> {
     }
 }
 
+/// The data of `key`, if this backend issued it in an encoding it reads (versions 1 to [`VERSION`]).
+pub(crate) fn issued_here(key: &KeyRef) -> Result<&[u8], BackendError> {
+    let data = key.expect(BACKEND_ID, VERSION)?;
+    if key.version() == 0 {
+        return Err(BackendError::ForeignKeyRef);
+    }
+    Ok(data)
+}
+
 /// A decoded reference, borrowing the material from the [`KeyRef`].
 #[derive(Clone, Copy)]
 pub(crate) struct KeyData<'a> {
@@ -138,10 +147,7 @@ impl<'a> KeyData<'a> {
     /// Symmetric key lengths are checked here, so that every operation can rely on them; private and public keys
     /// are parsed (once, then cached) by the operations that use them.
     pub(crate) fn decode(key: &'a KeyRef) -> Result<Self, BackendError> {
-        let data = key.expect(BACKEND_ID, VERSION)?;
-        if key.version() == 0 {
-            return Err(BackendError::ForeignKeyRef);
-        }
+        let data = issued_here(key)?;
         let [kind, param, flags, material @ ..] = data else {
             return Err(BackendError::MalformedKeyRef);
         };
@@ -176,6 +182,7 @@ pub(crate) fn encode(kind: Kind, extractable: bool, material: &[u8]) -> KeyRef {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test fails by panicking
 mod tests {
     use super::*;
 

@@ -349,7 +349,7 @@ impl KeyBackend for SoftwareBackend {
     fn destroy(&self, key: &KeyRef) -> Result<(), BackendError> {
         // The material lives in the reference, which the store deletes; what the backend holds is the parsed
         // copy, dropped (and so zeroized) here. A reference that does not decode was never cached.
-        key.expect(key_data::BACKEND_ID, key_data::VERSION)?;
+        key_data::issued_here(key)?;
         self.cache.remove(key.data());
         Ok(())
     }
