@@ -35,6 +35,8 @@ use std::time::Duration;
 pub use error::Error;
 #[cfg(feature = "server")]
 pub use response::{OperationNotSupported, ResultReason, error_response};
+/// The TLS library of the transports, for building and inspecting configurations.
+pub use rustls;
 
 /// The path of the KMIP HTTPS binding (KMIP 2.1 §13.3): `POST /kmip/2_1`.
 pub const KMIP_PATH: &str = "/kmip/2_1";

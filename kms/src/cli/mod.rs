@@ -8,6 +8,14 @@ use clap::{Parser, Subcommand};
 mod escrow;
 #[cfg(feature = "kmip")]
 mod ttlv;
+#[cfg(feature = "kmip")]
+mod cert;
+#[cfg(feature = "kmip")]
+mod connection;
+#[cfg(feature = "kmip")]
+mod pki;
+#[cfg(feature = "kmip")]
+mod serve;
 
 /// Key management: serve KMIP and XKMS, and talk to a running server.
 #[derive(Debug, Parser)]
@@ -23,6 +31,13 @@ enum Command {
     #[cfg(feature = "kmip")]
     #[command(subcommand)]
     Ttlv(ttlv::TtlvCommand),
+    /// Serve KMIP over mutual TLS and HTTPS (`POST /kmip/2_1`); writes a development PKI on first start.
+    #[cfg(feature = "kmip")]
+    Serve(serve::ServeArgs),
+    /// Client certificates signed by the development CA.
+    #[cfg(feature = "kmip")]
+    #[command(subcommand)]
+    Cert(cert::CertCommand),
     /// Key escrow: agents, deposits, m-of-n release, audit log.
     #[cfg(feature = "escrow")]
     Escrow(escrow::EscrowArgs),
@@ -34,6 +49,10 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         #[cfg(feature = "kmip")]
         Command::Ttlv(cmd) => ttlv::run(cmd),
+        #[cfg(feature = "kmip")]
+        Command::Serve(args) => serve::run(args),
+        #[cfg(feature = "kmip")]
+        Command::Cert(cmd) => cert::run(cmd),
         #[cfg(feature = "escrow")]
         Command::Escrow(args) => escrow::run(args),
     };

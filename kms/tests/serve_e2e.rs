@@ -1,0 +1,281 @@
+//! `kms serve` end to end: the built binary on a fresh data directory and free ports, a client with the admin
+//! certificate it wrote, `kms cert issue`, SIGTERM, a restart on the same directory.
+#![cfg(all(feature = "cli", feature = "kmip"))]
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use kms::kmip::transport::client::{ClientOptions, HttpsClient, KmipClient};
+use kms::kmip::transport::{Encoding, tls};
+use kms::kmip::ttlv::{self, Tag, Writer};
+
+/// Generous upper bound for liveness only: nothing here measures time.
+const LIVENESS: Duration = Duration::from_secs(60);
+
+const DISCOVER_VERSIONS: u32 = 0x1E;
+
+struct Served {
+    /// `None` once waited for.
+    child: Option<Child>,
+    kmip: String,
+    https: String,
+    stdout: Vec<String>,
+}
+
+impl Drop for Served {
+    /// A failed test must not leave a server running.
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn kms() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kms"));
+    cmd.env("RUST_LOG", "info");
+    cmd
+}
+
+/// Starts `kms serve` on port 0 and waits for the line announcing the bound addresses.
+fn start(data_dir: &Path) -> Served {
+    let child = kms()
+        .args(["serve", "--data-dir"])
+        .arg(data_dir)
+        .args(["--kmip-addr", "127.0.0.1:0", "--https-addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // From here on the guard kills the server if anything below fails.
+    let mut served = Served {
+        child: Some(child),
+        kmip: String::new(),
+        https: String::new(),
+        stdout: Vec::new(),
+    };
+    let stdout = served.child.as_mut().and_then(|c| c.stdout.take()).unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    loop {
+        let line = rx
+            .recv_timeout(LIVENESS)
+            .expect("kms serve did not announce its addresses");
+        if let Some(rest) = line.strip_prefix("kms: serving KMIP on ") {
+            served.kmip = rest.split(' ').next().unwrap().to_owned();
+            served.https = rest
+                .split("https://")
+                .nth(1)
+                .unwrap()
+                .trim_end_matches("/kmip/2_1")
+                .to_owned();
+            served.stdout.push(line);
+            return served;
+        }
+        served.stdout.push(line);
+    }
+}
+
+fn terminate(mut served: Served) -> ExitStatus {
+    let mut child = served.child.take().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Waiting is bounded only for liveness: a server that ignores SIGTERM fails the test instead of hanging it.
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    rx.recv_timeout(LIVENESS)
+        .expect("kms serve did not exit after SIGTERM")
+        .unwrap()
+}
+
+fn discover_versions() -> Vec<u8> {
+    let mut buf = Vec::new();
+    let mut w = Writer::new(&mut buf);
+    w.structure(Tag::REQUEST_MESSAGE, |w| {
+        w.structure(Tag::REQUEST_HEADER, |w| {
+            w.structure(Tag::PROTOCOL_VERSION, |w| {
+                w.integer(Tag::PROTOCOL_VERSION_MAJOR, 2);
+                w.integer(Tag::PROTOCOL_VERSION_MINOR, 1);
+            });
+            w.integer(Tag::BATCH_COUNT, 1);
+        });
+        w.structure(Tag::BATCH_ITEM, |w| {
+            w.enumeration(Tag::OPERATION, DISCOVER_VERSIONS);
+            w.structure(Tag::REQUEST_PAYLOAD, |_| {});
+        });
+    });
+    w.finish().unwrap();
+    buf
+}
+
+/// A KMIP Response Message answering the DiscoverVersions batch item (whatever its result).
+fn assert_answers_discover_versions(response: &[u8]) {
+    let message = ttlv::decode(response).unwrap();
+    assert_eq!(message.tag(), Tag::RESPONSE_MESSAGE);
+    let item = message
+        .children()
+        .unwrap()
+        .map(Result::unwrap)
+        .find(|c| c.tag() == Tag::BATCH_ITEM)
+        .expect("a batch item");
+    let operation = item
+        .children()
+        .unwrap()
+        .map(Result::unwrap)
+        .find(|c| c.tag() == Tag::OPERATION)
+        .expect("the operation echoed");
+    assert_eq!(operation.as_enumeration(), Ok(DISCOVER_VERSIONS));
+}
+
+fn client_tls(
+    certs: &Path,
+    name: &str,
+) -> std::sync::Arc<kms::kmip::transport::rustls::ClientConfig> {
+    tls::client_config_from_pem(
+        &certs.join("ca.pem"),
+        &certs.join(format!("{name}.pem")),
+        &certs.join(format!("{name}.key")),
+    )
+    .unwrap()
+}
+
+#[test]
+fn serve_writes_a_pki_answers_mutual_tls_clients_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let certs = data.join("certs");
+
+    let served = start(&data);
+    assert!(
+        served
+            .stdout
+            .iter()
+            .any(|l| l.contains("wrote a development PKI")),
+        "{:?}",
+        served.stdout
+    );
+    for name in ["ca", "server", "admin"] {
+        assert!(certs.join(format!("{name}.pem")).is_file(), "{name}.pem");
+        let mode = std::fs::metadata(certs.join(format!("{name}.key")))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}.key");
+    }
+
+    // The admin identity over KMIP/TLS, several requests on one connection.
+    let mut client = KmipClient::connect(
+        &served.kmip,
+        client_tls(&certs, "admin"),
+        ClientOptions::default(),
+    )
+    .unwrap();
+    for _ in 0..3 {
+        assert_answers_discover_versions(&client.request(&discover_versions()).unwrap());
+    }
+    client.close().unwrap();
+
+    // A new identity from `kms cert issue`.
+    let out = dir.path().join("issued");
+    let issued = kms()
+        .args(["cert", "issue", "--data-dir"])
+        .arg(&data)
+        .args(["--cn", "alice", "--out-dir"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        issued.status.success(),
+        "{}",
+        String::from_utf8_lossy(&issued.stderr)
+    );
+    let alice_tls = tls::client_config_from_pem(
+        &certs.join("ca.pem"),
+        &out.join("alice.pem"),
+        &out.join("alice.key"),
+    )
+    .unwrap();
+    let mut alice = KmipClient::connect(&served.kmip, alice_tls, ClientOptions::default()).unwrap();
+    assert_answers_discover_versions(&alice.request(&discover_versions()).unwrap());
+
+    // HTTPS, TTLV body.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut https = HttpsClient::connect(
+            &served.https,
+            client_tls(&certs, "admin"),
+            ClientOptions::default(),
+        )
+        .await
+        .unwrap();
+        let response = https
+            .request(Encoding::Ttlv, &discover_versions())
+            .await
+            .unwrap();
+        assert_answers_discover_versions(&response);
+    });
+
+    let status = terminate(served);
+    assert!(
+        status.success(),
+        "kms serve exited with {status:?} after SIGTERM"
+    );
+
+    // A restart reuses the PKI: nothing written, the old admin certificate still works.
+    let ca_before = std::fs::read(certs.join("ca.pem")).unwrap();
+    let served = start(&data);
+    assert!(
+        !served.stdout.iter().any(|l| l.contains("wrote")),
+        "{:?}",
+        served.stdout
+    );
+    assert_eq!(std::fs::read(certs.join("ca.pem")).unwrap(), ca_before);
+    let mut client = KmipClient::connect(
+        &served.kmip,
+        client_tls(&certs, "admin"),
+        ClientOptions::default(),
+    )
+    .unwrap();
+    assert_answers_discover_versions(&client.request(&discover_versions()).unwrap());
+    let status = terminate(served);
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn cert_issue_without_a_ca_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = kms()
+        .args(["cert", "issue", "--data-dir"])
+        .arg(dir.path())
+        .args(["--cn", "bob", "--out-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("no CA"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
