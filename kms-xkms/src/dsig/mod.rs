@@ -25,6 +25,10 @@ pub const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
 pub const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 /// Canonical XML 1.0 without comments.
 pub const C14N: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
+/// Exclusive C14N with comments (accepted as a Reference transform only).
+pub const EXC_C14N_WITH_COMMENTS: &str = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments";
+/// Canonical XML 1.0 with comments (accepted as a Reference transform only).
+pub const C14N_WITH_COMMENTS: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments";
 /// The enveloped-signature transform.
 pub const ENVELOPED_SIGNATURE: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 
@@ -185,7 +189,11 @@ fn algorithm(e: &Element) -> Result<&str, SignatureError> {
 }
 
 fn c14n_method(e: &Element) -> Result<C14nMethod, SignatureError> {
-    match algorithm(e)? {
+    c14n_method_with(e, algorithm(e)?)
+}
+
+fn c14n_method_with(e: &Element, algorithm: &str) -> Result<C14nMethod, SignatureError> {
+    match algorithm {
         EXC_C14N => {
             let mut inclusive_prefixes = Vec::new();
             for (_, c) in element_children(e)? {
@@ -248,6 +256,11 @@ fn parse_reference(r: &Element) -> Result<Reference, SignatureError> {
             }
             transforms.push(match algorithm(tr)? {
                 ENVELOPED_SIGNATURE => Transform::Enveloped,
+                // A same-document reference ("" or "#Id") selects its node set without comments
+                // (XML Signature 4.4.3.3), so the #WithComments variants (xsec-xklient signs with
+                // exc-c14n#WithComments) canonicalize exactly as their plain forms here.
+                EXC_C14N_WITH_COMMENTS => Transform::C14n(c14n_method_with(tr, EXC_C14N)?),
+                C14N_WITH_COMMENTS => Transform::C14n(C14nMethod::Inclusive),
                 _ => Transform::C14n(c14n_method(tr)?),
             });
         }

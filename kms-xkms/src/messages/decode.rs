@@ -856,3 +856,25 @@ pub fn decode_result(doc: Document) -> Result<XkmsResult, DecodeError> {
         )),
     }
 }
+
+/// The ds:KeyInfo child of a (detached) ds:Signature element.
+pub(crate) fn decode_signature_key_info(
+    signature: &Element,
+) -> Result<Option<KeyInfo>, DecodeError> {
+    let doc = Arc::new(Document::new(signature.clone()));
+    let dec = Dec {
+        doc: Arc::clone(&doc),
+    };
+    let ctx = Ctx {
+        el: &doc.root,
+        path: format!("/{}", doc.root.local),
+        idx: Vec::new(),
+    };
+    let mut kids = ctx.kids();
+    while let Some(c) = kids.next_any() {
+        if c.el.is(DSIG_NS, "KeyInfo") {
+            return dec.key_info(&c).map(Some);
+        }
+    }
+    Ok(None)
+}

@@ -62,6 +62,17 @@ impl XmlSignature {
         }
     }
 
+    /// The `ds:KeyInfo` inside the signature (a KeyValue or certificate the signer sent), if any.
+    ///
+    /// The caller decides whether to trust that key: a signature that verifies under a key it carries
+    /// itself proves possession, not identity.
+    ///
+    /// # Errors
+    /// [`crate::DecodeError`] if the KeyInfo is malformed.
+    pub fn key_info(&self) -> Result<Option<KeyInfo>, crate::DecodeError> {
+        decode::decode_signature_key_info(&self.element)
+    }
+
     /// Verifies the signature against the message it was parsed from.
     ///
     /// # Errors
