@@ -144,6 +144,9 @@ pub enum DecodeErrorKind {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum SignatureError {
+    /// The message carries no such signature.
+    #[error("no {0} signature")]
+    Missing(&'static str),
     /// The ds:Signature element is malformed.
     #[error("malformed signature: {0}")]
     Malformed(String),

@@ -1,30 +1,4 @@
-//! W3C XKMS 2.0 (X-KISS and X-KRSS) without I/O: the message model and its XML codec, the XML
-//! Signature and XML Encryption subset XKMS needs, the limited-use shared-secret algorithm, and the
-//! SOAP 1.2 / 1.1 binding.
-//!
-//! ```
-//! use kms_xkms::{SoapVersion, parse_request, serialize_result};
-//! use kms_xkms::messages::{LocateResult, Request, ResultHeader, ResultMajor, ResultMinor, XkmsResult};
-//!
-//! let soap = br#"<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body>
-//!   <LocateRequest xmlns="http://www.w3.org/2002/03/xkms#" Id="I1" Service="http://example.org/xkms">
-//!     <QueryKeyBinding><KeyUsage>http://www.w3.org/2002/03/xkms#Signature</KeyUsage></QueryKeyBinding>
-//!   </LocateRequest></env:Body></env:Envelope>"#;
-//! let (version, request) = parse_request(soap)?;
-//! assert_eq!(version, SoapVersion::Soap12);
-//! let Request::Locate(locate) = request else { unreachable!() };
-//!
-//! let mut header = ResultHeader::new("R1", locate.header.message.service.clone(), ResultMajor::Sender);
-//! header.result_minor = Some(ResultMinor::NoMatch);
-//! header.request_id = Some(locate.header.message.id.clone());
-//! let answer = XkmsResult::Locate(LocateResult { header, unverified_key_bindings: vec![] });
-//! let bytes = serialize_result(version, &answer);
-//! assert!(std::str::from_utf8(&bytes)?.contains("xkms#NoMatch"));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
-//! Limits (DESIGN.md): no DTD at all, only the five predefined entities, depth 64, 1 MiB per document,
-//! bounded attribute, text, name and element counts ([`xml::Limits`]).
+#![doc = include_str!("../README.md")]
 
 pub mod dsig;
 pub mod error;
@@ -43,14 +17,70 @@ use messages::{Message, Request, XkmsResult};
 use soap::Body;
 use xml::Limits;
 
+/// Why [`parse_request`] failed, with what is needed to answer: the SOAP version (when the envelope
+/// was read) and the request's Id (when the Body child had one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error}")]
+pub struct RequestError {
+    /// The envelope's SOAP version, if the envelope was read.
+    pub version: Option<SoapVersion>,
+    /// The `Id` attribute of the Body child, if there was one.
+    pub request_id: Option<String>,
+    /// What went wrong.
+    #[source]
+    pub error: Error,
+}
+
+impl RequestError {
+    /// The answer to send: a SOAP fault for envelope-level errors (unreadable XML, not an envelope, a
+    /// mustUnderstand header, a Body without exactly one element), otherwise an XKMS `Result` with
+    /// ResultMajor `Sender` and ResultMinor `MessageNotSupported` (not an XKMS request) or `Failure`
+    /// (an XKMS request that does not decode).
+    ///
+    /// `fallback` is the SOAP version to answer in when the envelope could not be read (take it from
+    /// the HTTP Content-Type); `result_id` is the fresh Id of the Result.
+    #[must_use]
+    pub fn answer(
+        &self,
+        fallback: SoapVersion,
+        result_id: &str,
+        service: Option<&str>,
+    ) -> (SoapVersion, Vec<u8>) {
+        let version = self.version.unwrap_or(fallback);
+        match &self.error {
+            Error::Decode(d) => {
+                let minor = match d.kind {
+                    DecodeErrorKind::UnsupportedMessage { .. } => {
+                        messages::ResultMinor::MessageNotSupported
+                    }
+                    _ => messages::ResultMinor::Failure,
+                };
+                let mut header = messages::ResultHeader::new(
+                    result_id,
+                    service.map(str::to_owned),
+                    messages::ResultMajor::Sender,
+                );
+                header.result_minor = Some(minor);
+                header.request_id.clone_from(&self.request_id);
+                (
+                    version,
+                    serialize_result(version, &XkmsResult::Result(header)),
+                )
+            }
+            Error::Soap(s) => (version, serialize_fault(version, &s.fault())),
+            other => (
+                version,
+                serialize_fault(version, &Fault::new(FaultCode::Sender, other.to_string())),
+            ),
+        }
+    }
+}
+
 /// Parses a SOAP envelope holding an XKMS request.
 ///
 /// # Errors
-/// [`Error::Soap`] for envelope problems (answer with [`SoapError::fault`] via [`serialize_fault`]);
-/// [`Error::Decode`] when the Body child is not a valid XKMS request (answer with an XKMS Result:
-/// `Sender`/`MessageNotSupported` for [`DecodeErrorKind::UnsupportedMessage`], `Sender`/`Failure`
-/// otherwise).
-pub fn parse_request(bytes: &[u8]) -> Result<(SoapVersion, Request), Error> {
+/// [`RequestError`]; [`RequestError::answer`] builds the fault or XKMS Result to send back.
+pub fn parse_request(bytes: &[u8]) -> Result<(SoapVersion, Request), RequestError> {
     parse_request_with_limits(bytes, &Limits::default())
 }
 
@@ -61,13 +91,28 @@ pub fn parse_request(bytes: &[u8]) -> Result<(SoapVersion, Request), Error> {
 pub fn parse_request_with_limits(
     bytes: &[u8],
     limits: &Limits,
-) -> Result<(SoapVersion, Request), Error> {
-    let (version, body) = soap::parse_envelope(bytes, limits)?;
+) -> Result<(SoapVersion, Request), RequestError> {
+    let (version, body) = soap::parse_envelope(bytes, limits).map_err(|e| RequestError {
+        version: None,
+        request_id: None,
+        error: Error::Soap(e),
+    })?;
     match body {
-        Body::Message(doc) => Ok((version, messages::decode_request(doc)?)),
-        Body::Fault(_) => Err(Error::Soap(SoapError::BadEnvelope(
-            "a Fault is not a request",
-        ))),
+        Body::Message(doc) => {
+            let request_id = doc.root.attr("Id").map(str::to_owned);
+            messages::decode_request(doc)
+                .map(|r| (version, r))
+                .map_err(|e| RequestError {
+                    version: Some(version),
+                    request_id,
+                    error: Error::Decode(e),
+                })
+        }
+        Body::Fault(_) => Err(RequestError {
+            version: Some(version),
+            request_id: None,
+            error: Error::Soap(SoapError::BadEnvelope("a Fault is not a request")),
+        }),
     }
 }
 

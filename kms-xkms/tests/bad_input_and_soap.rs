@@ -20,8 +20,8 @@ fn soap12(body: &str) -> Vec<u8> {
 
 const LOCATE: &str = r#"<LocateRequest xmlns="http://www.w3.org/2002/03/xkms#" Id="I1" Service="urn:s"><QueryKeyBinding><KeyUsage>http://www.w3.org/2002/03/xkms#Signature</KeyUsage></QueryKeyBinding></LocateRequest>"#;
 
-fn xml_kind(r: Result<(SoapVersion, Request), Error>) -> XmlErrorKind {
-    match r {
+fn xml_kind(r: Result<(SoapVersion, Request), kms_xkms::RequestError>) -> XmlErrorKind {
+    match r.map_err(|e| e.error) {
         Err(Error::Soap(SoapError::Xml(e))) => e.kind,
         other => panic!("expected an XML error, got {other:?}"),
     }
@@ -50,7 +50,7 @@ fn malformed_xml() {
         "<a/><b/>",
         "text",
     ] {
-        let e = parse_request(bad.as_bytes()).expect_err(bad);
+        let e = parse_request(bad.as_bytes()).expect_err(bad).error;
         assert!(matches!(e, Error::Soap(SoapError::Xml(_))), "{bad}: {e:?}");
     }
 }
@@ -77,7 +77,30 @@ fn wrong_namespace_and_unknown_message() {
         &LOCATE.replace("2002/03/xkms#", "2002/03/xkms-other#"),
     ))
     .expect_err("ns");
-    let Error::Decode(d) = e else { panic!("{e:?}") };
+    // Not an XKMS request: answered with an XKMS Result, Sender / MessageNotSupported, echoing the Id.
+    let (v, answer) = e.answer(SoapVersion::Soap11, "Ianswer", Some("urn:s"));
+    assert_eq!(
+        (v, e.version, e.request_id.as_deref()),
+        (SoapVersion::Soap12, Some(SoapVersion::Soap12), Some("I1"))
+    );
+    let Ok(Parsed::Message(
+        Some(SoapVersion::Soap12),
+        kms_xkms::messages::Message::Result(XkmsResult::Result(h)),
+    )) = parse_message(&answer)
+    else {
+        panic!("answer is not a generic Result")
+    };
+    assert_eq!(
+        (h.result_major, h.result_minor, h.request_id.as_deref()),
+        (
+            ResultMajor::Sender,
+            Some(ResultMinor::MessageNotSupported),
+            Some("I1")
+        )
+    );
+    let Error::Decode(d) = e.error else {
+        panic!("{e:?}")
+    };
     assert!(matches!(d.kind, DecodeErrorKind::UnsupportedMessage { .. }));
     assert_eq!(d.path, "/LocateRequest");
     let e = parse_request(&soap12(&LOCATE.replace(
@@ -85,17 +108,33 @@ fn wrong_namespace_and_unknown_message() {
         "<KeyUsage>Bogus",
     )))
     .expect_err("value");
-    let Error::Decode(d) = e else { panic!("{e:?}") };
+    let (_, answer) = e.answer(SoapVersion::Soap12, "Ianswer", None);
+    let Ok(Parsed::Message(_, kms_xkms::messages::Message::Result(r))) = parse_message(&answer)
+    else {
+        panic!("answer is not a Result")
+    };
+    assert_eq!(r.header().result_minor, Some(ResultMinor::Failure));
+    let Error::Decode(d) = e.error else {
+        panic!("{e:?}")
+    };
     assert_eq!(d.path, "/LocateRequest/QueryKeyBinding/KeyUsage");
     // A wrong envelope namespace is a VersionMismatch fault.
     let b = soap12(LOCATE);
     let b = String::from_utf8(b)
         .expect("utf8")
         .replace(SOAP12_NS, "urn:not-soap");
-    let Err(Error::Soap(s)) = parse_request(b.as_bytes()) else {
+    let Err(Error::Soap(s)) = parse_request(b.as_bytes()).map_err(|e| e.error) else {
         panic!("accepted")
     };
     assert_eq!(s.fault().code, Some(FaultCode::VersionMismatch));
+    // Envelope-level errors are answered with a SOAP fault.
+    let e = parse_request(b"<a><b></a>").expect_err("malformed");
+    let (v, answer) = e.answer(SoapVersion::Soap11, "Ianswer", None);
+    assert_eq!(v, SoapVersion::Soap11);
+    let Ok(Parsed::Fault(SoapVersion::Soap11, f)) = parse_message(&answer) else {
+        panic!("not a fault")
+    };
+    assert_eq!(f.code, Some(FaultCode::Sender));
 }
 
 #[test]
@@ -151,24 +190,24 @@ fn huge_attribute_deep_nesting_and_size_limits() {
 fn envelope_rules_and_faults() {
     let two = soap12(&format!("{LOCATE}{LOCATE}"));
     assert!(matches!(
-        parse_request(&two),
+        parse_request(&two).map_err(|e| e.error),
         Err(Error::Soap(SoapError::BodyChildren(2)))
     ));
     let none = soap12("");
     assert!(matches!(
-        parse_request(&none),
+        parse_request(&none).map_err(|e| e.error),
         Err(Error::Soap(SoapError::BodyChildren(0)))
     ));
     let mu = format!(
         r#"<env:Envelope xmlns:env="{SOAP12_NS}"><env:Header><w:Security xmlns:w="urn:wsse" env:mustUnderstand="true"/></env:Header><env:Body>{LOCATE}</env:Body></env:Envelope>"#
     );
-    let Err(Error::Soap(e)) = parse_request(mu.as_bytes()) else {
+    let Err(Error::Soap(e)) = parse_request(mu.as_bytes()).map_err(|e| e.error) else {
         panic!("mustUnderstand accepted")
     };
     assert_eq!(e.fault().code, Some(FaultCode::MustUnderstand));
     let bare = LOCATE.as_bytes();
     assert!(matches!(
-        parse_request(bare),
+        parse_request(bare).map_err(|e| e.error),
         Err(Error::Soap(SoapError::NotEnvelope(_)))
     ));
 

@@ -386,3 +386,42 @@ fn ecdsa_message_signature_enveloped_verifies_here_and_with_xmlsec1() {
     ];
     common::xmlsec1(&args, &bytes).unwrap_or_else(|e| panic!("xmlsec1: {e}"));
 }
+
+#[test]
+fn typed_helpers_on_the_recommendations_requests() {
+    let Parsed::Message(_, Message::Request(Request::Register(r))) =
+        parse_message(&common::read("rec-2005/registerRequest.xml")).expect("parse")
+    else {
+        panic!("register")
+    };
+    r.verify_key_binding_authentication(&VerifyingKey::Hmac(auth_key()))
+        .expect("KBA");
+    r.verify_proof_of_possession()
+        .expect("PoP under the binding's own KeyValue");
+    let Parsed::Message(_, Message::Request(Request::Reissue(q))) =
+        parse_message(&common::read("rec-2005/reissueRequest.xml")).expect("parse")
+    else {
+        panic!("reissue")
+    };
+    q.verify_key_binding_authentication(&VerifyingKey::Hmac(auth_key()))
+        .expect("KBA");
+    q.verify_proof_of_possession(&alice_key_value().verifying_key().expect("rsa"))
+        .expect("PoP");
+    let Parsed::Message(_, Message::Request(Request::Revoke(v))) =
+        parse_message(&common::read("rec-2005/revokeRequest.xml")).expect("parse")
+    else {
+        panic!("revoke")
+    };
+    // The RevocationCode of the RevokeRequest matches the identifier registered in the RegisterRequest.
+    let id = r
+        .prototype_key_binding
+        .revocation_code_identifier
+        .as_deref()
+        .expect("identifier");
+    assert!(v.revocation_code_matches(id));
+    assert!(!v.revocation_code_matches(&[0; 20]));
+    assert_eq!(
+        v.verify_key_binding_authentication(&VerifyingKey::Hmac(auth_key())),
+        Err(SignatureError::Missing("KeyBindingAuthentication"))
+    );
+}

@@ -698,6 +698,149 @@ pub enum Message {
     Result(XkmsResult),
 }
 
+fn verify_binding(
+    signature: Option<&XmlSignature>,
+    what: &'static str,
+    binding: &KeyBindingCore,
+    key: &VerifyingKey,
+) -> Result<Verified, SignatureError> {
+    let signature = signature.ok_or(SignatureError::Missing(what))?;
+    let id = binding.id.as_deref().ok_or_else(|| {
+        SignatureError::Malformed("the key binding has no Id to reference".into())
+    })?;
+    signature.verify_covers(key, id)
+}
+
+impl RegisterRequest {
+    /// Verifies KeyBindingAuthentication over the PrototypeKeyBinding. `key` is normally
+    /// `VerifyingKey::Hmac` of [`crate::shared_secret::derive_key`] with
+    /// [`crate::shared_secret::KeyUse::Authentication`].
+    ///
+    /// # Errors
+    /// [`SignatureError::Missing`] without one; otherwise as [`XmlSignature::verify_covers`].
+    pub fn verify_key_binding_authentication(
+        &self,
+        key: &VerifyingKey,
+    ) -> Result<Verified, SignatureError> {
+        verify_binding(
+            self.authentication.key_binding_authentication.as_ref(),
+            "KeyBindingAuthentication",
+            &self.prototype_key_binding.core,
+            key,
+        )
+    }
+
+    /// Verifies ProofOfPossession over the PrototypeKeyBinding with the key the binding's KeyValue
+    /// names (the key being registered).
+    ///
+    /// # Errors
+    /// [`SignatureError::Missing`] without a ProofOfPossession, [`SignatureError::KeyMismatch`] without
+    /// a usable RSA or P-256 KeyValue; otherwise as [`XmlSignature::verify_covers`].
+    pub fn verify_proof_of_possession(&self) -> Result<Verified, SignatureError> {
+        let key = self
+            .prototype_key_binding
+            .core
+            .key_info
+            .as_ref()
+            .and_then(KeyInfo::key_value)
+            .and_then(KeyValue::verifying_key)
+            .ok_or(SignatureError::KeyMismatch)?;
+        verify_binding(
+            self.proof_of_possession.as_ref(),
+            "ProofOfPossession",
+            &self.prototype_key_binding.core,
+            &key,
+        )
+    }
+}
+
+impl ReissueRequest {
+    /// Verifies KeyBindingAuthentication over the ReissueKeyBinding.
+    ///
+    /// # Errors
+    /// As [`RegisterRequest::verify_key_binding_authentication`].
+    pub fn verify_key_binding_authentication(
+        &self,
+        key: &VerifyingKey,
+    ) -> Result<Verified, SignatureError> {
+        verify_binding(
+            self.authentication.key_binding_authentication.as_ref(),
+            "KeyBindingAuthentication",
+            &self.reissue_key_binding.core,
+            key,
+        )
+    }
+
+    /// Verifies ProofOfPossession over the ReissueKeyBinding with the registered key (which the
+    /// binding often names only by certificate, so the caller supplies it).
+    ///
+    /// # Errors
+    /// [`SignatureError::Missing`] without one; otherwise as [`XmlSignature::verify_covers`].
+    pub fn verify_proof_of_possession(
+        &self,
+        key: &VerifyingKey,
+    ) -> Result<Verified, SignatureError> {
+        verify_binding(
+            self.proof_of_possession.as_ref(),
+            "ProofOfPossession",
+            &self.reissue_key_binding.core,
+            key,
+        )
+    }
+}
+
+impl RevokeRequest {
+    /// Verifies KeyBindingAuthentication over the RevokeKeyBinding.
+    ///
+    /// # Errors
+    /// [`SignatureError::Missing`] when the request authenticates by RevocationCode or not at all.
+    pub fn verify_key_binding_authentication(
+        &self,
+        key: &VerifyingKey,
+    ) -> Result<Verified, SignatureError> {
+        let signature = match &self.revocation {
+            Revocation::Authentication(a) => a.key_binding_authentication.as_ref(),
+            Revocation::RevocationCode(_) => None,
+        };
+        verify_binding(
+            signature,
+            "KeyBindingAuthentication",
+            &self.revoke_key_binding.core,
+            key,
+        )
+    }
+
+    /// Whether the RevocationCode hashes to the stored RevocationCodeIdentifier (constant time);
+    /// `false` when the request authenticates otherwise.
+    #[must_use]
+    pub fn revocation_code_matches(&self, revocation_code_identifier: &[u8]) -> bool {
+        match &self.revocation {
+            Revocation::RevocationCode(code) => {
+                crate::shared_secret::revocation_code_matches(code, revocation_code_identifier)
+            }
+            Revocation::Authentication(_) => false,
+        }
+    }
+}
+
+impl RecoverRequest {
+    /// Verifies KeyBindingAuthentication over the RecoverKeyBinding.
+    ///
+    /// # Errors
+    /// As [`RegisterRequest::verify_key_binding_authentication`].
+    pub fn verify_key_binding_authentication(
+        &self,
+        key: &VerifyingKey,
+    ) -> Result<Verified, SignatureError> {
+        verify_binding(
+            self.authentication.key_binding_authentication.as_ref(),
+            "KeyBindingAuthentication",
+            &self.recover_key_binding.core,
+            key,
+        )
+    }
+}
+
 /// Signs the KeyBindingAuthentication of a Register, Reissue, Revoke or Recover request: an HMAC
 /// (normally under the `0x01` shared-secret key) over the key binding, referenced by its Id.
 ///
