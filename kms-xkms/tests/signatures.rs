@@ -425,3 +425,58 @@ fn typed_helpers_on_the_recommendations_requests() {
         Err(SignatureError::Missing("KeyBindingAuthentication"))
     );
 }
+
+#[test]
+fn inclusive_c14n_signed_in_place_inside_the_envelope_also_verifies() {
+    use kms_xkms::dsig::sign_in_place;
+    use kms_xkms::soap::SOAP12_NS;
+    use kms_xkms::xml::{Document, Element, Limits, parse};
+    // A standard signer that signs the request in place: inclusive C14N then renders the envelope's
+    // namespace declarations too, unlike xsec-xklient (which signs the request as its own document).
+    let req = register_request(alice_key_value());
+    let envelope = Element::new(Some(SOAP12_NS), Some("env"), "Envelope")
+        .declare(Some("env"), SOAP12_NS)
+        .declare(Some("extra"), "urn:extra")
+        .with_child(
+            Element::new(Some(SOAP12_NS), Some("env"), "Body").with_child(encode_request(&req)),
+        );
+    let mut doc = Document::new(envelope);
+    let mut options = SignOptions::new(SignatureMethod::HmacSha1);
+    options.c14n = C14nMethod::Inclusive;
+    sign_in_place(
+        &mut doc,
+        &[0, 0],
+        0,
+        "Ireq1",
+        &SigningKey::Hmac(auth_key()),
+        &options,
+    )
+    .expect("sign");
+    let bytes = write_document(&doc.root);
+    assert!(parse(&bytes, &Limits::default()).is_ok());
+    let (_, parsed) = kms_xkms::parse_request(&bytes).expect("parse");
+    let sig = parsed
+        .header()
+        .message
+        .signature
+        .clone()
+        .expect("signature");
+    sig.verify_covers(&VerifyingKey::Hmac(auth_key()), "Ireq1")
+        .expect("verifies in place");
+    // Taken out of the envelope (no inherited declarations) the same signature no longer verifies.
+    let Parsed::Message(None, Message::Request(bare)) = parse_message(&write_document(
+        &kms_xkms::messages::encode_request(&parsed),
+    ))
+    .expect("reparse") else {
+        panic!("request")
+    };
+    assert!(
+        bare.header()
+            .message
+            .signature
+            .clone()
+            .expect("sig")
+            .verify(&VerifyingKey::Hmac(auth_key()))
+            .is_err()
+    );
+}
