@@ -307,3 +307,23 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn duplicate_ids_are_refused() {
+    let dup = LOCATE.replace("<QueryKeyBinding>", r#"<QueryKeyBinding Id="I1">"#);
+    let e = parse_request(&soap12(&dup))
+        .expect_err("duplicate Id")
+        .error;
+    let Error::Decode(d) = e else { panic!("{e:?}") };
+    assert_eq!(d.path, "/LocateRequest/QueryKeyBinding");
+}
+
+#[test]
+fn foreign_key_info_content_is_dropped_not_emitted_invalid() {
+    let xml = r#"<LocateRequest xmlns="http://www.w3.org/2002/03/xkms#" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Id="I1" Service="s"><QueryKeyBinding><ds:KeyInfo><Unqualified xmlns=""/><ds:Bogus/></ds:KeyInfo></QueryKeyBinding></LocateRequest>"#;
+    let Ok(Parsed::Message(None, m)) = parse_message(xml.as_bytes()) else {
+        panic!("parse")
+    };
+    let out = write_document(&kms_xkms::messages::encode_message(&m));
+    common::xmllint_validate(&out).expect("still schema-valid");
+}

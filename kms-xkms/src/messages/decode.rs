@@ -796,6 +796,11 @@ fn is_result_name(local: &str) -> bool {
 /// [`DecodeError`] naming the element path; [`K::UnsupportedMessage`] for an element that is not an
 /// XKMS message (the service answers MessageNotSupported).
 pub fn decode_message(doc: Document) -> Result<Message, DecodeError> {
+    check_unique_ids(
+        &doc.root,
+        &mut Vec::new(),
+        &mut std::collections::HashSet::new(),
+    )?;
     let doc = Arc::new(doc);
     let dec = Dec {
         doc: Arc::clone(&doc),
@@ -877,4 +882,30 @@ pub(crate) fn decode_signature_key_info(
         }
     }
     Ok(None)
+}
+
+/// Ids are xs:ID: unique in the document. A duplicate makes a signature reference ambiguous (signature
+/// wrapping) and could not be re-emitted schema-valid, so it is refused up front.
+fn check_unique_ids<'a>(
+    e: &'a Element,
+    path: &mut Vec<&'a str>,
+    seen: &mut std::collections::HashSet<&'a str>,
+) -> Result<(), DecodeError> {
+    path.push(&e.local);
+    if let Some(id) = e.attr("Id")
+        && !seen.insert(id)
+    {
+        return Err(DecodeError::new(
+            format!("/{}", path.join("/")),
+            K::InvalidValue {
+                what: "Id",
+                reason: format!("duplicate Id {id:?}"),
+            },
+        ));
+    }
+    for c in e.child_elements() {
+        check_unique_ids(c, path, seen)?;
+    }
+    path.pop();
+    Ok(())
 }

@@ -124,7 +124,17 @@ fn result_header(e: &mut Element, h: &ResultHeader) {
     }
 }
 
-fn key_value(v: &KeyValue) -> Element {
+/// Whether a received element kept as-is can go back into a `ds:` content model that admits the
+/// named ds elements and, laxly, elements of other namespaces (`##other` excludes unqualified ones).
+fn emittable(e: &Element, ds_allowed: &[&str]) -> bool {
+    match e.namespace.as_deref() {
+        Some(DSIG_NS) => ds_allowed.contains(&e.local.as_str()),
+        Some(XKMS_NS) | None => false,
+        Some(_) => true,
+    }
+}
+
+fn key_value(v: &KeyValue) -> Option<Element> {
     let inner = match v {
         KeyValue::Rsa { modulus, exponent } => ds("RSAKeyValue")
             .with_child(ds("Modulus").with_text(B64.encode(modulus)))
@@ -142,20 +152,24 @@ fn key_value(v: &KeyValue) -> Element {
                 Element::new(Some(DSIG11_NS), Some("dsig11"), "PublicKey")
                     .with_text(B64.encode(public_key)),
             ),
-        KeyValue::Other(e) => e.clone(),
+        KeyValue::Other(e) if emittable(e, &["DSAKeyValue"]) => e.clone(),
+        KeyValue::Other(_) => return None,
     };
-    ds("KeyValue").with_child(inner)
+    Some(ds("KeyValue").with_child(inner))
 }
 
-pub(crate) fn key_info(k: &KeyInfo) -> Element {
+/// The ds:KeyInfo element; `None` when nothing in it can be emitted schema-valid (KeyInfo must not be
+/// empty).
+pub(crate) fn key_info(k: &KeyInfo) -> Option<Element> {
     let mut e = ds("KeyInfo");
     if let Some(id) = &k.id {
         e.set_attr("Id", to_ncname(id));
     }
     for item in &k.items {
-        e.push(match item {
-            KeyInfoItem::KeyName(n) => ds("KeyName").with_text(n.clone()),
+        let child = match item {
+            KeyInfoItem::KeyName(n) => Some(ds("KeyName").with_text(n.clone())),
             KeyInfoItem::KeyValue(v) => key_value(v),
+            KeyInfoItem::X509Data(items) if items.is_empty() => None,
             KeyInfoItem::X509Data(items) => {
                 let mut d = ds("X509Data");
                 for i in items {
@@ -172,20 +186,28 @@ pub(crate) fn key_info(k: &KeyInfo) -> Element {
                         X509Item::Crl(c) => ds("X509CRL").with_text(B64.encode(c)),
                     });
                 }
-                d
+                Some(d)
             }
-            KeyInfoItem::Other(o) => o.clone(),
-        });
+            KeyInfoItem::Other(o)
+                if emittable(o, &["RetrievalMethod", "PGPData", "SPKIData", "MgmtData"]) =>
+            {
+                Some(o.clone())
+            }
+            KeyInfoItem::Other(_) => None,
+        };
+        if let Some(c) = child {
+            e.push(c);
+        }
     }
-    e
+    if e.children.is_empty() { None } else { Some(e) }
 }
 
 fn core(e: &mut Element, c: &KeyBindingCore) {
     if let Some(id) = &c.id {
         e.set_attr("Id", to_ncname(id));
     }
-    if let Some(k) = &c.key_info {
-        e.push(key_info(k));
+    if let Some(k) = c.key_info.as_ref().and_then(key_info) {
+        e.push(k);
     }
     // The schema allows at most three KeyUsage elements: the three distinct values.
     let mut seen = Vec::new();
