@@ -2,6 +2,8 @@
 
 pub mod dsig;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod messages;
 pub mod shared_secret;
 pub mod soap;
