@@ -279,6 +279,45 @@ mod tests {
         );
     }
 
+    /// The example of Exclusive XML Canonicalization section 2.2, both algorithms.
+    #[test]
+    fn exclusive_c14n_spec_example() {
+        let xml = "<n0:local xmlns:n0=\"foo:bar\" xmlns:n3=\"ftp://example.org\">\n  <n1:elem2 xmlns:n1=\"http://example.net\" xml:lang=\"en\">\n     <n3:stuff xmlns:n3=\"ftp://example.org\"/>\n  </n1:elem2>\n</n0:local>";
+        assert_eq!(
+            c14n(xml, &[1], &C14nMethod::Inclusive),
+            "<n1:elem2 xmlns:n0=\"foo:bar\" xmlns:n1=\"http://example.net\" xmlns:n3=\"ftp://example.org\" xml:lang=\"en\">\n     <n3:stuff></n3:stuff>\n  </n1:elem2>"
+        );
+        assert_eq!(
+            c14n(
+                xml,
+                &[1],
+                &C14nMethod::Exclusive {
+                    inclusive_prefixes: vec![]
+                }
+            ),
+            "<n1:elem2 xmlns:n1=\"http://example.net\" xml:lang=\"en\">\n     <n3:stuff xmlns:n3=\"ftp://example.org\"></n3:stuff>\n  </n1:elem2>"
+        );
+    }
+
+    #[test]
+    fn inclusive_inherits_xml_attributes_of_ancestors() {
+        let xml = r#"<r xml:lang="fr" xml:space="preserve"><a xml:lang="en"><b/></a></r>"#;
+        assert_eq!(
+            c14n(xml, &[0, 0], &C14nMethod::Inclusive),
+            r#"<b xml:lang="en" xml:space="preserve"></b>"#
+        );
+        assert_eq!(
+            c14n(
+                xml,
+                &[0, 0],
+                &C14nMethod::Exclusive {
+                    inclusive_prefixes: vec![]
+                }
+            ),
+            "<b></b>"
+        );
+    }
+
     #[test]
     fn default_undeclaration_and_escaping() {
         let xml = "<r xmlns=\"urn:d\"><s><t xmlns=\"\">a&amp;&lt;&gt;\"</t></s></r>";
