@@ -138,8 +138,7 @@ pub fn parse_message(bytes: &[u8]) -> Result<Parsed, Error> {
     let limits = Limits::default();
     let doc = xml::parse(bytes, &limits)?;
     if doc.root.local == "Envelope" {
-        // Parsed twice: envelopes are small and the envelope parser owns its own checks.
-        let (version, body) = soap::parse_envelope(bytes, &limits)?;
+        let (version, body) = soap::envelope_from_document(doc)?;
         return match body {
             Body::Message(d) => Ok(Parsed::Message(Some(version), messages::decode_message(d)?)),
             Body::Fault(f) => Ok(Parsed::Fault(version, f)),

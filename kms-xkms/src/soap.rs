@@ -168,7 +168,14 @@ pub enum Body {
 /// # Errors
 /// [`SoapError`]; each maps to a fault with [`SoapError::fault`].
 pub fn parse_envelope(bytes: &[u8], limits: &Limits) -> Result<(SoapVersion, Body), SoapError> {
-    let doc = parse(bytes, limits)?;
+    envelope_from_document(parse(bytes, limits)?)
+}
+
+/// Reads an already parsed document as a SOAP envelope.
+///
+/// # Errors
+/// As [`parse_envelope`], less the XML errors.
+pub fn envelope_from_document(doc: Document) -> Result<(SoapVersion, Body), SoapError> {
     let root = doc.root;
     if root.local != "Envelope" {
         return Err(SoapError::NotEnvelope(root.local));
