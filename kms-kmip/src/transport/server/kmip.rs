@@ -93,6 +93,10 @@ async fn one_request(
         Err(_) => return Err(Close::Idle),
         Ok(Ok(0)) => return Err(Close::PeerClosed),
         Ok(Ok(n)) => n,
+        // Many clients (PyKMIP among them) close without close_notify between requests: an ordinary end.
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            return Err(Close::PeerClosed);
+        }
         Ok(Err(e)) => return Err(Close::Io(e)),
     };
 
