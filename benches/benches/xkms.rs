@@ -181,7 +181,10 @@ fn main() {
                 ("floor: quick-xml events only", Box::new(|| {
                     black_box(tokenizer_walk(black_box(bytes)));
                 })),
-                ("kms-xkms parse_request", Box::new(|| {
+                ("kms-xkms xml::parse (tree only)", Box::new(|| {
+                    black_box(kms_xkms::xml::parse(black_box(bytes), &kms_xkms::xml::Limits::default()).expect("parse"));
+                })),
+                ("kms-xkms parse_request (tree + model)", Box::new(|| {
                     black_box(parse_request(black_box(bytes)).expect("parse"));
                 })),
             ],
@@ -198,7 +201,10 @@ fn main() {
                 ("floor: quick-xml events only", Box::new(|| {
                     black_box(tokenizer_walk(black_box(bytes)));
                 })),
-                ("kms-xkms parse_message", Box::new(|| {
+                ("kms-xkms xml::parse (tree only)", Box::new(|| {
+                    black_box(kms_xkms::xml::parse(black_box(bytes), &kms_xkms::xml::Limits::default()).expect("parse"));
+                })),
+                ("kms-xkms parse_message (tree + model)", Box::new(|| {
                     black_box(parse_message(black_box(bytes)).expect("parse"));
                 })),
             ],

@@ -18,7 +18,8 @@ const MAX_REPEAT: usize = 256;
 #[derive(Clone)]
 struct Ctx<'a> {
     el: &'a Element,
-    path: String,
+    /// The document element, to spell the element path only when an error needs it.
+    root: &'a Element,
     idx: Vec<usize>,
 }
 
@@ -28,7 +29,16 @@ struct Dec {
 
 impl<'a> Ctx<'a> {
     fn err(&self, kind: K) -> DecodeError {
-        DecodeError::new(self.path.clone(), kind)
+        let mut path = format!("/{}", self.root.local);
+        let mut e = self.root;
+        for &i in &self.idx {
+            if let Some(Node::Element(c)) = e.children.get(i) {
+                path.push('/');
+                path.push_str(&c.local);
+                e = c;
+            }
+        }
+        DecodeError::new(path, kind)
     }
 
     fn kids(&self) -> Kids<'a> {
@@ -133,7 +143,7 @@ impl<'a> Kids<'a> {
         idx.push(i);
         Ctx {
             el: e,
-            path: format!("{}/{}", self.parent.path, e.local),
+            root: self.parent.root,
             idx,
         }
     }
@@ -808,7 +818,7 @@ pub fn decode_message(doc: Document) -> Result<Message, DecodeError> {
     let root = &doc.root;
     let ctx = Ctx {
         el: root,
-        path: format!("/{}", root.local),
+        root,
         idx: Vec::new(),
     };
     if is_result_name(&root.local) {
@@ -872,7 +882,7 @@ pub(crate) fn decode_signature_key_info(
     };
     let ctx = Ctx {
         el: &doc.root,
-        path: format!("/{}", doc.root.local),
+        root: &doc.root,
         idx: Vec::new(),
     };
     let mut kids = ctx.kids();
