@@ -1,0 +1,328 @@
+//! Escrow: deposit and release for 3-of-5 and 11-of-20, and the Shamir split/combine through kms-escrow against
+//! the raw vsss-rs calls, side by side in one run, with a table of medians and ratios at the end.
+//!
+//! - split/combine: `kms_escrow::split_key::{split, join}` (KMIP Create/Join Split Key, the same code escrow uses
+//!   for the data key) against `vsss_rs::Gf256::{split_bytes, combine_bytes}` on a 32-byte secret;
+//! - deposit: `Deposit::seal` (AES-256-GCM, split, one HPKE seal per agent) and `Escrow::deposit` (the same plus
+//!   the redb transaction and the signed audit records, in-memory redb so the disk does not dominate);
+//! - release: the whole flow for one request (request, m offline agent approvals, their submission, the policy
+//!   check, the recipient opening the package) and `ReleasePackage::open` alone.
+//!
+//! `cargo bench -p kms-benches --bench escrow -- --warm-up-time 1 --measurement-time 3`
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use kms_escrow::deposit::{Deposit, DepositInput};
+use kms_escrow::p256::ecdsa::SigningKey;
+use kms_escrow::zeroize::Zeroizing;
+use kms_escrow::*;
+use rand_core::UnwrapErr;
+use vsss_rs::Gf256;
+
+/// Medians of each (row, column) over criterion's samples.
+#[derive(Default)]
+struct Table {
+    samples: Mutex<BTreeMap<(usize, String), BTreeMap<usize, (String, Vec<f64>)>>>,
+}
+
+impl Table {
+    fn add(&self, row: (usize, &str), col: (usize, &str), total: Duration, iters: u64) {
+        let mut s = self.samples.lock().expect("table lock");
+        let cell = s
+            .entry((row.0, row.1.to_owned()))
+            .or_default()
+            .entry(col.0)
+            .or_insert_with(|| (col.1.to_owned(), Vec::new()));
+        cell.1.push(total.as_secs_f64() / iters.max(1) as f64);
+    }
+
+    /// One line per row: each column's median, and its ratio to the row's first column.
+    fn print(&self) {
+        let mut s = self.samples.lock().expect("table lock");
+        println!(
+            "\n{:<34} | {:<34} | {:>12} | {:>7}",
+            "case", "implementation", "median", "ratio"
+        );
+        println!("{}", "-".repeat(96));
+        for ((_, row), cols) in s.iter_mut() {
+            let mut first = None;
+            for (name, v) in cols.values_mut() {
+                v.sort_by(f64::total_cmp);
+                let median = v[v.len() / 2];
+                let reference = *first.get_or_insert(median);
+                println!(
+                    "{row:<34} | {name:<34} | {:>12} | {:>7.3}",
+                    human(median),
+                    median / reference
+                );
+            }
+        }
+        println!("(ratio = implementation / first implementation of the case)\n");
+    }
+}
+
+fn human(secs: f64) -> String {
+    if secs >= 1e-3 {
+        format!("{:.3} ms", secs * 1e3)
+    } else if secs >= 1e-6 {
+        format!("{:.2} µs", secs * 1e6)
+    } else {
+        format!("{:.0} ns", secs * 1e9)
+    }
+}
+
+type Column<'a> = (&'static str, Box<dyn FnMut() + 'a>);
+
+fn case(
+    c: &mut Criterion,
+    table: &Table,
+    order: usize,
+    name: &str,
+    samples: usize,
+    columns: Vec<Column<'_>>,
+) {
+    let mut group = c.benchmark_group(name);
+    group.sample_size(samples);
+    for (i, (col, mut op)) in columns.into_iter().enumerate() {
+        group.bench_function(col, |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    op();
+                }
+                let elapsed = start.elapsed();
+                table.add((order, name), (i, col), elapsed, iters);
+                elapsed
+            });
+        });
+    }
+    group.finish();
+}
+
+struct AgentKeys {
+    id: AgentId,
+    decryption: AgentDecryptionKey,
+    signing: SigningKey,
+    agent: Agent,
+}
+
+fn agents(n: usize) -> Vec<AgentKeys> {
+    (0..n)
+        .map(|i| {
+            let enc = generate_p256_secret_key().expect("key");
+            let signing = SigningKey::from(&generate_p256_secret_key().expect("key"));
+            let role = ["security", "legal", "management"][i % 3];
+            let agent = Agent::new(
+                AgentId::new(format!("agent-{i}")).expect("id"),
+                format!("Agent {i}"),
+                Role::new(role).expect("role"),
+                AgentEncryptionKey::HpkeP256(enc.public_key()),
+                ApprovalKey(*signing.verifying_key()),
+            )
+            .expect("agent");
+            AgentKeys {
+                id: agent.id.clone(),
+                decryption: AgentDecryptionKey::HpkeP256(enc),
+                signing,
+                agent,
+            }
+        })
+        .collect()
+}
+
+fn metadata() -> EscrowedKeyMetadata {
+    EscrowedKeyMetadata {
+        object_id: "bench-key".into(),
+        object_type: "SymmetricKey".into(),
+        algorithm: "AES-256".into(),
+        is_signing_key: false,
+    }
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    let table = Table::default();
+    let secret = [0x5au8; 32];
+    let mut order = 0;
+
+    for (m, n) in [(3u8, 5u8), (11, 20)] {
+        let (mu, nu) = (usize::from(m), usize::from(n));
+        order += 1;
+        case(
+            &mut c,
+            &table,
+            order,
+            &format!("split 32 B {m}-of-{n}"),
+            100,
+            vec![
+                (
+                    "raw vsss-rs Gf256::split_bytes",
+                    Box::new(|| {
+                        black_box(
+                            Gf256::split_bytes(
+                                mu,
+                                nu,
+                                black_box(&secret),
+                                UnwrapErr(getrandom::SysRng),
+                            )
+                            .expect("split"),
+                        );
+                    }),
+                ),
+                (
+                    "kms-escrow split_key::split",
+                    Box::new(|| {
+                        black_box(
+                            split_key::split(black_box(&secret), u32::from(m), u32::from(n))
+                                .expect("split"),
+                        );
+                    }),
+                ),
+            ],
+        );
+        let raw_shares =
+            Gf256::split_bytes(mu, nu, secret, UnwrapErr(getrandom::SysRng)).expect("split");
+        let parts = split_key::split(&secret, u32::from(m), u32::from(n)).expect("split");
+        order += 1;
+        case(
+            &mut c,
+            &table,
+            order,
+            &format!("combine 32 B {m}-of-{n}"),
+            100,
+            vec![
+                (
+                    "raw vsss-rs Gf256::combine_bytes",
+                    Box::new(|| {
+                        black_box(
+                            Gf256::combine_bytes(black_box(&raw_shares[..mu])).expect("combine"),
+                        );
+                    }),
+                ),
+                (
+                    "kms-escrow split_key::join",
+                    Box::new(|| {
+                        black_box(split_key::join(black_box(&parts[..mu])).expect("join"));
+                    }),
+                ),
+            ],
+        );
+    }
+
+    for (m, n) in [(3u8, 5usize), (11, 20)] {
+        let keys = agents(n);
+        let clock = Arc::new(ManualClock::new(1_800_000_000));
+        let escrow = Escrow::in_memory(
+            SigningKey::from(&generate_p256_secret_key().expect("key")),
+            clock.clone(),
+        )
+        .expect("escrow");
+        for k in &keys {
+            escrow.add_agent("admin", k.agent.clone()).expect("agent");
+        }
+        let policy = EscrowPolicy::new(m, keys.iter().map(|k| k.id.clone()).collect());
+        let agent_records: Vec<Agent> = keys.iter().map(|k| k.agent.clone()).collect();
+        let material = Zeroizing::new(vec![7u8; 32]);
+        order += 1;
+        case(
+            &mut c,
+            &table,
+            order,
+            &format!("deposit {m}-of-{n}"),
+            20,
+            vec![
+                (
+                    "Deposit::seal (crypto only)",
+                    Box::new(|| {
+                        black_box(
+                            Deposit::seal(
+                                DepositInput {
+                                    id: DepositId::generate(),
+                                    depositor: "bench",
+                                    created_at: 1_800_000_000,
+                                    metadata: metadata(),
+                                    material: &material,
+                                    policy: policy.clone(),
+                                },
+                                &agent_records,
+                            )
+                            .expect("seal"),
+                        );
+                    }),
+                ),
+                (
+                    "Escrow::deposit (+redb, audit)",
+                    Box::new(|| {
+                        black_box(
+                            escrow
+                                .deposit("bench", metadata(), &material, policy.clone())
+                                .expect("deposit"),
+                        );
+                    }),
+                ),
+            ],
+        );
+
+        let deposit = escrow
+            .deposit("bench", metadata(), &material, policy.clone())
+            .expect("deposit");
+        let recipient = generate_p256_secret_key().expect("key");
+        let release_once = || {
+            let request = escrow
+                .request_release(
+                    "requester",
+                    &deposit,
+                    RecipientKey(recipient.public_key()),
+                    "audit",
+                    "Benchmark of the release flow.",
+                )
+                .expect("request");
+            let package = escrow.request_package(&request.id).expect("package");
+            for k in &keys[..usize::from(m)] {
+                let me = AgentCredentials {
+                    agent_id: k.id.clone(),
+                    decryption_key: &k.decryption,
+                    signer: &k.signing,
+                };
+                escrow
+                    .submit_approval(&approve(&package, &me, clock.now()).expect("approve"))
+                    .expect("submit");
+            }
+            escrow.release("requester", &request.id).expect("release")
+        };
+        let released = release_once();
+        assert_eq!(
+            released.open(&recipient).expect("open").material(),
+            &material
+        );
+        order += 1;
+        case(
+            &mut c,
+            &table,
+            order,
+            &format!("release {m}-of-{n}"),
+            10,
+            vec![
+                (
+                    "request+approvals+release+open",
+                    Box::new(|| {
+                        black_box(release_once().open(&recipient).expect("open"));
+                    }),
+                ),
+                (
+                    "ReleasePackage::open only",
+                    Box::new(|| {
+                        black_box(released.open(&recipient).expect("open"));
+                    }),
+                ),
+            ],
+        );
+    }
+
+    c.final_summary();
+    table.print();
+}
