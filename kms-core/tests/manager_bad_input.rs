@@ -311,6 +311,7 @@ fn unknown_ids_are_item_not_found_without_change() {
 }
 
 #[test]
+#[allow(clippy::type_complexity)]
 fn tampered_ciphertext_is_one_opaque_cryptographic_failure() {
     let f = fixture();
     let id = active_aes(&f, &alice());

@@ -1129,3 +1129,138 @@ fn grants_give_exactly_the_granted_rights() {
 fn to_hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+#[test]
+fn key_manager_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<kms_core::KeyManager>();
+}
+
+#[test]
+fn protect_stop_and_process_start_dates_narrow_use() {
+    let f = fixture();
+    let mut a = aes(256);
+    a.activation_date = Some(t0());
+    a.protect_stop_date = Some(t0() + time::Duration::hours(1));
+    a.process_start_date = Some(t0() + time::Duration::minutes(1));
+    let id = f.manager.create(&alice(), a).unwrap();
+    let ct = f
+        .manager
+        .encrypt(&alice(), &id, &gcm(None, b""), b"x")
+        .unwrap();
+    let params = gcm(ct.iv.as_deref(), b"");
+    assert!(matches!(
+        f.manager
+            .decrypt(&alice(), &id, &params, &ct.data, ct.tag.as_deref()),
+        Err(Error::WrongKeyLifecycleState(State::Active))
+    ));
+    f.clock.advance(time::Duration::hours(2));
+    assert!(matches!(
+        f.manager.encrypt(&alice(), &id, &gcm(None, b""), b"x"),
+        Err(Error::WrongKeyLifecycleState(State::Active))
+    ));
+    f.manager
+        .decrypt(&alice(), &id, &params, &ct.data, ct.tag.as_deref())
+        .unwrap();
+}
+
+#[test]
+fn a_past_deactivation_date_set_later_deactivates_at_once() {
+    let f = fixture();
+    let id = active_aes(&f, &alice());
+    f.clock.advance(time::Duration::hours(1));
+    f.manager
+        .set_attribute(
+            &alice(),
+            &id,
+            Attribute::DeactivationDate(t0() + time::Duration::minutes(30)),
+        )
+        .unwrap();
+    let stored = f.stored(&id);
+    assert_eq!(
+        stored.metadata.state,
+        State::Deactivated,
+        "persisted with the change"
+    );
+}
+
+#[test]
+fn rsa_oaep_wraps_under_a_public_key_and_unwraps_with_the_private_key() {
+    let f = fixture();
+    let mut common = rsa(2048);
+    common.activation_date = Some(t0());
+    let pair = f
+        .manager
+        .create_key_pair(
+            &alice(),
+            CreateKeyPairRequest {
+                common_attributes: common,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let target = active_aes(&f, &alice());
+    let oaep = WrapAlgorithm::RsaOaep(HashingAlgorithm::Sha256);
+    let wrapped = f
+        .manager
+        .wrap(&alice(), &pair.public_key, oaep, &target)
+        .unwrap();
+    assert_eq!(wrapped.len(), 256);
+    let mut a = aes(256);
+    a.activation_date = Some(t0());
+    let copy = f
+        .manager
+        .unwrap(
+            &alice(),
+            &pair.private_key,
+            oaep,
+            &wrapped,
+            ObjectType::SymmetricKey,
+            a,
+        )
+        .unwrap();
+    let ct = f
+        .manager
+        .encrypt(&alice(), &target, &gcm(None, b""), b"same")
+        .unwrap();
+    let pt = f
+        .manager
+        .decrypt(
+            &alice(),
+            &copy,
+            &gcm(ct.iv.as_deref(), b""),
+            &ct.data,
+            ct.tag.as_deref(),
+        )
+        .unwrap();
+    assert_eq!(&pt[..], b"same");
+}
+
+#[test]
+fn locate_by_dates_and_usage() {
+    let f = fixture();
+    let early = f.manager.create(&alice(), aes(256)).unwrap();
+    f.clock.advance(time::Duration::days(1));
+    let late = f.manager.create(&alice(), hmac256()).unwrap();
+    let q = LocateQuery {
+        initial_date: kms_core::store::DateRange {
+            from: Some(t0() + time::Duration::hours(1)),
+            to: None,
+        },
+        ..LocateQuery::default()
+    };
+    assert_eq!(
+        f.manager.locate(&alice(), &q).unwrap().ids,
+        vec![late.clone()]
+    );
+    let q = LocateQuery {
+        usage_mask: Some(UsageMask::ENCRYPT),
+        ..LocateQuery::default()
+    };
+    assert_eq!(f.manager.locate(&alice(), &q).unwrap().ids, vec![early]);
+    let q = LocateQuery {
+        algorithm: Some(CryptographicAlgorithm::HmacSha256),
+        ..LocateQuery::default()
+    };
+    assert_eq!(f.manager.locate(&alice(), &q).unwrap().ids, vec![late]);
+}

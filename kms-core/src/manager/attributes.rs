@@ -614,6 +614,7 @@ fn push_value(m: &mut ObjectMetadata, value: &Attribute) -> Result<()> {
 /// Sets a client-modifiable single-valued attribute, with the rules KMIP (and PKCS#11, for the two flags) give it.
 fn set_single(m: &mut ObjectMetadata, value: &Attribute, _now: OffsetDateTime) -> Result<()> {
     let state = m.state;
+    let whole = |d: &OffsetDateTime| super::whole_seconds(*d);
     let a = &mut m.attributes;
     let in_states = |allowed: &[State]| {
         if allowed.contains(&state) {
@@ -646,22 +647,22 @@ fn set_single(m: &mut ObjectMetadata, value: &Attribute, _now: OffsetDateTime) -
         Attribute::ActivationDate(d) => {
             // KMIP 2.1 §4.1: changeable only while Pre-Active; a date not in the future activates at once.
             in_states(&[State::PreActive])?;
-            a.activation_date = Some(*d);
+            a.activation_date = Some(whole(d));
         }
         Attribute::ProcessStartDate(d) => {
             in_states(&[State::PreActive, State::Active])?;
-            a.process_start_date = Some(*d);
+            a.process_start_date = Some(whole(d));
         }
         Attribute::ProtectStopDate(d) => {
             in_states(&[State::PreActive, State::Active])?;
-            a.protect_stop_date = Some(*d);
+            a.protect_stop_date = Some(whole(d));
         }
         Attribute::DeactivationDate(d) => {
             // A date already passed deactivates the key at once (apply_dates, after the change).
             in_states(&[State::PreActive, State::Active])?;
-            a.deactivation_date = Some(*d);
+            a.deactivation_date = Some(whole(d));
         }
-        Attribute::OriginalCreationDate(d) => a.original_creation_date = Some(*d),
+        Attribute::OriginalCreationDate(d) => a.original_creation_date = Some(whole(d)),
         Attribute::Custom(k, v) => {
             a.custom.insert(k.clone(), v.clone());
         }

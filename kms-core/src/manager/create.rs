@@ -304,6 +304,7 @@ impl KeyManager {
 
     /// Removes a just-recorded object and its backend key (rollback of a multi-object operation).
     pub(super) fn forget(&self, object: &StoredObject) {
+        self.cache.evict(&object.metadata.id);
         if let Err(e) = self.store.delete(&object.metadata.id, object.version) {
             tracing::error!(target: "kms_core::manager", error = %e, id = %object.metadata.id, "rollback could not delete a record");
         }
@@ -323,6 +324,15 @@ pub(super) fn new_metadata(
 ) -> Result<ObjectMetadata> {
     reject_server_managed(&attributes)?;
     super::attributes::check_limits(&attributes)?;
+    for d in [
+        &mut attributes.activation_date,
+        &mut attributes.deactivation_date,
+        &mut attributes.process_start_date,
+        &mut attributes.protect_stop_date,
+        &mut attributes.original_creation_date,
+    ] {
+        *d = d.map(super::whole_seconds);
+    }
     check_date_order(&attributes)?;
     attributes.initial_date = Some(now);
     attributes.last_change_date = Some(now);

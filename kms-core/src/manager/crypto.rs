@@ -4,6 +4,8 @@
 //! ([`State::permits`](crate::State::permits) for protect or process), the Protect Stop / Process Start Dates, and
 //! the Cryptographic Usage Mask. Nothing here writes to the store.
 
+use std::sync::Arc;
+
 use sha2::Digest;
 use zeroize::Zeroizing;
 
@@ -15,6 +17,7 @@ use crate::backend::{
 use crate::error::{Error, Result};
 use crate::object::{CryptographicAlgorithm, ObjectId, ObjectType, Purpose, Rights, UsageMask};
 use crate::principal::Principal;
+use crate::store::StoredObject;
 
 /// Most random bytes one RNG Retrieve returns.
 pub const MAX_RANDOM_LEN: usize = 1 << 20;
@@ -47,17 +50,16 @@ impl KeyManager {
         types: &[ObjectType],
         purpose: Purpose,
         needed: UsageMask,
-    ) -> Result<(KeyRef, CryptographicAlgorithm, &dyn KeyBackend)> {
+    ) -> Result<(Arc<StoredObject>, CryptographicAlgorithm, &dyn KeyBackend)> {
         let now = self.now();
-        let object = self.load(who, id, Rights::USE, now)?;
-        let key = usable(&object, types, purpose, needed, now)?.clone();
+        let object = self.load_shared(who, id, Rights::USE)?;
+        let backend = self.backend_for(usable(&object, types, purpose, needed, now)?)?;
         let algorithm = object
             .metadata
             .attributes
             .cryptographic_algorithm
             .unwrap_or(CryptographicAlgorithm::Other(0));
-        let backend = self.backend_for(&key)?;
-        Ok((key, algorithm, backend))
+        Ok((object, algorithm, backend))
     }
 
     /// KMIP Encrypt with a symmetric key (AES-GCM) or an RSA public key (OAEP).
@@ -86,7 +88,7 @@ impl KeyManager {
             let cipher = backend
                 .cipher()
                 .ok_or_else(|| not_offered(backend, "encryption"))?;
-            Ok(cipher.encrypt(&key, params, plaintext)?)
+            Ok(cipher.encrypt(key_of(&key)?, params, plaintext)?)
         })();
         self.audited(who, Operation::Encrypt, Some(id), result)
     }
@@ -116,7 +118,7 @@ impl KeyManager {
             let cipher = backend
                 .cipher()
                 .ok_or_else(|| not_offered(backend, "decryption"))?;
-            Ok(cipher.decrypt(&key, params, ciphertext, tag)?)
+            Ok(cipher.decrypt(key_of(&key)?, params, ciphertext, tag)?)
         })();
         self.audited(who, Operation::Decrypt, Some(id), result)
     }
@@ -144,7 +146,7 @@ impl KeyManager {
             let signer = backend
                 .signer()
                 .ok_or_else(|| not_offered(backend, "signing"))?;
-            Ok(signer.sign(&key, algorithm, input)?)
+            Ok(signer.sign(key_of(&key)?, algorithm, input)?)
         })();
         self.audited(who, Operation::Sign, Some(id), result)
     }
@@ -175,7 +177,7 @@ impl KeyManager {
             let signer = backend
                 .signer()
                 .ok_or_else(|| not_offered(backend, "verification"))?;
-            Ok(signer.verify(&key, algorithm, input, signature)?)
+            Ok(signer.verify(key_of(&key)?, algorithm, input, signature)?)
         })();
         self.audited(who, Operation::SignatureVerify, Some(id), result)
     }
@@ -204,7 +206,7 @@ impl KeyManager {
             )?;
             let hash = mac_hash(algorithm, hash)?;
             let mac = backend.mac().ok_or_else(|| not_offered(backend, "MAC"))?;
-            Ok(mac.mac(&key, hash, data)?)
+            Ok(mac.mac(key_of(&key)?, hash, data)?)
         })();
         self.audited(who, Operation::Mac, Some(id), result)
     }
@@ -234,7 +236,7 @@ impl KeyManager {
             )?;
             let hash = mac_hash(algorithm, hash)?;
             let mac = backend.mac().ok_or_else(|| not_offered(backend, "MAC"))?;
-            Ok(mac.mac_verify(&key, hash, data, mac_data)?)
+            Ok(mac.mac_verify(key_of(&key)?, hash, data, mac_data)?)
         })();
         self.audited(who, Operation::MacVerify, Some(id), result)
     }
@@ -325,6 +327,10 @@ impl KeyManager {
         })();
         self.audited(who, Operation::Check, Some(id), result)
     }
+}
+
+fn key_of(object: &StoredObject) -> Result<&KeyRef> {
+    object.key.as_ref().ok_or(Error::KeyValueNotPresent)
 }
 
 fn not_offered(backend: &dyn KeyBackend, what: &str) -> Error {

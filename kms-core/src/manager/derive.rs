@@ -239,6 +239,7 @@ fn derive_bytes(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

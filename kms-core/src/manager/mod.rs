@@ -13,6 +13,7 @@
 
 mod access;
 mod attributes;
+mod cache;
 mod clock;
 mod create;
 mod crypto;
@@ -26,6 +27,8 @@ mod wrap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+
+use self::cache::ObjectCache;
 use time::OffsetDateTime;
 
 pub use attributes::{Attribute, AttributeName};
@@ -48,6 +51,9 @@ use crate::store::{LocateQuery, ObjectStore, StoreError, StoredObject};
 
 /// How many times an update is re-read and re-applied after losing a race, by default.
 const DEFAULT_UPDATE_ATTEMPTS: u32 = 8;
+
+/// How many objects the read cache keeps by default.
+pub const DEFAULT_OBJECT_CACHE: usize = 4096;
 
 /// Largest input accepted by data operations (encrypt, sign, hash, ...): KMIP's 16 MiB message limit.
 pub const MAX_DATA_LEN: usize = 16 << 20;
@@ -80,6 +86,8 @@ pub struct KeyManager {
     audit: Arc<dyn AuditSink>,
     clock: Arc<dyn Clock>,
     max_update_attempts: u32,
+    /// Objects as last read or written by this manager, so that using a key costs no store read.
+    cache: ObjectCache,
     /// Serialises the check-then-write of Names, so that two concurrent creates cannot both take a name. (Within
     /// one process: stores shared by several processes would need a unique index.)
     names: Mutex<()>,
@@ -106,6 +114,7 @@ pub struct KeyManagerBuilder {
     audit: Option<Arc<dyn AuditSink>>,
     clock: Option<Arc<dyn Clock>>,
     max_update_attempts: u32,
+    object_cache: usize,
 }
 
 impl KeyManagerBuilder {
@@ -141,6 +150,16 @@ impl KeyManagerBuilder {
         self
     }
 
+    /// How many objects the manager keeps in its read cache (default [`DEFAULT_OBJECT_CACHE`]; 0 turns it off).
+    ///
+    /// Cryptographic operations then read the key's record from memory instead of the store. The cache is kept
+    /// exact by this manager's own writes, so it assumes that it is the only writer of its store (true of the
+    /// embedded stores, which one process opens); turn it off when other processes or code write to the same store.
+    pub fn object_cache(mut self, capacity: usize) -> Self {
+        self.object_cache = capacity;
+        self
+    }
+
     /// The manager.
     ///
     /// # Errors
@@ -164,6 +183,7 @@ impl KeyManagerBuilder {
             audit: self.audit.unwrap_or_else(|| Arc::new(TracingAuditSink)),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             max_update_attempts: self.max_update_attempts,
+            cache: ObjectCache::new(self.object_cache),
             names: Mutex::new(()),
         })
     }
@@ -179,6 +199,7 @@ impl KeyManager {
             audit: None,
             clock: None,
             max_update_attempts: DEFAULT_UPDATE_ATTEMPTS,
+            object_cache: DEFAULT_OBJECT_CACHE,
         }
     }
 
@@ -197,8 +218,7 @@ impl KeyManager {
 
     /// Now, to whole seconds: KMIP Date-Time has a resolution of one second, and stores round-trip it exactly.
     fn now(&self) -> OffsetDateTime {
-        let now = self.clock.now();
-        now.replace_nanosecond(0).unwrap_or(now)
+        whole_seconds(self.clock.now())
     }
 
     fn default_backend(&self) -> &dyn KeyBackend {
@@ -253,6 +273,40 @@ impl KeyManager {
         right: Rights,
         now: OffsetDateTime,
     ) -> Result<StoredObject> {
+        let shared = self.load_shared(who, id, right)?;
+        let mut object = StoredObject::clone(&shared);
+        apply_dates(&mut object.metadata, now);
+        Ok(object)
+    }
+
+    /// Reads an object the caller may act on with `right`, from the cache when it is there. The stored state is
+    /// returned as is: callers use [`effective_state`] for dates that have passed.
+    fn load_shared(
+        &self,
+        who: &Principal,
+        id: &ObjectId,
+        right: Rights,
+    ) -> Result<Arc<StoredObject>> {
+        let object = match self.cache.get(id) {
+            Some(o) => o,
+            None => {
+                let o = Arc::new(self.store.get(id)?);
+                self.cache.offer(&o);
+                o
+            }
+        };
+        check_access(who, &object.metadata, right)?;
+        Ok(object)
+    }
+
+    /// Reads an object for an update: always from the store, so that the optimistic version is the stored one.
+    fn load_fresh(
+        &self,
+        who: &Principal,
+        id: &ObjectId,
+        right: Rights,
+        now: OffsetDateTime,
+    ) -> Result<StoredObject> {
         let mut object = self.store.get(id)?;
         check_access(who, &object.metadata, right)?;
         apply_dates(&mut object.metadata, now);
@@ -271,11 +325,14 @@ impl KeyManager {
         let mut attempt = 1;
         loop {
             let now = self.now();
-            let mut object = self.load(who, id, right, now)?;
+            let mut object = self.load_fresh(who, id, right, now)?;
             let out = change(&mut object, now)?;
             object.metadata.attributes.last_change_date = Some(now);
             match self.store.update(&mut object) {
-                Ok(()) => return Ok((out, object)),
+                Ok(()) => {
+                    self.cache.offer(&Arc::new(object.clone()));
+                    return Ok((out, object));
+                }
                 Err(StoreError::VersionConflict { .. }) if attempt < self.max_update_attempts => {
                     attempt += 1;
                 }
@@ -347,6 +404,12 @@ impl KeyManager {
     }
 }
 
+/// KMIP Date-Time has a resolution of one second: the manager's clock and the dates clients give are both cut to
+/// whole seconds, so that a date compares with "now" as it will after a round trip through any protocol.
+fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(0).unwrap_or(t)
+}
+
 /// Owner and administrators may do everything; others what their grant says. Without any visible grant the object
 /// does not exist for the caller; with READ but not the needed right, the answer is Permission Denied.
 fn check_access(who: &Principal, m: &ObjectMetadata, right: Rights) -> Result<()> {
@@ -364,20 +427,28 @@ fn check_access(who: &Principal, m: &ObjectMetadata, right: Rights) -> Result<()
 /// whether the state changed.
 fn apply_dates(m: &mut ObjectMetadata, now: OffsetDateTime) -> bool {
     let before = m.state;
-    let a = &m.attributes;
-    if m.state == State::PreActive
-        && a.activation_date.is_some_and(|d| d <= now)
-        && let Ok(s) = m.state.apply(LifecycleEvent::Activate)
-    {
-        m.state = s;
-    }
-    if matches!(m.state, State::PreActive | State::Active)
-        && m.attributes.deactivation_date.is_some_and(|d| d <= now)
-        && let Ok(s) = m.state.apply(LifecycleEvent::Deactivate)
-    {
-        m.state = s;
-    }
+    m.state = effective_state(m, now);
     m.state != before
+}
+
+/// The state an object is in at `now`: its stored state, moved on by Activation and Deactivation Dates that have
+/// passed since it was written.
+fn effective_state(m: &ObjectMetadata, now: OffsetDateTime) -> State {
+    let a = &m.attributes;
+    let mut state = m.state;
+    if state == State::PreActive
+        && a.activation_date.is_some_and(|d| d <= now)
+        && let Ok(s) = state.apply(LifecycleEvent::Activate)
+    {
+        state = s;
+    }
+    if matches!(state, State::PreActive | State::Active)
+        && a.deactivation_date.is_some_and(|d| d <= now)
+        && let Ok(s) = state.apply(LifecycleEvent::Deactivate)
+    {
+        state = s;
+    }
+    state
 }
 
 /// Checks that `object` may be used now for `purpose` with the usage `needed`, and returns its key.
@@ -392,8 +463,9 @@ fn usable<'a>(
     if !types.contains(&m.object_type) {
         return Err(Error::IllegalObjectType);
     }
-    if !m.state.permits(purpose) {
-        return Err(Error::WrongKeyLifecycleState(m.state));
+    let state = effective_state(m, now);
+    if !state.permits(purpose) {
+        return Err(Error::WrongKeyLifecycleState(state));
     }
     // Protect Stop and Process Start Dates narrow the usage period inside the Active state (KMIP 2.1 §4.32, §4.31).
     let a = &m.attributes;
@@ -402,7 +474,7 @@ fn usable<'a>(
         Purpose::Process => a.process_start_date.is_some_and(|d| d > now),
     };
     if outside {
-        return Err(Error::WrongKeyLifecycleState(m.state));
+        return Err(Error::WrongKeyLifecycleState(state));
     }
     require_usage(m, needed)?;
     object.key.as_ref().ok_or(Error::KeyValueNotPresent)
