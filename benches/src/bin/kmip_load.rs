@@ -1,0 +1,282 @@
+//! KMIP load generator: N persistent mutual-TLS connections, each sending requests one after the other, for a
+//! fixed number of requests; reports throughput and latency percentiles.
+//!
+//! ```text
+//! # against a running `kms serve` (defaults: ./kms-data certs, 127.0.0.1:5696)
+//! cargo run --release -p kms-benches --bin kmip_load -- --connections 16 --requests 2000
+//! # against any KMIP server (PyKMIP's recipe certificates, say)
+//! cargo run --release -p kms-benches --bin kmip_load -- --addr 127.0.0.1:15698 \
+//!     --ca $DIR/certs/ca.crt --cert $DIR/certs/client.crt --key $DIR/certs/client.key
+//! # the transport alone: an in-process server answering Operation Not Supported
+//! cargo run --release -p kms-benches --bin kmip_load -- --in-process --connections 16
+//! ```
+//!
+//! Requests come from a [`RequestFactory`]: `discover-versions` (every server answers it) or `file:PATH` (one
+//! TTLV request message, sent as is). Operations that need set-up (Get, Encrypt, Sign on a created key) are
+//! factories built after a set-up request; add them beside `discover_versions`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use kms_kmip::transport::client::{AsyncKmipClient, ClientOptions};
+use kms_kmip::transport::{Limits, OperationNotSupported, tls};
+use kms_kmip::ttlv::{self, Tag, Writer};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kmip_load",
+    about = "KMIP load generator over persistent mutual-TLS connections"
+)]
+struct Args {
+    /// Server address (host:port).
+    #[arg(long, default_value = "127.0.0.1:5696")]
+    addr: String,
+    /// Data directory of a `kms serve`, for the default --ca, --cert and --key.
+    #[arg(long, default_value = "./kms-data")]
+    data_dir: PathBuf,
+    /// CA certificate [default: DATA_DIR/certs/ca.pem].
+    #[arg(long)]
+    ca: Option<PathBuf>,
+    /// Client certificate [default: DATA_DIR/certs/admin.pem].
+    #[arg(long)]
+    cert: Option<PathBuf>,
+    /// Client key [default: DATA_DIR/certs/admin.key].
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Concurrent connections (one client each, one request in flight per connection).
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    /// Requests per connection (after the warm-up).
+    #[arg(long, default_value_t = 2000)]
+    requests: usize,
+    /// Requests per connection before measuring.
+    #[arg(long, default_value_t = 100)]
+    warmup: usize,
+    /// What to send: `discover-versions` or `file:PATH` (a TTLV request message).
+    #[arg(long, default_value = "discover-versions")]
+    request: String,
+    /// Start an in-process server (fresh PKI, Operation Not Supported handler) and load it: the transport's cost.
+    #[arg(long)]
+    in_process: bool,
+    /// Worker threads of the client runtime (the in-process server shares it).
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+}
+
+/// Makes the request that connection `connection` sends as its `seq`-th.
+trait RequestFactory: Send + Sync {
+    fn make(&self, connection: usize, seq: usize) -> Vec<u8>;
+}
+
+/// The same bytes every time.
+struct Fixed(Vec<u8>);
+
+impl RequestFactory for Fixed {
+    fn make(&self, _: usize, _: usize) -> Vec<u8> {
+        self.0.clone()
+    }
+}
+
+/// DiscoverVersions (KMIP 1.1+), in KMIP 1.2 so that every server, PyKMIP included, answers it.
+fn discover_versions() -> Vec<u8> {
+    let mut buf = Vec::new();
+    let mut w = Writer::new(&mut buf);
+    w.structure(Tag::REQUEST_MESSAGE, |w| {
+        w.structure(Tag::REQUEST_HEADER, |w| {
+            w.structure(Tag::PROTOCOL_VERSION, |w| {
+                w.integer(Tag::PROTOCOL_VERSION_MAJOR, 1);
+                w.integer(Tag::PROTOCOL_VERSION_MINOR, 2);
+            });
+            w.integer(Tag::BATCH_COUNT, 1);
+        });
+        w.structure(Tag::BATCH_ITEM, |w| {
+            w.enumeration(Tag::OPERATION, 0x1E);
+            w.structure(Tag::REQUEST_PAYLOAD, |_| {});
+        });
+    });
+    // The writer only fails past 4 GiB.
+    let _ = w.finish();
+    buf
+}
+
+fn factory(spec: &str) -> Result<Box<dyn RequestFactory>, String> {
+    if spec == "discover-versions" {
+        return Ok(Box::new(Fixed(discover_versions())));
+    }
+    if let Some(path) = spec.strip_prefix("file:") {
+        let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+        ttlv::validate(&bytes, &ttlv::Limits::new())
+            .map_err(|e| format!("{path}: not a TTLV message: {e}"))?;
+        return Ok(Box::new(Fixed(bytes)));
+    }
+    Err(format!(
+        "unknown request {spec:?}: discover-versions or file:PATH"
+    ))
+}
+
+/// A throw-away PKI for the in-process server: CA, server (127.0.0.1) and one client, all ECDSA P-256.
+struct EphemeralPki {
+    ca: rustls::pki_types::CertificateDer<'static>,
+    server: (rustls::pki_types::CertificateDer<'static>, Vec<u8>),
+    client: (rustls::pki_types::CertificateDer<'static>, Vec<u8>),
+}
+
+fn ephemeral_pki() -> Result<EphemeralPki, rcgen::Error> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair,
+    };
+    let mut ca = CertificateParams::new(Vec::<String>::new())?;
+    ca.distinguished_name
+        .push(DnType::CommonName, "kmip_load CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate()?)?;
+    let leaf = |cn: &str, sans: Vec<String>, eku| -> Result<_, rcgen::Error> {
+        let key = KeyPair::generate()?;
+        let mut p = CertificateParams::new(sans)?;
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p.extended_key_usages = vec![eku];
+        Ok((p.signed_by(&key, &ca)?.der().clone(), key.serialize_der()))
+    };
+    Ok(EphemeralPki {
+        server: leaf(
+            "localhost",
+            vec!["127.0.0.1".into()],
+            ExtendedKeyUsagePurpose::ServerAuth,
+        )?,
+        client: leaf("load", Vec::new(), ExtendedKeyUsagePurpose::ClientAuth)?,
+        ca: ca.der().clone(),
+    })
+}
+
+fn key_der(der: &[u8]) -> rustls::pki_types::PrivateKeyDer<'static> {
+    rustls::pki_types::PrivateKeyDer::Pkcs8(der.to_vec().into())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads.max(1))
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let factory: Arc<dyn RequestFactory> = Arc::from(factory(&args.request)?);
+    let mut _server = None;
+    let (addr, client_tls) = if args.in_process {
+        let pki = ephemeral_pki()?;
+        let server_tls = tls::server_config(
+            std::slice::from_ref(&pki.ca),
+            vec![pki.server.0.clone()],
+            key_der(&pki.server.1),
+        )?;
+        let config = kms_kmip::transport::server::ServerConfig::new(server_tls);
+        let server = kms_kmip::transport::server::Server::builder(
+            config,
+            OperationNotSupported::new(Limits::new().ttlv()),
+        )
+        .kmip("127.0.0.1:0".parse()?)
+        .bind()
+        .await?;
+        let addr = server.kmip_addr().ok_or("no address")?.to_string();
+        let shutdown = server.shutdown_handle();
+        tokio::spawn(server.run());
+        _server = Some(shutdown);
+        let client_tls = tls::client_config(&[pki.ca], vec![pki.client.0], key_der(&pki.client.1))?;
+        (addr, client_tls)
+    } else {
+        let certs = args.data_dir.join("certs");
+        let ca = args.ca.clone().unwrap_or_else(|| certs.join("ca.pem"));
+        let cert = args.cert.clone().unwrap_or_else(|| certs.join("admin.pem"));
+        let key = args.key.clone().unwrap_or_else(|| certs.join("admin.key"));
+        (
+            args.addr.clone(),
+            tls::client_config_from_pem(&ca, &cert, &key)?,
+        )
+    };
+
+    let mut clients = Vec::with_capacity(args.connections);
+    for _ in 0..args.connections {
+        clients.push(
+            AsyncKmipClient::connect(&addr, Arc::clone(&client_tls), ClientOptions::default())
+                .await?,
+        );
+    }
+    // All connections start together, after their warm-up.
+    let barrier = Arc::new(tokio::sync::Barrier::new(args.connections + 1));
+    let mut tasks = Vec::with_capacity(args.connections);
+    for (n, mut client) in clients.into_iter().enumerate() {
+        let factory = Arc::clone(&factory);
+        let barrier = Arc::clone(&barrier);
+        let (warmup, requests) = (args.warmup, args.requests);
+        tasks.push(tokio::spawn(async move {
+            let mut failures = 0usize;
+            for seq in 0..warmup {
+                if client.request(&factory.make(n, seq)).await.is_err() {
+                    failures += 1;
+                }
+            }
+            barrier.wait().await;
+            let mut latencies = Vec::with_capacity(requests);
+            for seq in warmup..warmup + requests {
+                let request = factory.make(n, seq);
+                let start = Instant::now();
+                match client.request(&request).await {
+                    Ok(response)
+                        if ttlv::decode(&response)
+                            .is_ok_and(|m| m.tag() == Tag::RESPONSE_MESSAGE) => {}
+                    _ => failures += 1,
+                }
+                latencies.push(start.elapsed());
+            }
+            (latencies, failures)
+        }));
+    }
+    barrier.wait().await;
+    let start = Instant::now();
+    let mut latencies = Vec::with_capacity(args.connections * args.requests);
+    let mut failures = 0;
+    for task in tasks {
+        let (l, f) = task.await?;
+        latencies.extend(l);
+        failures += f;
+    }
+    let elapsed = start.elapsed();
+    latencies.sort_unstable();
+    let throughput = latencies.len() as f64 / elapsed.as_secs_f64();
+    println!(
+        "| target | request | connections | requests | ops/s | p50 | p99 | max | failures |\n|---|---|---|---|---|---|---|---|---|"
+    );
+    println!(
+        "| {} | {} | {} | {} | {:.0} | {:.3} ms | {:.3} ms | {:.3} ms | {} |",
+        if args.in_process {
+            "in-process (transport only)"
+        } else {
+            addr.as_str()
+        },
+        args.request,
+        args.connections,
+        latencies.len(),
+        throughput,
+        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        failures
+    );
+    if let Some(shutdown) = _server {
+        shutdown.shutdown();
+    }
+    Ok(())
+}
