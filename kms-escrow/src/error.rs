@@ -86,6 +86,10 @@ pub enum EscrowError {
     /// A stored or exchanged document could not be (de)serialised.
     #[error("encoding: {0}")]
     Encoding(#[from] serde_json::Error),
+    /// The key manager refused or failed (the escrowed object's export through kms-core).
+    #[cfg(feature = "key-manager")]
+    #[error("key manager: {0}")]
+    KeyManager(#[from] kms_core::Error),
     /// File input/output failed.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),

@@ -9,6 +9,8 @@ pub mod encoding;
 pub mod error;
 pub mod files;
 pub mod keys;
+#[cfg(feature = "key-manager")]
+pub mod managed;
 pub mod policy;
 pub mod release;
 pub mod request;
@@ -27,6 +29,8 @@ pub use keys::{
     AgentDecryptionKey, AgentEncryptionKey, ApprovalKey, RecipientKey, RsaOaepDecryptor,
     ShareEnvelope,
 };
+#[cfg(feature = "key-manager")]
+pub use managed::deposit_managed_object;
 pub use policy::EscrowPolicy;
 pub use release::{ReleasePackage, ReleasedKey, evaluate_approvals};
 pub use request::{
