@@ -616,3 +616,253 @@ fn audit(dir: &Path, cmd: AuditCommand) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: EscrowArgs,
+    }
+
+    struct Dir(PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn kms(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
+        let mut argv = vec!["kms-escrow", "--data-dir", dir.to_str().unwrap()];
+        argv.extend_from_slice(args);
+        run(Cli::try_parse_from(argv)?.args)
+    }
+
+    /// The whole flow from the command line, with files: agents, deposit, request, an offline denial and two
+    /// offline approvals, release, the recipient opening it, audit export and verification.
+    #[test]
+    fn the_whole_flow_runs_from_the_command_line() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let tmp = Dir(
+            std::env::temp_dir().join(format!("kms-escrow-cli-{}-{nanos}", std::process::id()))
+        );
+        std::fs::create_dir_all(&tmp.0).unwrap();
+        let d = tmp.0.as_path();
+        let p = |name: &str| d.join(name).to_str().unwrap().to_owned();
+        for who in ["sec", "legal", "cfo", "bob"] {
+            kms(d, &["keygen", "--out", &p(&format!("{who}-enc"))]).unwrap();
+            kms(d, &["keygen", "--out", &p(&format!("{who}-sig"))]).unwrap();
+        }
+        for (id, role, who) in [
+            ("sec-1", "security", "sec"),
+            ("legal-1", "legal", "legal"),
+            ("cfo", "management", "cfo"),
+        ] {
+            kms(
+                d,
+                &[
+                    "agent",
+                    "add",
+                    "--id",
+                    id,
+                    "--name",
+                    id,
+                    "--role",
+                    role,
+                    "--encryption-key",
+                    &p(&format!("{who}-enc.pub.pem")),
+                    "--approval-key",
+                    &p(&format!("{who}-sig.pub.pem")),
+                ],
+            )
+            .unwrap();
+        }
+        std::fs::write(d.join("key.bin"), [0x11u8; 32]).unwrap();
+        let deposit = |extra: &[&str]| {
+            let mut a = vec![
+                "deposit",
+                "--material",
+                d.join("key.bin").to_str().unwrap(),
+                "--object-id",
+                "backup",
+                "--algorithm",
+                "AES-256",
+                "--agents",
+                "sec-1,legal-1,cfo",
+                "--threshold",
+                "2",
+                "--require-role",
+                "legal=1",
+            ]
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+            a.extend(extra.iter().map(|s| (*s).to_owned()));
+            let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+            kms(d, &refs)
+        };
+        deposit(&[]).unwrap();
+        // A signing key needs --allow-signing-keys.
+        assert!(deposit(&["--signing-key"]).is_err());
+        let escrow = EscrowDir::new(d).open(Arc::new(SystemClock)).unwrap();
+        let dep = escrow.deposits().unwrap()[0].id.to_string();
+        drop(escrow);
+
+        kms(
+            d,
+            &[
+                "request",
+                "--deposit",
+                &dep,
+                "--requester",
+                "bob",
+                "--recipient-key",
+                &p("bob-enc.pub.pem"),
+                "--purpose",
+                "legal-hold",
+                "--justification",
+                "Court order 17 requires the archive.",
+                "--out",
+                &p("req.json"),
+            ],
+        )
+        .unwrap();
+        let package: ReleaseRequestPackage = files::read_json(&d.join("req.json")).unwrap();
+        let req = package.request.id.to_string();
+        let approve = |agent: &str, who: &str, out: &str| {
+            kms(
+                d,
+                &[
+                    "approve",
+                    "--request",
+                    &p("req.json"),
+                    "--agent-id",
+                    agent,
+                    "--decryption-key",
+                    &p(&format!("{who}-enc.key.pem")),
+                    "--signing-key",
+                    &p(&format!("{who}-sig.key.pem")),
+                    "--out",
+                    &p(out),
+                ],
+            )
+        };
+        approve("sec-1", "sec", "a1.json").unwrap();
+        // The wrong agent's key does not open another agent's share.
+        assert!(approve("legal-1", "sec", "bad.json").is_err());
+        kms(
+            d,
+            &[
+                "deny",
+                "--request",
+                &p("req.json"),
+                "--agent-id",
+                "cfo",
+                "--signing-key",
+                &p("cfo-sig.key.pem"),
+                "--reason",
+                "No ticket.",
+                "--out",
+                &p("d1.json"),
+            ],
+        )
+        .unwrap();
+        kms(d, &["submit", &p("d1.json")]).unwrap();
+        let release = |approvals: &[&str]| {
+            let mut a = vec![
+                "release".to_owned(),
+                "--request-id".into(),
+                req.clone(),
+                "--actor".into(),
+                "bob".into(),
+            ];
+            for f in approvals {
+                a.push("--approval".into());
+                a.push(p(f));
+            }
+            a.push("--out".into());
+            a.push(p("release.json"));
+            let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+            kms(d, &refs)
+        };
+        // Security alone: one approval, and legal missing.
+        assert!(release(&["a1.json"]).is_err());
+        approve("legal-1", "legal", "a2.json").unwrap();
+        release(&["a1.json", "a2.json"]).unwrap();
+        kms(
+            d,
+            &[
+                "open",
+                "--release",
+                &p("release.json"),
+                "--recipient-key",
+                &p("bob-enc.key.pem"),
+                "--out",
+                &p("key.out"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(std::fs::read(d.join("key.out")).unwrap(), [0x11u8; 32]);
+        // The wrong recipient key does not open it.
+        assert!(
+            kms(
+                d,
+                &[
+                    "open",
+                    "--release",
+                    &p("release.json"),
+                    "--recipient-key",
+                    &p("cfo-enc.key.pem"),
+                    "--out",
+                    &p("x")
+                ]
+            )
+            .is_err()
+        );
+
+        kms(d, &["audit", "verify"]).unwrap();
+        kms(
+            d,
+            &[
+                "audit",
+                "export",
+                "--out",
+                &p("log.jsonl"),
+                "--head-out",
+                &p("head.json"),
+            ],
+        )
+        .unwrap();
+        kms(d, &["audit", "service-key", "--out", &p("svc.pem")]).unwrap();
+        let verify_export = || {
+            kms(
+                d,
+                &[
+                    "audit",
+                    "verify",
+                    "--log",
+                    &p("log.jsonl"),
+                    "--head",
+                    &p("head.json"),
+                    "--anchor",
+                    &p("head.json"),
+                    "--service-key",
+                    &p("svc.pem"),
+                ],
+            )
+        };
+        verify_export().unwrap();
+        let log = std::fs::read_to_string(d.join("log.jsonl")).unwrap();
+        let edited = log.replacen("Court order 17", "Court order 18", 1);
+        assert_ne!(log, edited);
+        std::fs::write(d.join("log.jsonl"), edited).unwrap();
+        assert!(verify_export().is_err());
+    }
+}
