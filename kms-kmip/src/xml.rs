@@ -18,7 +18,7 @@
 //!   <ProtocolVersionMinor type="Integer" value="1"/>
 //! </ProtocolVersion>"#;
 //! let node = xml::from_str(text)?;
-//! assert_eq!(xml::from_str(&xml::to_string(&node))?, node);
+//! assert_eq!(xml::from_str(&xml::to_string(&node)?)?, node);
 //! let ttlv = node.to_bytes()?;
 //! assert_eq!(ttlv.len(), 40);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -117,28 +117,54 @@ pub enum Error {
     /// No element at all.
     #[error("no KMIP element in the document")]
     Empty,
+    /// A character XML 1.0 cannot carry, even as a character reference (U+0000, most C0 controls, U+FFFE,
+    /// U+FFFF): in a Text String being written, or in a value being read.
+    #[error("{path}: character U+{character:04X} cannot be represented in XML 1.0")]
+    InvalidCharacter {
+        /// Where.
+        path: String,
+        /// The character.
+        character: u32,
+    },
+}
+
+/// The XML 1.0 `Char` production.
+const fn is_xml_char(c: char) -> bool {
+    matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// Writes `node` as KMIP XML, indented by two spaces per level, with a final newline.
-#[must_use]
-pub fn to_string(node: &Node<'_>) -> String {
+///
+/// # Errors
+///
+/// [`Error::InvalidCharacter`] if a Text String holds a character XML 1.0 cannot carry (U+0000, most C0
+/// controls); the JSON encoding carries any text.
+pub fn to_string(node: &Node<'_>) -> Result<String, Error> {
     let mut out = String::new();
-    write_node(&mut out, node, 0, node.tag);
-    out
+    write_node(&mut out, node, 0, node.tag)?;
+    Ok(out)
 }
 
 /// Writes several nodes (messages) inside a `<KMIP>` element, the layout of the OASIS test-case files.
-#[must_use]
-pub fn to_string_all(nodes: &[Node<'_>]) -> String {
+///
+/// # Errors
+///
+/// As [`to_string`].
+pub fn to_string_all(nodes: &[Node<'_>]) -> Result<String, Error> {
     let mut out = String::from("<KMIP>\n");
     for n in nodes {
-        write_node(&mut out, n, 1, n.tag);
+        write_node(&mut out, n, 1, n.tag)?;
     }
     out.push_str("</KMIP>\n");
-    out
+    Ok(out)
 }
 
-fn write_node(out: &mut String, node: &Node<'_>, depth: usize, value_tag: Tag) {
+fn write_node(
+    out: &mut String,
+    node: &Node<'_>,
+    depth: usize,
+    value_tag: Tag,
+) -> Result<(), Error> {
     for _ in 0..depth {
         out.push_str("  ");
     }
@@ -151,16 +177,24 @@ fn write_node(out: &mut String, node: &Node<'_>, depth: usize, value_tag: Tag) {
         }
     }
     let element = name.unwrap_or(UNNAMED);
+    // Errors carry the path, built as they propagate back up.
+    let within = |e: Error| match e {
+        Error::InvalidCharacter { path, character } => Error::InvalidCharacter {
+            path: format!("/{element}{path}"),
+            character,
+        },
+        other => other,
+    };
     match &node.value {
         NodeValue::Structure(children) => {
             if children.is_empty() {
                 out.push_str("/>\n");
-                return;
+                return Ok(());
             }
             out.push_str(">\n");
             let mut attribute_name = None;
             for c in children {
-                write_node(out, c, depth + 1, value_tag_of(c, attribute_name));
+                write_node(out, c, depth + 1, value_tag_of(c, attribute_name)).map_err(within)?;
                 if let Some(n) = attribute_name_of(c) {
                     attribute_name = Some(n);
                 }
@@ -172,19 +206,26 @@ fn write_node(out: &mut String, node: &Node<'_>, depth: usize, value_tag: Tag) {
         }
         value => {
             let text = format_scalar(value, value_tag, " ").unwrap_or_default();
+            if let Some(c) = text.chars().find(|c| !is_xml_char(*c)) {
+                return Err(within(Error::InvalidCharacter {
+                    path: String::new(),
+                    character: u32::from(c),
+                }));
+            }
             let _ = write!(out, " type=\"{}\" value=\"", value.item_type().name());
             escape_attribute(out, &text);
             out.push_str("\"/>\n");
         }
     }
+    Ok(())
 }
 
 fn value_tag_of(node: &Node<'_>, attribute_name: Option<&str>) -> Tag {
     value_tag(node.tag, attribute_name)
 }
 
-/// Escapes markup characters, and writes control characters (tab, newline included) as character references
-/// so that attribute-value normalisation does not turn them into spaces.
+/// Escapes markup characters, and writes tab, newline and carriage return as character references so that
+/// attribute-value normalisation does not turn them into spaces.
 fn escape_attribute(out: &mut String, s: &str) {
     for c in s.chars() {
         match c {
@@ -192,7 +233,7 @@ fn escape_attribute(out: &mut String, s: &str) {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
-            c if u32::from(c) < 0x20 || c == '\u{7F}' => {
+            '\t' | '\n' | '\r' => {
                 let _ = write!(out, "&#{};", u32::from(c));
             }
             c => out.push(c),
@@ -446,6 +487,12 @@ fn open(
             path: here(),
             attribute: "value",
         })?;
+        if let Some(c) = value.chars().find(|c| !is_xml_char(*c)) {
+            return Err(Error::InvalidCharacter {
+                path: here(),
+                character: u32::from(c),
+            });
+        }
         let context = value_tag(tag, stack.last().and_then(|p| p.attribute_name.as_deref()));
         let v = parse_scalar(item_type, context, &value).ok_or_else(|| Error::BadValue {
             path: here(),

@@ -319,6 +319,19 @@ fn errors_render_offset_and_tag_name() {
 #[test]
 fn xml_and_json_refuse_bad_documents() {
     use kms_kmip::{json, xml};
+    let nul = Node::new(
+        Tag::NAME_VALUE,
+        kms_kmip::ttlv::NodeValue::TextString("a\0b".into()),
+    );
+    assert!(matches!(
+        xml::to_string(&nul),
+        Err(xml::Error::InvalidCharacter { character: 0, .. })
+    ));
+    assert!(matches!(
+        xml::from_str(r#"<NameValue type="TextString" value="a&#1;b"/>"#),
+        Err(xml::Error::InvalidCharacter { character: 1, .. })
+    ));
+    assert_eq!(json::from_str(&json::to_string(&nul)).unwrap(), nul);
     let dtd = "<!DOCTYPE x [<!ENTITY a \"b\">]><ActivationDate type=\"DateTime\" value=\"&a;\"/>";
     assert!(matches!(xml::from_str(dtd), Err(xml::Error::Dtd { .. })));
     assert!(matches!(

@@ -76,7 +76,15 @@ proptest! {
 
     #[test]
     fn xml_round_trips(n in node()) {
-        let text = xml::to_string(&n);
+        let text = match xml::to_string(&n) {
+            Ok(text) => text,
+            // Only text XML 1.0 cannot carry is refused, and then the tree must hold such a character.
+            Err(xml::Error::InvalidCharacter { character, .. }) => {
+                prop_assert!(character < 0x20 || character == 0xFFFE || character == 0xFFFF);
+                return Ok(());
+            }
+            Err(e) => return Err(TestCaseError::fail(e.to_string())),
+        };
         let back = xml::from_str(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
         prop_assert_eq!(back, n);
     }

@@ -31,6 +31,7 @@
 
 mod error;
 mod reader;
+#[cfg(any(feature = "xml", feature = "json"))]
 pub(crate) mod text;
 mod tree;
 mod writer;

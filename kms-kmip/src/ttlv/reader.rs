@@ -120,29 +120,95 @@ impl<'a> Structure<'a> {
         self.body.is_empty()
     }
 
+    /// How many children the body's headers announce, found by hopping from header to header without
+    /// decoding; stops at the first header that does not fit. Only a capacity hint: it never exceeds
+    /// `body().len() / 8`, so reserving that many is justified by the input.
+    #[must_use]
+    pub fn count_children(&self) -> usize {
+        let mut pos = 0usize;
+        let mut n = 0usize;
+        while let Some(h) = self
+            .body
+            .get(pos..)
+            .and_then(|b| b.first_chunk::<HEADER_LEN>())
+        {
+            let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
+            let size = match h[3] {
+                0x01 => len,
+                0x02 | 0x05 | 0x0A => 8,
+                _ => padded(len),
+            };
+            pos = pos.saturating_add(HEADER_LEN).saturating_add(size);
+            if pos > self.body.len() {
+                break;
+            }
+            n += 1;
+        }
+        n
+    }
+
     /// Checks every item inside this structure, to the bottom, without building anything.
     ///
     /// # Errors
     ///
     /// The first rule violation found, as [`Error`].
     pub fn validate(&self) -> Result<(), Error> {
-        // An explicit stack rather than recursion: the depth limit bounds it, and the stack of the caller's
-        // thread is not at the mercy of the configuration.
-        let mut stack: Vec<Children<'a>> = Vec::new();
-        let mut current = self.children();
+        self.walk(|_| Ok(()))
+    }
+
+    /// Reads every item below this structure in document order, calling `visit` on each.
+    ///
+    /// A flat walk with a stack of structure ends instead of recursion or a stack of iterators: the ends of
+    /// the first 32 levels live on the stack, so the usual message costs no allocation, and deeper ones (up to
+    /// the depth limit) spill to the heap.
+    pub(crate) fn walk(
+        &self,
+        mut visit: impl FnMut(&Item<'a>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        const INLINE: usize = 32;
+        let body = self.body;
+        let mut inline = [0usize; INLINE];
+        let mut spill: Vec<usize> = Vec::new();
+        let mut open = 0usize;
+        let mut pos = 0usize;
         loop {
-            match current.next() {
-                Some(Ok(item)) => {
-                    if let Value::Structure(s) = item.value {
-                        let parent = core::mem::replace(&mut current, s.children());
-                        stack.push(parent);
-                    }
+            // Close the structures that end here.
+            let end = loop {
+                if open == 0 {
+                    break body.len();
                 }
-                Some(Err(e)) => return Err(e),
-                None => match stack.pop() {
-                    Some(parent) => current = parent,
-                    None => return Ok(()),
-                },
+                let e = if open <= INLINE {
+                    inline[open - 1]
+                } else {
+                    spill.get(open - INLINE - 1).copied().unwrap_or(0)
+                };
+                if pos < e {
+                    break e;
+                }
+                open -= 1;
+                if open >= INLINE {
+                    spill.pop();
+                }
+            };
+            if pos >= end {
+                return Ok(());
+            }
+            let depth = self.depth + 1 + u32::try_from(open).unwrap_or(u32::MAX);
+            let rest = body.get(pos..end).unwrap_or_default();
+            let (item, used) = read_item(rest, self.offset + pos, depth, self.max_depth)?;
+            visit(&item)?;
+            if matches!(item.value, Value::Structure(_)) {
+                let child_end = pos + used;
+                if open < INLINE {
+                    inline[open] = child_end;
+                } else {
+                    spill.push(child_end);
+                }
+                open += 1;
+                // Into the structure; an empty one closes on the next turn.
+                pos += HEADER_LEN;
+            } else {
+                pos += used;
             }
         }
     }
@@ -476,25 +542,9 @@ pub fn validate(input: &[u8], limits: &Limits) -> Result<(), Error> {
 pub fn validate_for_version(input: &[u8], limits: &Limits, version: Version) -> Result<(), Error> {
     let item = decode_with(input, limits)?;
     check_tag(&item, version)?;
-    let Value::Structure(s) = item.value else {
-        return Ok(());
-    };
-    let mut stack: Vec<Children<'_>> = Vec::new();
-    let mut current = s.children();
-    loop {
-        match current.next() {
-            Some(Ok(item)) => {
-                check_tag(&item, version)?;
-                if let Value::Structure(s) = item.value {
-                    stack.push(core::mem::replace(&mut current, s.children()));
-                }
-            }
-            Some(Err(e)) => return Err(e),
-            None => match stack.pop() {
-                Some(parent) => current = parent,
-                None => return Ok(()),
-            },
-        }
+    match item.value {
+        Value::Structure(s) => s.walk(|item| check_tag(item, version)),
+        _ => Ok(()),
     }
 }
 

@@ -136,7 +136,7 @@ impl<'a> Node<'a> {
     pub fn from_item(item: &Item<'a>) -> Result<Self, Error> {
         let value = match *item.value() {
             Value::Structure(s) => {
-                let mut children = Vec::new();
+                let mut children = Vec::with_capacity(s.count_children());
                 for child in s.children() {
                     children.push(Self::from_item(&child?)?);
                 }

@@ -65,8 +65,8 @@ pub fn run(cmd: TtlvCommand) -> anyhow::Result<()> {
             let text = match (to, nodes.as_slice()) {
                 (TextFormat::Json, [one]) => json::to_string(one) + "\n",
                 (TextFormat::Json, many) => json::to_string_all(many) + "\n",
-                (TextFormat::Xml, [one]) => xml::to_string(one),
-                (TextFormat::Xml, many) => xml::to_string_all(many),
+                (TextFormat::Xml, [one]) => xml::to_string(one)?,
+                (TextFormat::Xml, many) => xml::to_string_all(many)?,
             };
             stdout.write_all(text.as_bytes())?;
         }
@@ -124,7 +124,7 @@ fn from_hex(input: &[u8]) -> anyhow::Result<Vec<u8>> {
         .copied()
         .filter(|b| !b.is_ascii_whitespace())
         .collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         bail!("odd number of hex digits");
     }
     digits

@@ -1,0 +1,5 @@
+//! Fuzz target: json decode, then decode -> encode -> decode stability (see `kms_fuzz::check_json`).
+
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| kms_fuzz::check_json(data));

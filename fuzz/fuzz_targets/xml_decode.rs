@@ -1,0 +1,5 @@
+//! Fuzz target: xml decode, then decode -> encode -> decode stability (see `kms_fuzz::check_xml`).
+
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| kms_fuzz::check_xml(data));
