@@ -8,7 +8,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use kms_kmip::transport::client::{ClientOptions, HttpsClient, server_name};
-use kms_kmip::transport::{Encoding, Error, Limits, OperationNotSupported};
+use kms_kmip::transport::{Encoding, Error, Limits, OperationNotSupported, Transcoding};
+use kms_kmip::ttlv::Node;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -273,4 +274,50 @@ async fn graceful_shutdown_answers_the_https_request_in_flight() {
         .unwrap();
     assert_eq!(read_witness(&resp).2, req);
     assert!(timeout(LIVENESS, server.done).await.unwrap().unwrap());
+}
+
+#[tokio::test]
+async fn json_and_xml_are_transcoded_for_a_ttlv_handler() {
+    let pki = Pki::new();
+    let handler = Transcoding::new(
+        OperationNotSupported::default(),
+        kms_kmip::ttlv::Limits::new(),
+    );
+    let server = Running::start(&pki, Limits::default(), handler).await;
+    let mut client = HttpsClient::connect(
+        &server.https_addr(),
+        pki.ca.client_tls(&pki.ca.client("alice")),
+        ClientOptions::default(),
+    )
+    .await
+    .unwrap();
+    let bytes = request(b"transcoded");
+    let req = Node::decode(&bytes).unwrap();
+
+    let json = kms_kmip::json::to_string(&req);
+    let resp = client
+        .request(Encoding::Json, json.as_bytes())
+        .await
+        .unwrap();
+    let resp = kms_kmip::json::from_str(std::str::from_utf8(&resp).unwrap()).unwrap();
+    assert_eq!(
+        result_reason(&resp.to_bytes().unwrap()),
+        0x05,
+        "Operation Not Supported"
+    );
+
+    let xml = kms_kmip::xml::to_string(&req).unwrap();
+    let resp = client.request(Encoding::Xml, xml.as_bytes()).await.unwrap();
+    let resp = kms_kmip::xml::from_str(std::str::from_utf8(&resp).unwrap()).unwrap();
+    assert_eq!(result_reason(&resp.to_bytes().unwrap()), 0x05);
+
+    // Unreadable JSON: Invalid Message, in JSON.
+    let resp = client.request(Encoding::Json, b"{not json").await.unwrap();
+    let resp = kms_kmip::json::from_str(std::str::from_utf8(&resp).unwrap()).unwrap();
+    assert_eq!(
+        result_reason(&resp.to_bytes().unwrap()),
+        0x04,
+        "Invalid Message"
+    );
+    assert!(server.stop().await);
 }

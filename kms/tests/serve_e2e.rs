@@ -234,6 +234,27 @@ fn serve_writes_a_pki_answers_mutual_tls_clients_and_stops_on_sigterm() {
             .await
             .unwrap();
         assert_answers_discover_versions(&response);
+        // KMIP JSON and KMIP XML bodies.
+        let request_bytes = discover_versions();
+        let request = ttlv::Node::decode(&request_bytes).unwrap();
+        let json = https
+            .request(
+                Encoding::Json,
+                kms::kmip::json::to_string(&request).as_bytes(),
+            )
+            .await
+            .unwrap();
+        let json = kms::kmip::json::from_str(std::str::from_utf8(&json).unwrap()).unwrap();
+        assert_answers_discover_versions(&json.to_bytes().unwrap());
+        let xml = https
+            .request(
+                Encoding::Xml,
+                kms::kmip::xml::to_string(&request).unwrap().as_bytes(),
+            )
+            .await
+            .unwrap();
+        let xml = kms::kmip::xml::from_str(std::str::from_utf8(&xml).unwrap()).unwrap();
+        assert_answers_discover_versions(&xml.to_bytes().unwrap());
     });
 
     let status = terminate(served);

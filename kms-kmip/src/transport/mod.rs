@@ -25,6 +25,8 @@ pub mod tls;
 mod response;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(all(feature = "server", any(feature = "json", feature = "xml")))]
+mod transcoding;
 
 #[cfg(feature = "client")]
 pub mod client;
@@ -37,6 +39,8 @@ pub use error::Error;
 pub use response::{OperationNotSupported, ResultReason, error_response};
 /// The TLS library of the transports, for building and inspecting configurations.
 pub use rustls;
+#[cfg(all(feature = "server", any(feature = "json", feature = "xml")))]
+pub use transcoding::Transcoding;
 
 /// The path of the KMIP HTTPS binding (KMIP 2.1 §13.3): `POST /kmip/2_1`.
 pub const KMIP_PATH: &str = "/kmip/2_1";

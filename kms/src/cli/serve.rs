@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use kms_kmip::transport::server::{Server, ServerConfig, ShutdownHandle};
-use kms_kmip::transport::{Limits, OperationNotSupported, RequestHandler, tls};
+use kms_kmip::transport::{Limits, OperationNotSupported, RequestHandler, Transcoding, tls};
 
 use super::pki;
 
@@ -53,7 +53,7 @@ fn kmip_handler(limits: &Limits) -> impl RequestHandler {
     tracing::warn!(
         "no KMIP service in this build yet: every request is answered Operation Not Supported"
     );
-    OperationNotSupported::new(limits.ttlv())
+    Transcoding::new(OperationNotSupported::new(limits.ttlv()), limits.ttlv())
 }
 
 /// Runs `kms serve` until SIGINT or SIGTERM, then shuts down gracefully.
