@@ -703,3 +703,93 @@ fn name_uniqueness_holds_under_concurrent_creates() {
     assert_eq!(wins, 1);
     assert_eq!(f.backend.live_keys(), 1, "losers rolled their keys back");
 }
+
+/// A store where, the first time the manager writes, another writer revokes the object just before.
+#[derive(Default)]
+struct ConcurrentRevoke {
+    inner: MemoryStore,
+    fired: std::sync::atomic::AtomicBool,
+}
+
+impl ObjectStore for ConcurrentRevoke {
+    fn put(&self, o: &StoredObject) -> Result<(), StoreError> {
+        self.inner.put(o)
+    }
+    fn get(&self, id: &ObjectId) -> Result<StoredObject, StoreError> {
+        self.inner.get(id)
+    }
+    fn update(&self, o: &mut StoredObject) -> Result<(), StoreError> {
+        if !self.fired.swap(true, Ordering::SeqCst) {
+            let mut other = self.inner.get(&o.metadata.id)?;
+            other.metadata.state = State::Deactivated;
+            self.inner.update(&mut other)?;
+        }
+        self.inner.update(o)
+    }
+    fn delete(&self, id: &ObjectId, v: u64) -> Result<(), StoreError> {
+        self.inner.delete(id, v)
+    }
+    fn locate(&self, q: &LocateQuery) -> Result<Vec<ObjectId>, StoreError> {
+        self.inner.locate(q)
+    }
+}
+
+#[test]
+fn a_retried_update_is_checked_again_against_the_new_state() {
+    let store = Arc::new(ConcurrentRevoke::default());
+    let manager = KeyManager::builder(store.clone())
+        .backend(Arc::new(TrackingBackend::new()))
+        .build()
+        .unwrap();
+    let id = manager.create(&alice(), aes(256)).unwrap();
+    // Activate read Pre-Active, lost the race to the revocation, re-read Deactivated: Activate no longer applies.
+    assert!(matches!(
+        manager.activate(&alice(), &id),
+        Err(Error::WrongKeyLifecycleState(State::Deactivated))
+    ));
+    let stored = store.get(&id).unwrap();
+    assert_eq!(stored.metadata.state, State::Deactivated);
+    assert_eq!(stored.version, 2);
+}
+
+#[test]
+fn a_manager_without_cache_sees_another_writer_at_once() {
+    let store: Arc<dyn ObjectStore> = Arc::new(MemoryStore::new());
+    let backend = Arc::new(TrackingBackend::new());
+    let writer = KeyManager::builder(store.clone())
+        .backend(backend.clone())
+        .build()
+        .unwrap();
+    let reader = KeyManager::builder(store)
+        .backend(backend)
+        .object_cache(0)
+        .build()
+        .unwrap();
+    let mut a = aes(256);
+    a.activation_date = Some(time::OffsetDateTime::UNIX_EPOCH);
+    let id = writer.create(&alice(), a).unwrap();
+    reader
+        .encrypt(&alice(), &id, &gcm(None, b""), b"x")
+        .unwrap();
+    writer
+        .revoke(
+            &alice(),
+            &id,
+            RevocationReason {
+                code: RevocationReasonCode::Superseded,
+                message: None,
+            },
+            None,
+        )
+        .unwrap();
+    assert!(matches!(
+        reader.encrypt(&alice(), &id, &gcm(None, b""), b"x"),
+        Err(Error::WrongKeyLifecycleState(State::Deactivated))
+    ));
+    // The writer's own cache follows its own writes.
+    assert!(
+        writer
+            .encrypt(&alice(), &id, &gcm(None, b""), b"x")
+            .is_err()
+    );
+}
