@@ -241,6 +241,22 @@ async fn a_length_over_the_limit_is_refused_before_the_body_is_read() {
     assert_eq!(result_reason(&resp), 0x04, "Invalid Message");
     assert!(witness.seen.lock().unwrap().is_empty());
 
+    // A client that sends the oversized body anyway still gets the refusal, and the handler never runs.
+    let tls_stream = raw_tls(&server.kmip_addr(), pki.ca.client_tls(&alice)).await;
+    let (mut rx, mut tx) = tokio::io::split(tls_stream);
+    let sender = tokio::spawn(async move {
+        let mut message = vec![0x42, 0x00, 0x78, 0x01, 0x00, 0x08, 0x00, 0x00];
+        message.resize(8 + 0x80000, 0);
+        // The server may close before taking it all: only the response matters.
+        let _ = tx.write_all(&message).await;
+        tx
+    });
+    let mut resp = Vec::new();
+    let _ = timeout(LIVENESS, rx.read_to_end(&mut resp)).await.unwrap();
+    assert_eq!(result_reason(&resp), 0x04, "Invalid Message");
+    let _ = timeout(LIVENESS, sender).await.unwrap();
+    assert!(witness.seen.lock().unwrap().is_empty());
+
     // The client's own limit applies to responses the same way.
     let mut client = AsyncKmipClient::connect(
         &server.kmip_addr(),

@@ -70,6 +70,25 @@ pub(super) async fn serve(
     // close_notify, so the client can tell a clean end from a truncation; bounded like any write.
     let deadline = Instant::now() + shared.limits.request_timeout;
     let _ = timeout_at(deadline, tls.shutdown()).await;
+    if matches!(close, Close::TooLarge(_)) {
+        linger(&mut tls, shared.limits.max_message_size).await;
+    }
+}
+
+/// After refusing an oversized request, reads and drops what the client is still sending, for a bounded
+/// amount and time: closing a socket with unread data makes the kernel reset the connection, which can
+/// destroy the refusal before the client has read it ("lingering close", as HTTP servers do).
+async fn linger(tls: &mut TlsStream<TcpStream>, max_bytes: usize) {
+    const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+    let deadline = Instant::now() + LINGER;
+    let mut discarded = 0usize;
+    let mut sink = [0u8; 16 * 1024];
+    while discarded < max_bytes {
+        match timeout_at(deadline, tls.get_mut().0.read(&mut sink)).await {
+            Ok(Ok(n)) if n > 0 => discarded += n,
+            _ => break,
+        }
+    }
 }
 
 /// Reads one request, has it handled and writes the response.
