@@ -32,7 +32,7 @@ impl Hash256 {
     /// Parses 64 hex digits.
     ///
     /// # Errors
-    /// [`EscrowError::Invalid`](crate::EscrowError::Invalid) if `s` is not 64 hex digits.
+    /// [`EscrowError::Invalid`] if `s` is not 64 hex digits.
     pub fn from_hex(s: &str) -> Result<Self> {
         let mut out = [0u8; 32];
         hex::decode_to_slice(s, &mut out)

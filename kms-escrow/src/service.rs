@@ -372,6 +372,44 @@ impl Escrow {
         self.read(|tx| all_json(&tx.open_table(DEPOSITS)?))
     }
 
+    /// Deposits that can no longer be released as their policy stands, because retired agents leave fewer
+    /// active agents than the threshold or than a required role needs; with the reason for each. These need a
+    /// new deposit (release and re-deposit under a new policy) before more agents leave.
+    ///
+    /// # Errors
+    /// [`EscrowError::Storage`].
+    pub fn deposits_at_risk(&self) -> Result<Vec<(DepositId, String)>> {
+        let agents = self.agents()?;
+        let active = |id: &AgentId| {
+            agents
+                .iter()
+                .find(|a| &a.id == id)
+                .filter(|a| a.is_active())
+        };
+        let mut out = Vec::new();
+        for d in self.deposits()? {
+            let live: Vec<&Agent> = d.policy.agents.iter().filter_map(active).collect();
+            let mut reasons = Vec::new();
+            if live.len() < usize::from(d.policy.threshold) {
+                reasons.push(format!(
+                    "{} active agents, threshold {}",
+                    live.len(),
+                    d.policy.threshold
+                ));
+            }
+            for (role, min) in &d.policy.required_roles {
+                let have = live.iter().filter(|a| &a.role == role).count();
+                if have < usize::from(*min) {
+                    reasons.push(format!("role {role}: {have} active agents, {min} required"));
+                }
+            }
+            if !reasons.is_empty() {
+                out.push((d.id, reasons.join("; ")));
+            }
+        }
+        Ok(out)
+    }
+
     // ---- requests ----
 
     /// Opens a release request.

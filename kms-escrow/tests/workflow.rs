@@ -559,3 +559,51 @@ fn everything_survives_a_restart() {
     // Reopened with another service key, the old checkpoints no longer verify: the key is part of the trust.
     assert!(escrow.verify_audit(None).is_err());
 }
+
+#[test]
+fn deposits_left_unreleasable_by_retirements_are_reported() {
+    let f = fixture(&["security", "legal", "management"]);
+    let plain = f.deposit(f.policy(2));
+    let with_legal = f.deposit(f.policy(2).require_role(Role::new("legal").unwrap(), 1));
+    assert!(f.escrow.deposits_at_risk().unwrap().is_empty());
+    f.escrow
+        .set_agent_status("admin", &f.agents[1].id, AgentStatus::Retired)
+        .unwrap();
+    let at_risk = f.escrow.deposits_at_risk().unwrap();
+    assert_eq!(at_risk.len(), 1);
+    assert_eq!(at_risk[0].0, with_legal);
+    assert!(at_risk[0].1.contains("role legal"));
+    f.escrow
+        .set_agent_status("admin", &f.agents[2].id, AgentStatus::Retired)
+        .unwrap();
+    let mut ids: Vec<DepositId> = f
+        .escrow
+        .deposits_at_risk()
+        .unwrap()
+        .into_iter()
+        .map(|d| d.0)
+        .collect();
+    ids.sort();
+    let mut expected = vec![plain, with_legal];
+    expected.sort();
+    assert_eq!(ids, expected);
+}
+
+#[test]
+fn the_escrow_is_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Escrow>();
+    let f = fixture(&["security", "legal", "management"]);
+    let policy = f.policy(2);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                f.escrow
+                    .deposit("depositor", metadata(), &material(), policy.clone())
+                    .unwrap()
+            });
+        }
+    });
+    assert_eq!(f.escrow.deposits().unwrap().len(), 4);
+    f.escrow.verify_audit(None).unwrap();
+}

@@ -342,7 +342,8 @@ pub fn run(args: EscrowArgs) -> anyhow::Result<()> {
         }
         EscrowCommand::Deposit(d) => deposit(dir, d)?,
         EscrowCommand::Deposits => {
-            for d in open(dir)?.deposits()? {
+            let escrow = open(dir)?;
+            for d in escrow.deposits()? {
                 let agents: Vec<&str> = d.policy.agents.iter().map(AgentId::as_str).collect();
                 println!(
                     "{}\t{}\t{}\t{}-of-{}\t{}",
@@ -353,6 +354,9 @@ pub fn run(args: EscrowArgs) -> anyhow::Result<()> {
                     agents.len(),
                     agents.join(",")
                 );
+            }
+            for (id, why) in escrow.deposits_at_risk()? {
+                eprintln!("at risk: {id}: {why}");
             }
         }
         EscrowCommand::Request {
@@ -376,14 +380,27 @@ pub fn run(args: EscrowArgs) -> anyhow::Result<()> {
             println!("{}", request.id);
         }
         EscrowCommand::Requests => {
-            for (r, status) in open(dir)?.requests()? {
+            let escrow = open(dir)?;
+            for (r, status) in escrow.requests()? {
+                let approved: Vec<String> = escrow
+                    .approvals(&r.id)?
+                    .into_iter()
+                    .map(|a| a.agent_id.to_string())
+                    .collect();
+                let denied: Vec<String> = escrow
+                    .denials(&r.id)?
+                    .into_iter()
+                    .map(|d| d.agent_id.to_string())
+                    .collect();
                 println!(
-                    "{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\tapproved:{}\tdenied:{}",
                     r.id,
                     status.as_str(),
                     r.deposit_id,
                     r.requester,
-                    r.purpose
+                    r.purpose,
+                    approved.join(","),
+                    denied.join(",")
                 );
             }
         }
@@ -827,6 +844,14 @@ mod tests {
             .is_err()
         );
 
+        for listing in [
+            &["requests"][..],
+            &["deposits"],
+            &["agent", "list"],
+            &["expire"],
+        ] {
+            kms(d, listing).unwrap();
+        }
         kms(d, &["audit", "verify"]).unwrap();
         kms(
             d,
