@@ -23,6 +23,7 @@ pub enum Operation {
     Create,
     CreateKeyPair,
     Register,
+    Import,
     Get,
     GetAttributes,
     GetAttributeList,

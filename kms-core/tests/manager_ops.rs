@@ -1264,3 +1264,107 @@ fn locate_by_dates_and_usage() {
     };
     assert_eq!(f.manager.locate(&alice(), &q).unwrap().ids, vec![late]);
 }
+
+#[test]
+fn export_from_one_manager_and_import_into_another_keeps_id_state_and_attributes() {
+    use kms_core::manager::ImportRequest;
+    let source = fixture();
+    let mut a = aes(256);
+    a.names = vec![Name::text("migrating")];
+    a.activation_date = Some(t0());
+    let id = source.manager.create(&alice(), a).unwrap();
+    let ct = source
+        .manager
+        .encrypt(&alice(), &id, &gcm(None, b""), b"carried over")
+        .unwrap();
+    let reason = RevocationReason {
+        code: RevocationReasonCode::Superseded,
+        message: None,
+    };
+    source
+        .manager
+        .revoke(&alice(), &id, reason.clone(), None)
+        .unwrap();
+    // KMIP Export is Get: key value and attributes.
+    let exported = source
+        .manager
+        .get(&alice(), &id, &GetRequest::default())
+        .unwrap();
+    let ExportedKey::Plain(material) = exported.key else {
+        panic!()
+    };
+
+    let target = fixture();
+    target.clock.advance(time::Duration::days(1));
+    let request = |material| ImportRequest {
+        id: id.clone(),
+        object_type: exported.object_type,
+        replace_existing: false,
+        state: Some(exported.state),
+        attributes: exported.attributes.clone(),
+        material,
+    };
+    assert_eq!(
+        target
+            .manager
+            .import(&alice(), request(material.duplicate()))
+            .unwrap(),
+        id
+    );
+    let m = target.manager.metadata(&alice(), &id).unwrap();
+    assert_eq!(m.state, State::Deactivated);
+    assert_eq!(m.attributes.revocation_reason, Some(reason));
+    assert_eq!(
+        m.attributes.initial_date,
+        Some(t0()),
+        "the original Initial Date is kept"
+    );
+    assert_eq!(m.attributes.names, vec![Name::text("migrating")]);
+    let pt = target
+        .manager
+        .decrypt(
+            &alice(),
+            &id,
+            &gcm(ct.iv.as_deref(), b""),
+            &ct.data,
+            ct.tag.as_deref(),
+        )
+        .unwrap();
+    assert_eq!(&pt[..], b"carried over");
+
+    assert!(matches!(
+        target
+            .manager
+            .import(&alice(), request(material.duplicate())),
+        Err(Error::ObjectAlreadyExists)
+    ));
+    let mut replace = request(material.duplicate());
+    replace.replace_existing = true;
+    assert!(matches!(
+        target.manager.import(&bob(), replace),
+        Err(Error::ItemNotFound)
+    ));
+    drop(material);
+    let mut replace = request(raw(&[9u8; 32]));
+    replace.replace_existing = true;
+    target.manager.import(&alice(), replace).unwrap();
+    assert_eq!(target.stored(&id).version, 2);
+    assert_eq!(
+        target.backend.live_keys(),
+        1,
+        "the replaced backend key is gone"
+    );
+    assert!(
+        matches!(
+            target.manager.decrypt(
+                &alice(),
+                &id,
+                &gcm(ct.iv.as_deref(), b""),
+                &ct.data,
+                ct.tag.as_deref()
+            ),
+            Err(Error::CryptographicFailure)
+        ),
+        "the key value was replaced"
+    );
+}

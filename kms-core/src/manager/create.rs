@@ -249,41 +249,7 @@ impl KeyManager {
         material: &KeyMaterial,
         mut attributes: Attributes,
     ) -> Result<ObjectId> {
-        let expected = canonical_format(object_type)?;
-        if material.format() != expected {
-            return Err(Error::KeyFormatTypeNotSupported(format!(
-                "{object_type:?} is registered as {expected:?}, not {:?}",
-                material.format()
-            )));
-        }
-        if material.bytes().is_empty() || material.bytes().len() > MAX_MATERIAL_LEN {
-            return Err(Error::InvalidField(format!(
-                "key value must be 1 to {MAX_MATERIAL_LEN} bytes"
-            )));
-        }
-        if object_type == ObjectType::SymmetricKey {
-            let algorithm = attributes
-                .cryptographic_algorithm
-                .ok_or_else(|| Error::MissingData("Cryptographic Algorithm".into()))?;
-            let bits = u32::try_from(material.bytes().len() * 8)
-                .map_err(|_| Error::InvalidField("key value too long".into()))?;
-            if attributes.cryptographic_length.is_some_and(|l| l != bits) {
-                return Err(Error::InvalidField(format!(
-                    "Cryptographic Length says {} bits, the key value has {bits}",
-                    attributes.cryptographic_length.unwrap_or_default()
-                )));
-            }
-            check_symmetric_length(algorithm, bits)?;
-            attributes.cryptographic_length = Some(bits);
-        }
-        if attributes.cryptographic_usage_mask.is_none() {
-            attributes.cryptographic_usage_mask = Some(default_usage(
-                object_type,
-                attributes
-                    .cryptographic_algorithm
-                    .unwrap_or(CryptographicAlgorithm::Other(0)),
-            ));
-        }
+        check_material(object_type, material, &mut attributes)?;
         let now = self.now();
         let id = ObjectId::random();
         let metadata = new_metadata(who, &id, object_type, attributes, now)?;
@@ -554,4 +520,49 @@ fn merge(common: &Attributes, specific: &Attributes) -> Attributes {
     m.custom
         .extend(s.custom.iter().map(|(k, v)| (k.clone(), v.clone())));
     m
+}
+
+/// Checks registered material against its type (canonical format, size, symmetric key length) and completes the
+/// Cryptographic Length and Usage Mask.
+pub(super) fn check_material(
+    object_type: ObjectType,
+    material: &KeyMaterial,
+    attributes: &mut Attributes,
+) -> Result<()> {
+    let expected = canonical_format(object_type)?;
+    if material.format() != expected {
+        return Err(Error::KeyFormatTypeNotSupported(format!(
+            "{object_type:?} is registered as {expected:?}, not {:?}",
+            material.format()
+        )));
+    }
+    if material.bytes().is_empty() || material.bytes().len() > MAX_MATERIAL_LEN {
+        return Err(Error::InvalidField(format!(
+            "key value must be 1 to {MAX_MATERIAL_LEN} bytes"
+        )));
+    }
+    if object_type == ObjectType::SymmetricKey {
+        let algorithm = attributes
+            .cryptographic_algorithm
+            .ok_or_else(|| Error::MissingData("Cryptographic Algorithm".into()))?;
+        let bits = u32::try_from(material.bytes().len() * 8)
+            .map_err(|_| Error::InvalidField("key value too long".into()))?;
+        if attributes.cryptographic_length.is_some_and(|l| l != bits) {
+            return Err(Error::InvalidField(format!(
+                "Cryptographic Length says {} bits, the key value has {bits}",
+                attributes.cryptographic_length.unwrap_or_default()
+            )));
+        }
+        check_symmetric_length(algorithm, bits)?;
+        attributes.cryptographic_length = Some(bits);
+    }
+    if attributes.cryptographic_usage_mask.is_none() {
+        attributes.cryptographic_usage_mask = Some(default_usage(
+            object_type,
+            attributes
+                .cryptographic_algorithm
+                .unwrap_or(CryptographicAlgorithm::Other(0)),
+        ));
+    }
+    Ok(())
 }

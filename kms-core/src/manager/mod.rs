@@ -19,6 +19,7 @@ mod create;
 mod crypto;
 mod derive;
 mod get;
+mod import;
 mod lifecycle;
 mod locate;
 mod reconcile;
@@ -37,6 +38,7 @@ pub use create::{CreateKeyPairRequest, KeyPairIds};
 pub use crypto::CheckRequest;
 pub use derive::DerivationMethod;
 pub use get::{ExportedKey, GetRequest, KeyWrappingSpec, ManagedObject};
+pub use import::ImportRequest;
 pub use locate::Located;
 pub use reconcile::{MissingKey, ReconcileOptions};
 
@@ -65,11 +67,13 @@ pub const MAX_DATA_LEN: usize = 16 << 20;
 ///
 /// ```
 /// use std::sync::Arc;
-/// # fn demo(backend: Arc<dyn kms_core::KeyBackend>) -> kms_core::Result<()> {
-/// use kms_core::{Attributes, KeyManager, MemoryStore, Principal};
+/// use kms_core::backend::CipherParams;
 /// use kms_core::object::{CryptographicAlgorithm, UsageMask};
+/// use kms_core::{Attributes, KeyManager, MemoryStore, Principal, SoftwareBackend};
 ///
-/// let manager = KeyManager::builder(Arc::new(MemoryStore::new())).backend(backend).build()?;
+/// let manager = KeyManager::builder(Arc::new(MemoryStore::new()))
+///     .backend(Arc::new(SoftwareBackend::new()))
+///     .build()?;
 /// let alice = Principal::new("alice")?;
 /// let mut attributes = Attributes::default();
 /// attributes.cryptographic_algorithm = Some(CryptographicAlgorithm::Aes);
@@ -77,7 +81,16 @@ pub const MAX_DATA_LEN: usize = 16 << 20;
 /// attributes.cryptographic_usage_mask = Some(UsageMask::ENCRYPT | UsageMask::DECRYPT);
 /// let id = manager.create(&alice, attributes)?;
 /// manager.activate(&alice, &id)?;
-/// # Ok(()) }
+///
+/// let sealed = manager.encrypt(&alice, &id, &CipherParams::AesGcm { iv: None, aad: b"", tag_len: 16 }, b"hi")?;
+/// let params = CipherParams::AesGcm { iv: sealed.iv.as_deref(), aad: b"", tag_len: 16 };
+/// let opened = manager.decrypt(&alice, &id, &params, &sealed.data, sealed.tag.as_deref())?;
+/// assert_eq!(&opened[..], b"hi");
+///
+/// // Nobody else sees the key: the answer is the one for a missing id.
+/// let bob = Principal::new("bob")?;
+/// assert!(matches!(manager.metadata(&bob, &id), Err(kms_core::Error::ItemNotFound)));
+/// # Ok::<(), kms_core::Error>(())
 /// ```
 pub struct KeyManager {
     store: Arc<dyn ObjectStore>,
