@@ -185,7 +185,12 @@ impl ReleasePackage {
             }
             shares.insert(a.share_index, share);
         }
-        let shares: Vec<_> = shares.into_values().collect();
+        let shares: Zeroizing<Vec<Vec<u8>>> = Zeroizing::new(
+            shares
+                .into_values()
+                .map(|mut s| std::mem::take(&mut *s))
+                .collect(),
+        );
         if shares.len() < 2 {
             return Err(EscrowError::PolicyNotSatisfied(
                 "fewer than two shares in the package".into(),

@@ -44,7 +44,10 @@ pub(crate) fn split(threshold: u8, count: u8, secret: &[u8]) -> Result<Vec<Share
 
 /// Recombines shares (at least the threshold, all of one split). With fewer shares than the threshold, or a
 /// wrong share, the result is a wrong secret, not an error: callers check it (key check value).
-pub(crate) fn combine(shares: &[ShareBytes]) -> Result<Zeroizing<Vec<u8>>> {
+///
+/// Takes plain vectors so that vsss-rs reads them without a copy; callers keep them in a
+/// `Zeroizing<Vec<Vec<u8>>>`, which wipes every inner vector.
+pub(crate) fn combine(shares: &[Vec<u8>]) -> Result<Zeroizing<Vec<u8>>> {
     if shares.len() < 2 || shares.len() > usize::from(MAX_SHARES) {
         return Err(EscrowError::invalid("shares", "need 2 to 255 shares"));
     }
@@ -55,11 +58,8 @@ pub(crate) fn combine(shares: &[ShareBytes]) -> Result<Zeroizing<Vec<u8>>> {
             "shares differ in length or are empty",
         ));
     }
-    // vsss-rs takes `&[Vec<u8>]`; the copy lives in a zeroizing wrapper too.
-    let plain: Zeroizing<Vec<Vec<u8>>> =
-        Zeroizing::new(shares.iter().map(|s| s.to_vec()).collect());
     let secret =
-        Gf256::combine_bytes(&*plain).map_err(|e| EscrowError::invalid("shares", e.to_string()))?;
+        Gf256::combine_bytes(shares).map_err(|e| EscrowError::invalid("shares", e.to_string()))?;
     Ok(Zeroizing::new(secret))
 }
 
@@ -85,7 +85,7 @@ mod tests {
             let shares = split(m, n, secret).unwrap();
             assert_eq!(shares.len(), usize::from(n));
             for subset in subsets(usize::from(n), usize::from(m)) {
-                let picked: Vec<_> = subset.iter().map(|&i| shares[i].clone()).collect();
+                let picked: Vec<Vec<u8>> = subset.iter().map(|&i| shares[i].to_vec()).collect();
                 assert_eq!(
                     &combine(&picked).unwrap()[..],
                     secret,
@@ -96,7 +96,7 @@ mod tests {
                 .into_iter()
                 .filter(|s| s.len() >= 2)
             {
-                let picked: Vec<_> = subset.iter().map(|&i| shares[i].clone()).collect();
+                let picked: Vec<Vec<u8>> = subset.iter().map(|&i| shares[i].to_vec()).collect();
                 assert_ne!(
                     &combine(&picked).unwrap()[..],
                     secret,
@@ -120,10 +120,10 @@ mod tests {
         assert!(split(2, 3, b"").is_err());
         assert!(combine(&[]).is_err());
         let shares = split(2, 3, b"key").unwrap();
-        let dup = vec![shares[0].clone(), shares[0].clone()];
+        let dup = vec![shares[0].to_vec(), shares[0].to_vec()];
         assert!(combine(&dup).is_err());
         let mut short = shares[1].clone();
         short.pop();
-        assert!(combine(&[shares[0].clone(), short]).is_err());
+        assert!(combine(&[shares[0].to_vec(), short.to_vec()]).is_err());
     }
 }

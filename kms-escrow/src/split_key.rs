@@ -135,16 +135,18 @@ pub fn join(parts: &[SplitKeyPart]) -> Result<Zeroizing<Vec<u8>>> {
             ),
         ));
     }
-    let shares: Vec<shamir::ShareBytes> = parts
-        .iter()
-        .map(|p| {
-            let mut s = Zeroizing::new(Vec::with_capacity(p.key_material.len() + 1));
-            // Identifier bound checked above: at most split_key_parts, which fits u8 once split produced it.
-            s.push(u8::try_from(p.key_part_identifier).unwrap_or(0));
-            s.extend_from_slice(&p.key_material);
-            s
-        })
-        .collect();
+    let shares: Zeroizing<Vec<Vec<u8>>> = Zeroizing::new(
+        parts
+            .iter()
+            .map(|p| {
+                let mut s = Vec::with_capacity(p.key_material.len() + 1);
+                // Identifier bound checked above: at most split_key_parts, which fits u8 once split produced it.
+                s.push(u8::try_from(p.key_part_identifier).unwrap_or(0));
+                s.extend_from_slice(&p.key_material);
+                s
+            })
+            .collect(),
+    );
     shamir::combine(&shares)
 }
 
