@@ -121,9 +121,13 @@ pub enum Error {
     /// The requested key format cannot be produced or read.
     #[error("key format type not supported: {0}")]
     KeyFormatTypeNotSupported(String),
-    /// The object has no key value (destroyed, or never had one).
+    /// The object has no key value (never had one, or its backend lost it).
     #[error("key value not present")]
     KeyValueNotPresent,
+    /// The object was destroyed: its metadata remains, its key value does not (KMIP 2.x Get of a destroyed
+    /// object).
+    #[error("object destroyed")]
+    ObjectDestroyed,
     /// The object is sensitive and may not be returned in plaintext.
     #[error("sensitive")]
     Sensitive,
@@ -186,6 +190,7 @@ impl Error {
             Error::BadCryptographicParameters(_) => ResultReason::BadCryptographicParameters,
             Error::KeyFormatTypeNotSupported(_) => ResultReason::KeyFormatTypeNotSupported,
             Error::KeyValueNotPresent => ResultReason::KeyValueNotPresent,
+            Error::ObjectDestroyed => ResultReason::ObjectDestroyed,
             Error::Sensitive => ResultReason::Sensitive,
             Error::NotExtractable => ResultReason::NotExtractable,
             Error::ObjectAlreadyExists => ResultReason::ObjectAlreadyExists,

@@ -32,7 +32,7 @@ const REASONS: [RevocationReasonCode; 7] = [
 ];
 
 /// What the specification says, written out without kms-core's table: the next state, or None when the
-/// operation must fail with Wrong Key Lifecycle State (or Key Value Not Present, for Get once destroyed).
+/// operation must fail with Wrong Key Lifecycle State (or Object Destroyed, for Get once destroyed).
 fn model(state: State, op: Op) -> Option<State> {
     use State::*;
     match op {
@@ -199,7 +199,7 @@ fn step(s: &Subject, state: State, op: Op) -> State {
         }
         None => {
             let expected_ok = match (&result, op) {
-                (Err(Error::KeyValueNotPresent), Op::Get) => true,
+                (Err(Error::ObjectDestroyed), Op::Get) => true,
                 (Err(Error::WrongKeyLifecycleState(s)), _) => *s == state,
                 _ => false,
             };

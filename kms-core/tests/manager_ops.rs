@@ -667,7 +667,7 @@ fn revoke_and_destroy_follow_the_table_and_set_dates() {
     );
     assert!(matches!(
         f.manager.get(&alice(), &id, &GetRequest::default()),
-        Err(Error::KeyValueNotPresent)
+        Err(Error::ObjectDestroyed)
     ));
     // A destroyed key can still be reported compromised.
     let occurred = t0() - time::Duration::days(3);

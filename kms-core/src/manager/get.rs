@@ -65,7 +65,7 @@ impl KeyManager {
     ///
     /// # Errors
     /// [`Error::ItemNotFound`]; [`Error::NotExtractable`]; [`Error::Sensitive`] for plaintext of a sensitive
-    /// object; [`Error::KeyValueNotPresent`] once destroyed; for the wrapping key [`Error::ItemNotFound`],
+    /// object; [`Error::ObjectDestroyed`] once destroyed; for the wrapping key [`Error::ItemNotFound`],
     /// [`Error::WrongKeyLifecycleState`], [`Error::IncompatibleCryptographicUsageMask`],
     /// [`Error::IllegalObjectType`]; [`Error::OperationNotSupported`] when the two keys are in different
     /// backends; backend and store errors.
@@ -112,7 +112,7 @@ impl KeyManager {
 
     fn export_plain(&self, object: &StoredObject) -> Result<KeyMaterial> {
         let a = &object.metadata.attributes;
-        let key = object.key.as_ref().ok_or(Error::KeyValueNotPresent)?;
+        let key = key_value(object)?;
         if !a.extractable {
             return Err(Error::NotExtractable);
         }
@@ -131,7 +131,7 @@ impl KeyManager {
         algorithm: WrapAlgorithm,
         target: &StoredObject,
     ) -> Result<Vec<u8>> {
-        let target_key = target.key.as_ref().ok_or(Error::KeyValueNotPresent)?;
+        let target_key = key_value(target)?;
         if !target.metadata.attributes.extractable {
             return Err(Error::NotExtractable);
         }
@@ -153,4 +153,13 @@ impl KeyManager {
         })?;
         Ok(wrap.wrap(wrapping_key, algorithm, target_key)?)
     }
+}
+
+/// The key value of an object being exported: [`Error::ObjectDestroyed`] once destroyed (KMIP 2.x; the BL-M-8
+/// profile test case).
+fn key_value(object: &StoredObject) -> Result<&crate::KeyRef> {
+    if !object.metadata.state.has_key_material() {
+        return Err(Error::ObjectDestroyed);
+    }
+    object.key.as_ref().ok_or(Error::KeyValueNotPresent)
 }
