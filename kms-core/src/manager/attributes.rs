@@ -98,6 +98,47 @@ impl AttributeName {
         }
     }
 
+    /// The attribute KMIP names `name` ("Cryptographic Algorithm"); any other name is a custom attribute.
+    /// The reverse of [`AttributeName::kmip_name`].
+    #[must_use]
+    pub fn from_kmip_name(name: &str) -> Self {
+        use AttributeName as N;
+        const KNOWN: [AttributeName; 28] = [
+            N::UniqueIdentifier,
+            N::ObjectType,
+            N::State,
+            N::CryptographicAlgorithm,
+            N::CryptographicLength,
+            N::CryptographicUsageMask,
+            N::RecommendedCurve,
+            N::Name,
+            N::ObjectGroup,
+            N::Link,
+            N::Sensitive,
+            N::AlwaysSensitive,
+            N::Extractable,
+            N::NeverExtractable,
+            N::ContactInformation,
+            N::Description,
+            N::Comment,
+            N::InitialDate,
+            N::ActivationDate,
+            N::ProcessStartDate,
+            N::ProtectStopDate,
+            N::DeactivationDate,
+            N::DestroyDate,
+            N::CompromiseOccurrenceDate,
+            N::CompromiseDate,
+            N::LastChangeDate,
+            N::OriginalCreationDate,
+            N::RevocationReason,
+        ];
+        KNOWN
+            .into_iter()
+            .find(|k| k.kmip_name() == name)
+            .unwrap_or_else(|| N::Custom(name.to_owned()))
+    }
+
     /// Whether only the server sets it (KMIP "Modifiable by client: No"; custom `y-` attributes).
     #[must_use]
     pub fn is_read_only(&self) -> bool {
@@ -673,4 +714,33 @@ fn set_single(m: &mut ObjectMetadata, value: &Attribute, _now: OffsetDateTime) -
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kmip_names_round_trip() {
+        for name in [
+            "Unique Identifier",
+            "Cryptographic Usage Mask",
+            "Name",
+            "Object Group",
+            "Compromise Occurrence Date",
+            "Revocation Reason",
+        ] {
+            let n = AttributeName::from_kmip_name(name);
+            assert!(!matches!(n, AttributeName::Custom(_)), "{name}");
+            assert_eq!(n.kmip_name(), name);
+        }
+        assert_eq!(
+            AttributeName::from_kmip_name("x-team"),
+            AttributeName::Custom("x-team".into())
+        );
+        assert!(AttributeName::from_kmip_name("y-anything").is_read_only());
+        assert!(AttributeName::from_kmip_name("State").is_read_only());
+        assert!(!AttributeName::from_kmip_name("Activation Date").is_read_only());
+        assert!(AttributeName::from_kmip_name("Link").is_multi_valued());
+    }
 }
