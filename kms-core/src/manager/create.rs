@@ -270,6 +270,7 @@ impl KeyManager {
 
     /// Removes a just-recorded object and its backend key (rollback of a multi-object operation).
     pub(super) fn forget(&self, object: &StoredObject) {
+        // The tombstone goes in first, so that no concurrent reader can cache the record being deleted.
         self.cache.evict(&object.metadata.id);
         if let Err(e) = self.store.delete(&object.metadata.id, object.version) {
             tracing::error!(target: "kms_core::manager", error = %e, id = %object.metadata.id, "rollback could not delete a record");
