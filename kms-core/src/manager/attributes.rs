@@ -561,7 +561,10 @@ impl KeyManager {
         if name.is_read_only() {
             return Err(Error::AttributeReadOnly(name.kmip_name().to_owned()));
         }
-        let _names = (name == AttributeName::Name).then(|| self.names.lock());
+        let _names = match attribute {
+            Attribute::Name(n) => Some(self.names.lock(std::iter::once(n.value.as_str()))),
+            _ => None,
+        };
         self.update_object(who, id, Rights::MODIFY, |o, now| {
             let m = &mut o.metadata;
             change(m, now)?;

@@ -100,7 +100,9 @@ impl KeyManager {
             attributes,
         };
         apply_dates(&mut metadata, now);
-        let _names = self.names.lock();
+        let _names = self
+            .names
+            .lock(metadata.attributes.names.iter().map(|n| n.value.as_str()));
         self.check_names_unique(&metadata.owner, &metadata.attributes.names, &[&id])?;
         let key = self.default_backend().import(
             object_type,

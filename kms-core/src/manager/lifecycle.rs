@@ -172,7 +172,13 @@ impl KeyManager {
             key: Some(key),
             version: 1,
         };
-        let _names = self.names.lock();
+        let _names = self.names.lock(
+            new.metadata
+                .attributes
+                .names
+                .iter()
+                .map(|n| n.value.as_str()),
+        );
         self.replace(who, &[(&old.metadata, &new)])?;
         Ok(new_id)
     }
@@ -247,7 +253,11 @@ impl KeyManager {
             key: Some(public_key),
             version: 1,
         };
-        let _names = self.names.lock();
+        let _names = self.names.lock(
+            [&new_private, &new_public]
+                .iter()
+                .flat_map(|o| o.metadata.attributes.names.iter().map(|n| n.value.as_str())),
+        );
         self.replace(
             who,
             &[
@@ -260,7 +270,7 @@ impl KeyManager {
 
     /// Records each new object and links it with the one it replaces (which gives up its Names). On any failure
     /// every new object and backend key is removed and the old objects are left as they were, as far as the store
-    /// allows. The caller holds the names lock.
+    /// allows. The caller holds the locks of the new objects' names.
     fn replace(&self, who: &Principal, pairs: &[(&ObjectMetadata, &StoredObject)]) -> Result<()> {
         let mut recorded: Vec<&StoredObject> = Vec::new();
         let rollback = |recorded: &[&StoredObject],

@@ -27,7 +27,7 @@ mod wrap;
 
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 
 use self::cache::ObjectCache;
 use time::OffsetDateTime;
@@ -101,9 +101,9 @@ pub struct KeyManager {
     max_update_attempts: u32,
     /// Objects as last read or written by this manager, so that using a key costs no store read.
     cache: ObjectCache,
-    /// Serialises the check-then-write of Names, so that two concurrent creates cannot both take a name. (Within
+    /// Serialise the check-then-write of each Name, so that two concurrent creates cannot both take it. (Within
     /// one process: stores shared by several processes would need a unique index.)
-    names: Mutex<()>,
+    names: NameLocks,
 }
 
 impl std::fmt::Debug for KeyManager {
@@ -197,7 +197,7 @@ impl KeyManagerBuilder {
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             max_update_attempts: self.max_update_attempts,
             cache: ObjectCache::new(self.object_cache),
-            names: Mutex::new(()),
+            names: NameLocks::new(),
         })
     }
 }
@@ -393,7 +393,7 @@ impl KeyManager {
         let result = if names.is_empty() {
             self.store.put(object).map_err(Error::from)
         } else {
-            let _names = self.names.lock();
+            let _names = self.names.lock(names.iter().map(|n| n.value.as_str()));
             self.check_names_unique(&object.metadata.owner, names, &[])
                 .and_then(|()| self.store.put(object).map_err(Error::from))
         };
@@ -414,6 +414,40 @@ impl KeyManager {
         if let Err(e) = result {
             tracing::error!(target: "kms_core::manager", error = %e, "rollback could not destroy a backend key");
         }
+    }
+}
+
+/// Striped locks over Name values: creates with different names do not wait for each other's (durable, so slow)
+/// store write, and two with one name are serialised.
+struct NameLocks {
+    stripes: Vec<Mutex<()>>,
+}
+
+impl NameLocks {
+    const STRIPES: usize = 64;
+
+    fn new() -> Self {
+        Self {
+            stripes: (0..Self::STRIPES).map(|_| Mutex::new(())).collect(),
+        }
+    }
+
+    /// Locks the stripes of `names`, in index order so that two callers cannot deadlock.
+    fn lock<'a, 'n>(&'a self, names: impl Iterator<Item = &'n str>) -> Vec<MutexGuard<'a, ()>> {
+        use std::hash::{Hash, Hasher};
+        let mut stripes: Vec<usize> = names
+            .map(|n| {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                n.hash(&mut h);
+                (h.finish() % Self::STRIPES as u64) as usize
+            })
+            .collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        stripes
+            .into_iter()
+            .map(|i| self.stripes[i].lock())
+            .collect()
     }
 }
 
