@@ -1,0 +1,471 @@
+//! Generic TTLV decode and encode over real KMIP messages (the hex vectors of `kms-kmip/tests/vectors`: the
+//! NLnet Labs and PyKMIP sets and the vCenter traffic): this codec against a minimal validating walk written
+//! here as the floor, and against the peers that build in this workspace, side by side in one run, with a table
+//! of per-message medians and ratios at the end.
+//!
+//! - floor: a validating walk over the bytes (header, lengths, padding, Boolean values, UTF-8), no output; for
+//!   encode, the minimal writer of a pre-parsed event list with back-patched structure lengths.
+//! - kms-kmip: `ttlv::validate` (the zero-copy reader over every item, values decoded and checked),
+//!   `Node::decode` (the generic tree, borrowing), and `Node::encode` into a reused buffer.
+//! - kmip-ttlv (NLnet Labs): a generic tree read and written with its TTLV primitives (`types`); it has no
+//!   Interval type, so messages holding one are left out of its column (the table says how many it ran).
+//! - cosmian_kmip: not built here: every release pins `uuid = "=1.11.1"`, which the workspace (uuid 1.26) cannot
+//!   resolve together with it.
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::io::{Cursor, Read, Write};
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group};
+use kms_kmip::ttlv::{self, Limits, Node, Writer};
+
+// --- inputs --------------------------------------------------------------------------------------------------
+
+fn messages() -> Vec<Vec<u8>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../kms-kmip/tests/vectors");
+    let mut out = Vec::new();
+    for file in [
+        "nlnetlabs-tests-hex.json",
+        "pykmip-test_messages-hex.json",
+        "vmware-vcenter-kmip-traffic-from-cosmian-logs.json",
+    ] {
+        let text = std::fs::read_to_string(dir.join(file)).expect("vectors");
+        for (i, s) in text.split('"').enumerate() {
+            let lower = s.to_ascii_lowercase();
+            let is_message = lower.starts_with("42007801") || lower.starts_with("42007b01");
+            if i % 2 == 1 && is_message && lower.bytes().all(|c| c.is_ascii_hexdigit()) {
+                let bytes: Vec<u8> = (0..lower.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&lower[i..i + 2], 16).unwrap())
+                    .collect();
+                out.push(bytes);
+            }
+        }
+    }
+    out
+}
+
+// --- the floor -----------------------------------------------------------------------------------------------
+
+/// The least a validating decoder must do: every header, length, padding byte, Boolean and UTF-8 check, with
+/// no output. Returns the number of items.
+fn floor_walk(buf: &[u8]) -> Option<usize> {
+    let mut ends = [0usize; 65];
+    let mut depth = 0usize;
+    ends[0] = buf.len();
+    let mut pos = 0usize;
+    let mut count = 0usize;
+    let mut top_level = 0;
+    while pos < buf.len() {
+        while depth > 0 && pos == ends[depth] {
+            depth -= 1;
+        }
+        if depth == 0 {
+            top_level += 1;
+            if top_level > 1 {
+                return None;
+            }
+        }
+        let end = ends[depth];
+        let h = buf.get(pos..pos + 8)?;
+        if pos + 8 > end {
+            return None;
+        }
+        let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
+        pos += 8;
+        let v = |n: usize| buf.get(pos..pos + n).filter(|_| pos + n <= end);
+        match h[3] {
+            1 => {
+                if !len.is_multiple_of(8) || pos + len > end || depth == 64 {
+                    return None;
+                }
+                depth += 1;
+                ends[depth] = pos + len;
+            }
+            2 | 5 | 0x0A => {
+                if len != 4 || v(8)?[4..] != [0; 4] {
+                    return None;
+                }
+                pos += 8;
+            }
+            3 | 9 | 0x0B => {
+                v(8)?;
+                if len != 8 {
+                    return None;
+                }
+                pos += 8;
+            }
+            6 => {
+                let b = v(8)?;
+                if len != 8 || b[..7] != [0; 7] || b[7] > 1 {
+                    return None;
+                }
+                pos += 8;
+            }
+            4 => {
+                if len == 0 || !len.is_multiple_of(8) {
+                    return None;
+                }
+                v(len)?;
+                pos += len;
+            }
+            t @ (7 | 8) => {
+                let padded = (len + 7) & !7;
+                let all = v(padded)?;
+                if all[len..].iter().any(|b| *b != 0)
+                    || (t == 7 && std::str::from_utf8(&all[..len]).is_err())
+                {
+                    return None;
+                }
+                pos += padded;
+            }
+            _ => return None,
+        }
+        count += 1;
+    }
+    Some(count)
+}
+
+/// One item of a pre-parsed message, for the encode floor.
+enum Event<'a> {
+    Open([u8; 3]),
+    Close,
+    Scalar([u8; 3], u8, &'a [u8]),
+}
+
+fn events(buf: &[u8]) -> Vec<Event<'_>> {
+    fn walk<'a>(buf: &'a [u8], out: &mut Vec<Event<'a>>) {
+        let mut pos = 0;
+        while pos < buf.len() {
+            let h = &buf[pos..pos + 8];
+            let tag = [h[0], h[1], h[2]];
+            let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
+            if h[3] == 1 {
+                out.push(Event::Open(tag));
+                walk(&buf[pos + 8..pos + 8 + len], out);
+                out.push(Event::Close);
+                pos += 8 + len;
+            } else {
+                out.push(Event::Scalar(tag, h[3], &buf[pos + 8..pos + 8 + len]));
+                pos += 8 + ((len + 7) & !7);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(buf, &mut out);
+    out
+}
+
+/// The least an encoder must do: headers, values, zero padding, structure lengths back-patched.
+fn floor_encode(events: &[Event<'_>], out: &mut Vec<u8>) {
+    let mut open = [0usize; 65];
+    let mut depth = 0;
+    for e in events {
+        match e {
+            Event::Open(t) => {
+                open[depth] = out.len();
+                depth += 1;
+                out.extend_from_slice(&[t[0], t[1], t[2], 1, 0, 0, 0, 0]);
+            }
+            Event::Close => {
+                depth -= 1;
+                let start = open[depth];
+                let len = u32::try_from(out.len() - start - 8).unwrap().to_be_bytes();
+                out[start + 4..start + 8].copy_from_slice(&len);
+            }
+            Event::Scalar(t, ty, v) => {
+                let l = u32::try_from(v.len()).unwrap().to_be_bytes();
+                out.extend_from_slice(&[t[0], t[1], t[2], *ty, l[0], l[1], l[2], l[3]]);
+                out.extend_from_slice(v);
+                let pad = if matches!(*ty, 2 | 5 | 0x0A) {
+                    4
+                } else {
+                    ((v.len() + 7) & !7) - v.len()
+                };
+                out.extend_from_slice(&[0u8; 8][..pad]);
+            }
+        }
+    }
+}
+
+// --- kmip-ttlv (NLnet Labs) ----------------------------------------------------------------------------------
+
+mod nlnet {
+    use super::{Cursor, Read, Write};
+    use kmip_ttlv::types::{
+        SerializableTtlvType, TtlvBigInteger, TtlvBoolean, TtlvByteString, TtlvDateTime,
+        TtlvEnumeration, TtlvInteger, TtlvLongInteger, TtlvTag, TtlvTextString, TtlvType,
+    };
+
+    pub enum Value {
+        Structure(Vec<Item>),
+        Integer(TtlvInteger),
+        LongInteger(TtlvLongInteger),
+        BigInteger(TtlvBigInteger),
+        Enumeration(TtlvEnumeration),
+        Boolean(TtlvBoolean),
+        TextString(TtlvTextString),
+        ByteString(TtlvByteString),
+        DateTime(TtlvDateTime),
+    }
+
+    pub struct Item {
+        tag: TtlvTag,
+        value: Value,
+    }
+
+    /// Reads one item with kmip-ttlv's primitives (structures by their length).
+    pub fn read(src: &mut Cursor<&[u8]>) -> Option<Item> {
+        let tag = TtlvTag::read(src).ok()?;
+        let ty = TtlvType::read(src).ok()?;
+        let value = match ty {
+            TtlvType::Structure => {
+                let mut len = [0u8; 4];
+                src.read_exact(&mut len).ok()?;
+                let end = src.position() + u64::from(u32::from_be_bytes(len));
+                let mut children = Vec::new();
+                while src.position() < end {
+                    children.push(read(src)?);
+                }
+                Value::Structure(children)
+            }
+            TtlvType::Integer => Value::Integer(TtlvInteger::read(src).ok()?),
+            TtlvType::LongInteger => Value::LongInteger(TtlvLongInteger::read(src).ok()?),
+            TtlvType::BigInteger => Value::BigInteger(TtlvBigInteger::read(src).ok()?),
+            TtlvType::Enumeration => Value::Enumeration(TtlvEnumeration::read(src).ok()?),
+            TtlvType::Boolean => Value::Boolean(TtlvBoolean::read(src).ok()?),
+            TtlvType::TextString => Value::TextString(TtlvTextString::read(src).ok()?),
+            TtlvType::ByteString => Value::ByteString(TtlvByteString::read(src).ok()?),
+            TtlvType::DateTime => Value::DateTime(TtlvDateTime::read(src).ok()?),
+        };
+        Some(Item { tag, value })
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<Item> {
+        let mut c = Cursor::new(bytes);
+        let item = read(&mut c)?;
+        (c.position() == bytes.len() as u64).then_some(item)
+    }
+
+    /// Writes one item with kmip-ttlv's primitives, structure lengths back-patched.
+    pub fn write(item: &Item, out: &mut Cursor<&mut Vec<u8>>) {
+        item.tag.write(out).unwrap();
+        match &item.value {
+            Value::Structure(children) => {
+                out.write_all(&[0x01, 0, 0, 0, 0]).unwrap();
+                let start = out.position() as usize;
+                for c in children {
+                    write(c, out);
+                }
+                let len = u32::try_from(out.position() as usize - start)
+                    .unwrap()
+                    .to_be_bytes();
+                out.get_mut()[start - 4..start].copy_from_slice(&len);
+            }
+            Value::Integer(v) => v.write(out).unwrap(),
+            Value::LongInteger(v) => v.write(out).unwrap(),
+            Value::BigInteger(v) => v.write(out).unwrap(),
+            Value::Enumeration(v) => v.write(out).unwrap(),
+            Value::Boolean(v) => v.write(out).unwrap(),
+            Value::TextString(v) => v.write(out).unwrap(),
+            Value::ByteString(v) => v.write(out).unwrap(),
+            Value::DateTime(v) => v.write(out).unwrap(),
+        }
+    }
+}
+
+// --- the table -----------------------------------------------------------------------------------------------
+
+/// Per-message times of every (case, implementation), one entry per criterion sample.
+/// (case order, case, implementation order, implementation).
+type Key = (usize, &'static str, usize, &'static str);
+
+static SAMPLES: Mutex<BTreeMap<Key, Vec<f64>>> = Mutex::new(BTreeMap::new());
+
+fn record(
+    case: (usize, &'static str),
+    implementation: (usize, &'static str),
+    total: Duration,
+    ops: u64,
+) {
+    let per_message = total.as_secs_f64() / ops as f64;
+    SAMPLES
+        .lock()
+        .unwrap()
+        .entry((case.0, case.1, implementation.0, implementation.1))
+        .or_default()
+        .push(per_message);
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn print_table(messages: usize, bytes: usize, nlnet_messages: usize) {
+    let mut samples = SAMPLES.lock().unwrap();
+    let avg = bytes as f64 / messages as f64;
+    println!(
+        "\nKMIP generic TTLV codec: {messages} real messages, {avg:.0} bytes on average (kmip-ttlv ran {nlnet_messages})"
+    );
+    println!(
+        "{:<8} | {:<34} | {:>12} | {:>10} | {:>9}",
+        "case", "implementation", "per message", "MB/s", "vs floor"
+    );
+    let mut floor = BTreeMap::new();
+    for ((case_order, case, _, implementation), v) in samples.iter_mut() {
+        let m = median(v);
+        if *implementation == "floor (minimal walk)" {
+            floor.insert(*case_order, m);
+        }
+        let ratio = floor
+            .get(case_order)
+            .map_or_else(|| "-".to_owned(), |f| format!("{:.2}x", m / f));
+        println!(
+            "{case:<8} | {implementation:<34} | {:>9.0} ns | {:>10.0} | {ratio:>9}",
+            m * 1e9,
+            avg / m / 1e6
+        );
+    }
+    println!(
+        "(median over criterion's samples of the time per message; ratio = implementation / floor)\n"
+    );
+}
+
+// --- the benchmarks ------------------------------------------------------------------------------------------
+
+fn timed(
+    c: &mut Criterion,
+    case: (usize, &'static str),
+    implementation: (usize, &'static str),
+    count: usize,
+    mut f: impl FnMut(),
+) {
+    c.bench_function(
+        &format!("kmip_codec/{}/{}", case.1, implementation.1),
+        |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    f();
+                }
+                let total = start.elapsed();
+                record(case, implementation, total, iters * count as u64);
+                total
+            });
+        },
+    );
+}
+
+fn codec(c: &mut Criterion) {
+    let messages = messages();
+    assert!(messages.len() > 90, "vectors missing");
+    let count = messages.len();
+    let bytes: usize = messages.iter().map(Vec::len).sum();
+    let limits = Limits::default();
+    for m in &messages {
+        assert_eq!(floor_walk(m).is_some(), ttlv::validate(m, &limits).is_ok());
+    }
+    let nlnet_messages: Vec<&Vec<u8>> = messages
+        .iter()
+        .filter(|m| nlnet::decode(m).is_some())
+        .collect();
+
+    const DECODE: (usize, &str) = (0, "decode");
+    const ENCODE: (usize, &str) = (1, "encode");
+
+    timed(c, DECODE, (0, "floor (minimal walk)"), count, || {
+        for m in &messages {
+            black_box(floor_walk(black_box(m)));
+        }
+    });
+    timed(
+        c,
+        DECODE,
+        (1, "kms-kmip ttlv::validate (reader)"),
+        count,
+        || {
+            for m in &messages {
+                black_box(ttlv::validate(black_box(m), &limits)).unwrap();
+            }
+        },
+    );
+    timed(
+        c,
+        DECODE,
+        (2, "kms-kmip Node::decode (tree)"),
+        count,
+        || {
+            for m in &messages {
+                black_box(Node::decode_with(black_box(m), &limits)).unwrap();
+            }
+        },
+    );
+    timed(
+        c,
+        DECODE,
+        (3, "kmip-ttlv primitives (tree)"),
+        nlnet_messages.len(),
+        || {
+            for m in &nlnet_messages {
+                black_box(nlnet::decode(black_box(m))).unwrap();
+            }
+        },
+    );
+
+    let parsed: Vec<Vec<Event<'_>>> = messages.iter().map(|m| events(m)).collect();
+    let trees: Vec<Node<'_>> = messages.iter().map(|m| Node::decode(m).unwrap()).collect();
+    let nlnet_trees: Vec<nlnet::Item> = nlnet_messages
+        .iter()
+        .map(|m| nlnet::decode(m).unwrap())
+        .collect();
+    let mut out = Vec::with_capacity(64 * 1024);
+    for (t, m) in trees.iter().zip(&messages) {
+        out.clear();
+        floor_encode(&events(m), &mut out);
+        assert_eq!(&out, m);
+        assert_eq!(&t.to_bytes().unwrap(), m);
+    }
+    timed(c, ENCODE, (0, "floor (minimal walk)"), count, || {
+        for e in &parsed {
+            out.clear();
+            floor_encode(black_box(e), &mut out);
+            black_box(&out);
+        }
+    });
+    timed(c, ENCODE, (1, "kms-kmip Node::encode"), count, || {
+        for t in &trees {
+            out.clear();
+            let mut w = Writer::new(&mut out);
+            black_box(t).encode(&mut w);
+            w.finish().unwrap();
+            black_box(&out);
+        }
+    });
+    timed(
+        c,
+        ENCODE,
+        (2, "kmip-ttlv primitives"),
+        nlnet_trees.len(),
+        || {
+            for t in &nlnet_trees {
+                out.clear();
+                nlnet::write(black_box(t), &mut Cursor::new(&mut out));
+                black_box(&out);
+            }
+        },
+    );
+    print_table(count, bytes, nlnet_messages.len());
+}
+
+criterion_group!(benches, codec);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
