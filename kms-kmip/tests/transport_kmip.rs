@@ -539,3 +539,59 @@ async fn graceful_shutdown_finishes_the_request_in_flight() {
         "shutdown did not drain"
     );
 }
+
+/// A handler with a bug: it panics on requests carrying the payload "boom", on the async worker or on the
+/// blocking pool depending on `inline`.
+struct Buggy {
+    inline: bool,
+}
+
+impl kms_kmip::transport::RequestHandler for Buggy {
+    fn handle(
+        &self,
+        identity: &kms_kmip::transport::ClientIdentity,
+        _: kms_kmip::transport::Encoding,
+        request: &[u8],
+    ) -> Vec<u8> {
+        assert!(
+            request != transport_support::request(b"boom"),
+            "handler bug"
+        );
+        witness_answer(identity.name(), identity.is_admin(), request)
+    }
+
+    fn may_block(&self, _: kms_kmip::transport::Encoding, _: &[u8]) -> bool {
+        !self.inline
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_costs_one_connection_not_the_server() {
+    for inline in [true, false] {
+        let pki = Pki::new();
+        let server = Running::start(&pki, Limits::default(), Buggy { inline }).await;
+        let tls = pki.ca.client_tls(&pki.ca.client("alice"));
+        let mut victim = AsyncKmipClient::connect(
+            &server.kmip_addr(),
+            Arc::clone(&tls),
+            ClientOptions::default(),
+        )
+        .await
+        .unwrap();
+        let resp = victim.request(&request(b"boom")).await.unwrap();
+        assert_eq!(
+            result_reason(&resp),
+            0x100,
+            "General Failure (inline: {inline})"
+        );
+        let mut other =
+            AsyncKmipClient::connect(&server.kmip_addr(), tls, ClientOptions::default())
+                .await
+                .unwrap();
+        assert_eq!(
+            read_witness(&other.request(&request(b"fine")).await.unwrap()).0,
+            "alice"
+        );
+        assert!(server.stop().await);
+    }
+}

@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use kms_kmip::transport::client::{AsyncKmipClient, ClientOptions};
-use kms_kmip::transport::{Limits, OperationNotSupported, tls};
+use kms_kmip::transport::{
+    ClientIdentity, Encoding, Limits, OperationNotSupported, RequestHandler, tls,
+};
 use kms_kmip::ttlv::{self, Tag, Writer};
 
 #[derive(Debug, Parser)]
@@ -60,9 +62,22 @@ struct Args {
     /// Start an in-process server (fresh PKI, Operation Not Supported handler) and load it: the transport's cost.
     #[arg(long)]
     in_process: bool,
+    /// With --in-process: call the handler on the blocking pool, as for a handler that may block (the default
+    /// handler is called inline), to measure the hand-off.
+    #[arg(long)]
+    blocking_pool: bool,
     /// Worker threads of the client runtime (the in-process server shares it).
     #[arg(long, default_value_t = 2)]
     threads: usize,
+}
+
+/// A handler that always asks for the blocking pool.
+struct OnBlockingPool<H>(H);
+
+impl<H: RequestHandler> RequestHandler for OnBlockingPool<H> {
+    fn handle(&self, identity: &ClientIdentity, encoding: Encoding, request: &[u8]) -> Vec<u8> {
+        self.0.handle(identity, encoding, request)
+    }
 }
 
 /// Makes the request that connection `connection` sends as its `seq`-th.
@@ -183,13 +198,13 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             key_der(&pki.server.1),
         )?;
         let config = kms_kmip::transport::server::ServerConfig::new(server_tls);
-        let server = kms_kmip::transport::server::Server::builder(
-            config,
-            OperationNotSupported::new(Limits::new().ttlv()),
-        )
-        .kmip("127.0.0.1:0".parse()?)
-        .bind()
-        .await?;
+        let handler = OperationNotSupported::new(Limits::new().ttlv());
+        let builder = if args.blocking_pool {
+            kms_kmip::transport::server::Server::builder(config, OnBlockingPool(handler))
+        } else {
+            kms_kmip::transport::server::Server::builder(config, handler)
+        };
+        let server = builder.kmip("127.0.0.1:0".parse()?).bind().await?;
         let addr = server.kmip_addr().ok_or("no address")?.to_string();
         let shutdown = server.shutdown_handle();
         tokio::spawn(server.run());
@@ -261,7 +276,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     );
     println!(
         "| {} | {} | {} | {} | {:.0} | {:.3} ms | {:.3} ms | {:.3} ms | {} |",
-        if args.in_process {
+        if args.in_process && args.blocking_pool {
+            "in-process, blocking pool"
+        } else if args.in_process {
             "in-process (transport only)"
         } else {
             addr.as_str()

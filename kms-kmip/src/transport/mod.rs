@@ -157,6 +157,14 @@ pub trait RequestHandler: Send + Sync + 'static {
     fn supports(&self, encoding: Encoding) -> bool {
         encoding == Encoding::Ttlv
     }
+
+    /// False if answering `request` surely takes no more than a few microseconds of CPU and never waits (no
+    /// disk, no lock held by a slow call, no HSM or TPM round trip): the server then calls the handler on the
+    /// async worker, saving two thread hand-offs. The default, true, always uses the blocking pool.
+    fn may_block(&self, encoding: Encoding, request: &[u8]) -> bool {
+        let _ = (encoding, request);
+        true
+    }
 }
 
 impl<H: RequestHandler + ?Sized> RequestHandler for std::sync::Arc<H> {
@@ -166,6 +174,10 @@ impl<H: RequestHandler + ?Sized> RequestHandler for std::sync::Arc<H> {
 
     fn supports(&self, encoding: Encoding) -> bool {
         (**self).supports(encoding)
+    }
+
+    fn may_block(&self, encoding: Encoding, request: &[u8]) -> bool {
+        (**self).may_block(encoding, request)
     }
 }
 

@@ -180,6 +180,11 @@ impl RequestHandler for OperationNotSupported {
             )
         }
     }
+
+    // Decoding and writing a small message, nothing else.
+    fn may_block(&self, _: Encoding, _: &[u8]) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -82,6 +82,12 @@ impl<H: RequestHandler> RequestHandler for Transcoding<H> {
         })
     }
 
+    fn may_block(&self, encoding: Encoding, request: &[u8]) -> bool {
+        // Transcoding itself never waits; what the inner handler does with the request is its call (asked
+        // about the TTLV form only when the request already is TTLV).
+        encoding != Encoding::Ttlv || self.inner.may_block(encoding, request)
+    }
+
     fn supports(&self, encoding: Encoding) -> bool {
         match encoding {
             Encoding::Ttlv => self.inner.supports(Encoding::Ttlv),

@@ -171,7 +171,8 @@ struct Shared {
 }
 
 impl Shared {
-    /// Calls `handler` on the bounded blocking pool. `None` if it panicked (a bug, reported and contained).
+    /// Calls `handler` on the bounded blocking pool, or right here when it says the request cannot block.
+    /// `None` if it panicked (a bug, reported and contained).
     async fn call(
         &self,
         handler: &Arc<dyn RequestHandler>,
@@ -179,6 +180,16 @@ impl Shared {
         encoding: Encoding,
         request: Vec<u8>,
     ) -> (Vec<u8>, Option<Vec<u8>>) {
+        if !handler.may_block(encoding, &request) {
+            let response = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                handler.handle(identity, encoding, &request)
+            }))
+            .ok();
+            if response.is_none() {
+                tracing::error!("request handler panicked");
+            }
+            return (request, response);
+        }
         // The semaphore is never closed, so acquiring only fails if it were: answer as for a panic.
         let Ok(permit) = Arc::clone(&self.workers).acquire_owned().await else {
             return (request, None);
