@@ -321,3 +321,34 @@ async fn json_and_xml_are_transcoded_for_a_ttlv_handler() {
     );
     assert!(server.stop().await);
 }
+
+#[tokio::test]
+async fn idle_https_connections_are_closed() {
+    let pki = Pki::new();
+    let limits = Limits::default().with_idle_timeout(std::time::Duration::from_millis(300));
+    let server = Running::start(&pki, limits, Witness::default()).await;
+    let addr = server.https_addr();
+    let tcp = TcpStream::connect(&addr).await.unwrap();
+    let mut stream = TlsConnector::from(pki.ca.client_tls(&pki.ca.client("alice")))
+        .connect(server_name(&addr).unwrap(), tcp)
+        .await
+        .unwrap();
+    // One keep-alive exchange, then silence: the server ends the connection.
+    let body = request(b"once");
+    let head = format!(
+        "POST /kmip/2_1 HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body).await.unwrap();
+    let mut all = Vec::new();
+    let _ = timeout(LIVENESS, stream.read_to_end(&mut all))
+        .await
+        .expect("the idle connection was never closed");
+    assert!(
+        all.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&all)
+    );
+    assert!(server.stop().await);
+}
