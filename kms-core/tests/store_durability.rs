@@ -71,6 +71,27 @@ fn everything_written_survives_drop_and_reopen() {
     );
 }
 
+#[test]
+fn concurrent_writers_share_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(dir.path()).unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..32 {
+            let store = &store;
+            s.spawn(move || {
+                for _ in 0..10 {
+                    store.put(&aes_key("alice")).unwrap();
+                }
+            });
+        }
+    });
+    let stats = store.commit_stats();
+    assert_eq!(stats.operations, 320);
+    // 32 writers on a 2-core machine always queue behind a commit; each commit is one fsync.
+    assert!(stats.commits < stats.operations, "{stats:?}");
+    assert_eq!(store.locate(&LocateQuery::default()).unwrap().len(), 320);
+}
+
 /// Where the crash child writes; set only in the child process.
 const CHILD_DIR_VAR: &str = "KMS_STORE_CRASH_CHILD_DIR";
 const ACK: &str = "ACK ";

@@ -1,7 +1,8 @@
 //! Object stores: where managed objects (metadata and [`KeyRef`]s) persist.
 //!
-//! Every store passes the one contract suite in `tests/store_contract.rs`. Durable stores seal each record's
-//! [`KeyRef`] at rest with AES-256-GCM under a root key, with the object id and version as associated data.
+//! Every store passes the one contract suite, `store::contract` (feature `contract-tests`), which
+//! `tests/store_contract.rs` runs against each store of this crate. Durable stores seal each record's [`KeyRef`] at
+//! rest with AES-256-GCM under a root key, with the object id and version as associated data ([`seal`]).
 
 #[cfg(feature = "contract-tests")]
 #[doc(hidden)]
@@ -17,7 +18,7 @@ use std::error::Error as StdError;
 pub use memory::MemoryStore;
 pub use query::{DateRange, LocateQuery};
 #[cfg(feature = "redb")]
-pub use self::redb::{RedbOptions, RedbStore};
+pub use self::redb::{CommitStats, RedbOptions, RedbStore};
 pub use seal::{FileRootKey, RootKeyError, RootKeyProvider, Sealer};
 
 use crate::backend::KeyRef;

@@ -18,12 +18,14 @@ mod group_commit;
 
 use std::fs::DirBuilder;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use ::redb::{
     Database, MultimapTableDefinition, ReadableDatabase, ReadableTable, TableDefinition,
     WriteTransaction,
 };
 
+pub use self::group_commit::CommitStats;
 use self::group_commit::GroupCommit;
 use super::seal::{FileRootKey, RootKeyProvider, Sealer};
 use super::{LocateQuery, ObjectStore, StoreError, StoredObject};
@@ -48,6 +50,9 @@ pub struct RedbOptions {
     pub group_commit: bool,
     /// Most operations one group commit applies in one transaction.
     pub max_batch: usize,
+    /// Longest a group commit leader waits for the writers it expects (those active at the last commit) before it
+    /// commits what has queued. Under light load nobody is expected and nobody waits.
+    pub max_group_wait: Duration,
     /// redb's two-phase commit: two fsyncs per commit instead of one, in exchange for robustness against an
     /// attacker who controls the disk's write ordering and can crash the process (see redb's documentation).
     pub two_phase_commit: bool,
@@ -60,6 +65,7 @@ impl Default for RedbOptions {
         Self {
             group_commit: true,
             max_batch: 1024,
+            max_group_wait: Duration::from_millis(1),
             two_phase_commit: false,
             cache_size: None,
         }
@@ -188,7 +194,7 @@ impl RedbStore {
         Ok(Self {
             db,
             sealer,
-            group: GroupCommit::new(options.max_batch),
+            group: GroupCommit::new(options.max_batch, options.max_group_wait),
             options,
             path,
         })
@@ -198,6 +204,12 @@ impl RedbStore {
     #[must_use]
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Group commits so far: transactions and the operations they carried (with group commit off, none).
+    #[must_use]
+    pub fn commit_stats(&self) -> CommitStats {
+        self.group.stats()
     }
 
     fn write(&self, op: WriteOp) -> Result<(), StoreError> {
