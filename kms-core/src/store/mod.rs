@@ -15,10 +15,10 @@ pub mod seal;
 
 use std::error::Error as StdError;
 
-pub use memory::MemoryStore;
-pub use query::{DateRange, LocateQuery};
 #[cfg(feature = "redb")]
 pub use self::redb::{CommitStats, RedbOptions, RedbStore};
+pub use memory::MemoryStore;
+pub use query::{DateRange, LocateQuery};
 pub use seal::{FileRootKey, RootKeyError, RootKeyProvider, Sealer};
 
 use crate::backend::KeyRef;
