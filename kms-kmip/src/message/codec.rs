@@ -145,6 +145,20 @@ pub fn missing(item: &Item<'_>, field: Tag) -> Error {
     }
 }
 
+/// Large, rarely present values are boxed so that the structures holding them stay small to move.
+impl<T: Decode> Decode for Box<T> {
+    #[inline]
+    fn decode(item: &Item<'_>) -> Result<Self, Error> {
+        T::decode(item).map(Box::new)
+    }
+}
+impl<T: Encode> Encode for Box<T> {
+    #[inline]
+    fn encode(&self, tag: Tag, e: &mut Encoder<'_>) -> Result<(), Error> {
+        (**self).encode(tag, e)
+    }
+}
+
 impl Decode for i32 {
     #[inline]
     fn decode(item: &Item<'_>) -> Result<Self, Error> {
@@ -435,7 +449,7 @@ macro_rules! kmip_field_ty {
     (req $t:ty) => { $t };
     (opt $t:ty) => { Option<$t> };
     (vec $t:ty) => { Vec<$t> };
-    (object $t:ty) => { Option<$t> };
+    (object $t:ty) => { Option<Box<$t>> };
     (inline $t:ty) => { Option<$t> };
 }
 
@@ -473,7 +487,7 @@ macro_rules! kmip_slot_put {
         $slot.push(<$t as $crate::message::codec::Decode>::decode(&$child)?)
     };
     (object $t:ty, $slot:ident, $child:ident, $ext:ident) => {
-        kmip_slot_put!(opt $t, $slot, $child, $ext)
+        kmip_slot_put!(opt Box<$t>, $slot, $child, $ext)
     };
     (inline $t:ty, $slot:ident, $child:ident, $ext:ident) => {
         if $child.tag() == $crate::ttlv::Tag::ATTRIBUTE {

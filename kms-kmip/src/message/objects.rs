@@ -333,8 +333,8 @@ pub struct KeyBlock {
     pub cryptographic_algorithm: Option<CryptographicAlgorithm>,
     /// Cryptographic Length.
     pub cryptographic_length: Option<i32>,
-    /// Key Wrapping Data, when the Key Value is wrapped.
-    pub key_wrapping_data: Option<KeyWrappingData>,
+    /// Key Wrapping Data, when the Key Value is wrapped (boxed: rare and large).
+    pub key_wrapping_data: Option<Box<KeyWrappingData>>,
     /// Items the model does not define.
     pub extensions: Vec<RawItem>,
 }

@@ -365,7 +365,7 @@ kmip_struct! {
         /// Unique Identifier of the wrapping key.
         unique_identifier: req UniqueIdentifier = UNIQUE_IDENTIFIER,
         /// Cryptographic Parameters.
-        cryptographic_parameters: opt CryptographicParameters = CRYPTOGRAPHIC_PARAMETERS,
+        cryptographic_parameters: opt Box<CryptographicParameters> = CRYPTOGRAPHIC_PARAMETERS,
     }
 }
 
@@ -375,7 +375,7 @@ kmip_struct! {
         /// Unique Identifier of the MAC or signing key.
         unique_identifier: req UniqueIdentifier = UNIQUE_IDENTIFIER,
         /// Cryptographic Parameters.
-        cryptographic_parameters: opt CryptographicParameters = CRYPTOGRAPHIC_PARAMETERS,
+        cryptographic_parameters: opt Box<CryptographicParameters> = CRYPTOGRAPHIC_PARAMETERS,
     }
 }
 

@@ -61,7 +61,7 @@ kmip_struct! {
         /// Key Compression Type.
         key_compression_type: opt KeyCompressionType = KEY_COMPRESSION_TYPE,
         /// Key Wrapping Specification.
-        key_wrapping_specification: opt KeyWrappingSpecification = KEY_WRAPPING_SPECIFICATION,
+        key_wrapping_specification: opt Box<KeyWrappingSpecification> = KEY_WRAPPING_SPECIFICATION,
     }
 }
 

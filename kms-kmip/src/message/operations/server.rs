@@ -168,7 +168,7 @@ kmip_struct! {
         /// Vendor Identification.
         vendor_identification: opt String = VENDOR_IDENTIFICATION,
         /// Server Information.
-        server_information: opt ServerInformation = SERVER_INFORMATION,
+        server_information: opt Box<ServerInformation> = SERVER_INFORMATION,
         /// Application Namespaces.
         application_namespaces: vec String = APPLICATION_NAMESPACE,
         /// Extension Information.
