@@ -793,3 +793,96 @@ fn a_manager_without_cache_sees_another_writer_at_once() {
             .is_err()
     );
 }
+
+#[test]
+fn principals_and_the_audit_file_are_checked() {
+    assert!(kms_core::Principal::new("").is_err());
+    assert!(kms_core::Principal::new("x".repeat(kms_core::Principal::MAX_NAME_LEN + 1)).is_err());
+    assert!(kms_core::Principal::admin("root").unwrap().is_admin());
+    assert!(!alice().is_admin());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let _sink = JsonLinesAuditSink::open(&path).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the audit log is private");
+    }
+}
+
+#[test]
+fn reconcile_reports_keys_of_a_backend_that_is_not_configured() {
+    let store: Arc<dyn ObjectStore> = Arc::new(MemoryStore::new());
+    let first = KeyManager::builder(store.clone())
+        .backend(Arc::new(TrackingBackend::new()))
+        .build()
+        .unwrap();
+    let id = first.create(&alice(), aes(256)).unwrap();
+    // A manager whose only backend has another id cannot reach the key.
+    struct Renamed(TrackingBackend);
+    impl kms_core::KeyBackend for Renamed {
+        fn id(&self) -> &str {
+            "elsewhere"
+        }
+        fn capabilities(&self) -> &kms_core::backend::Capabilities {
+            self.0.capabilities()
+        }
+        fn generate(
+            &self,
+            spec: &kms_core::backend::KeySpec,
+            policy: &kms_core::backend::KeyPolicy<'_>,
+        ) -> Result<kms_core::backend::GeneratedKey, kms_core::backend::BackendError> {
+            self.0.generate(spec, policy)
+        }
+        fn import(
+            &self,
+            t: ObjectType,
+            a: Option<kms_core::object::CryptographicAlgorithm>,
+            m: &kms_core::KeyMaterial,
+            p: &kms_core::backend::KeyPolicy<'_>,
+        ) -> Result<kms_core::KeyRef, kms_core::backend::BackendError> {
+            self.0.import(t, a, m, p)
+        }
+        fn export(
+            &self,
+            k: &kms_core::KeyRef,
+        ) -> Result<kms_core::KeyMaterial, kms_core::backend::BackendError> {
+            self.0.export(k)
+        }
+        fn destroy(&self, k: &kms_core::KeyRef) -> Result<(), kms_core::backend::BackendError> {
+            self.0.destroy(k)
+        }
+        fn exists(&self, k: &kms_core::KeyRef) -> Result<bool, kms_core::backend::BackendError> {
+            self.0.exists(k)
+        }
+    }
+    let second = KeyManager::builder(store)
+        .backend(Arc::new(Renamed(TrackingBackend::new())))
+        .build()
+        .unwrap();
+    let missing = second.reconcile(Default::default()).unwrap();
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0].id, id);
+    assert_eq!(missing[0].backend, "software");
+    // Using the key through the second manager is a backend failure, not a crash.
+    let err = second.activate(&alice(), &id).and_then(|()| {
+        second
+            .encrypt(&alice(), &id, &gcm(None, b""), b"x")
+            .map(|_| ())
+    });
+    assert!(matches!(err, Err(Error::Backend(_))), "{err:?}");
+}
+
+#[test]
+fn the_builder_refuses_no_backend_and_duplicate_ids() {
+    assert!(matches!(
+        KeyManager::builder(Arc::new(MemoryStore::new())).build(),
+        Err(Error::MissingData(_))
+    ));
+    let r = KeyManager::builder(Arc::new(MemoryStore::new()))
+        .backend(Arc::new(TrackingBackend::new()))
+        .backend(Arc::new(TrackingBackend::new()))
+        .build();
+    assert!(matches!(r, Err(Error::InvalidField(_))));
+}
