@@ -101,13 +101,19 @@ fn existing_root_key_file_is_never_generated() {
 fn root_key_path_that_is_a_directory_or_symlink_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir(dir.path().join(FileRootKey::FILE_NAME)).unwrap();
-    assert!(FileRootKey::in_data_dir(dir.path()).root_key().is_err());
+    assert!(matches!(
+        FileRootKey::in_data_dir(dir.path()).root_key(),
+        Err(RootKeyError::NotAFile { .. })
+    ));
     let dir2 = tempfile::tempdir().unwrap();
     let real = FileRootKey::in_data_dir(dir.path().join("sub"));
     fs::create_dir(dir.path().join("sub")).unwrap();
     real.root_key().unwrap();
     std::os::unix::fs::symlink(real.path(), dir2.path().join(FileRootKey::FILE_NAME)).unwrap();
-    assert!(FileRootKey::in_data_dir(dir2.path()).root_key().is_err());
+    assert!(matches!(
+        FileRootKey::in_data_dir(dir2.path()).root_key(),
+        Err(RootKeyError::NotAFile { .. })
+    ));
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -69,7 +69,7 @@ pub enum RootKeyError {
         /// Its length.
         len: u64,
     },
-    /// The key path is not a regular file.
+    /// The key path is not a regular file (a directory, a symlink, a device), or was replaced while read.
     #[error("root key path {path} is not a regular file")]
     NotAFile {
         /// The key path.
@@ -148,17 +148,25 @@ impl FileRootKey {
     }
 
     fn read(&self) -> Result<Zeroizing<[u8; ROOT_KEY_LEN]>, RootKeyError> {
-        let mut options = OpenOptions::new();
-        options.read(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            // A symlink could point the store at a key file with other permissions than the ones checked here.
-            options.custom_flags(libc_o_nofollow());
+        // A symlink could point the store at a key file with other permissions than the ones checked here.
+        let link = fs::symlink_metadata(&self.path).map_err(|e| self.io(e))?;
+        if !link.file_type().is_file() {
+            return Err(RootKeyError::NotAFile {
+                path: self.path.clone(),
+            });
         }
-        let mut file = options.open(&self.path).map_err(|e| self.io(e))?;
+        let mut file = File::open(&self.path).map_err(|e| self.io(e))?;
         // Checked on the open handle, so the file cannot be swapped between check and read.
         let meta = file.metadata().map_err(|e| self.io(e))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            if (meta.dev(), meta.ino()) != (link.dev(), link.ino()) {
+                return Err(RootKeyError::NotAFile {
+                    path: self.path.clone(),
+                });
+            }
+        }
         if !meta.is_file() {
             return Err(RootKeyError::NotAFile {
                 path: self.path.clone(),
@@ -219,16 +227,6 @@ impl FileRootKey {
         }
         tracing::info!(path = %self.path.display(), "generated a new root key");
         Ok(())
-    }
-}
-
-/// `O_NOFOLLOW` on Linux and the BSDs (the crate has no libc dependency for one constant).
-#[cfg(unix)]
-fn libc_o_nofollow() -> i32 {
-    if cfg!(any(target_os = "linux", target_os = "android")) {
-        0o400_000
-    } else {
-        0x100
     }
 }
 
