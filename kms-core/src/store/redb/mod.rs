@@ -136,6 +136,7 @@ impl RedbStore {
     /// the root key file is insecure (see [`FileRootKey`]).
     pub fn open(data_dir: impl AsRef<Path>) -> Result<Self, StoreError> {
         let data_dir = data_dir.as_ref();
+        // Before the root key file is generated in it.
         create_private_dir(data_dir)?;
         Self::open_with(
             data_dir,
