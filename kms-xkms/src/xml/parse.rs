@@ -225,7 +225,9 @@ impl Parser<'_> {
             };
             return Err(XmlError::new("/", kind));
         };
-        if let Some(c) = s.chars().find(|&c| !is_xml_char(c)) {
+        if !all_xml_chars(s)
+            && let Some(c) = s.chars().find(|&c| !is_xml_char(c))
+        {
             let kind = XmlErrorKind::Syntax(format!("character U+{:04X} not allowed", c as u32));
             return Err(self.err(kind));
         }
@@ -413,6 +415,17 @@ fn is_xml_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r')
 }
 
+/// Whether every character of `s` is an XML 1.0 `Char`, over bytes: in UTF-8 only C0 controls and
+/// U+FFFE/U+FFFF (surrogates cannot occur in a `str`) are excluded, and the byte loop vectorizes.
+fn all_xml_chars(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.iter()
+        .any(|&x| x < 0x20 && !matches!(x, b'\t' | b'\n' | b'\r'))
+        && !b
+            .windows(3)
+            .any(|w| w[0] == 0xEF && w[1] == 0xBF && (w[2] == 0xBE || w[2] == 0xBF))
+}
+
 /// XML 1.0 `Char`.
 fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
@@ -476,7 +489,9 @@ fn normalize_attribute(raw: &str) -> Result<String, XmlErrorKind> {
         }
     }
     out.push_str(rest);
-    if let Some(c) = out.chars().find(|&c| !is_xml_char(c)) {
+    if !all_xml_chars(&out)
+        && let Some(c) = out.chars().find(|&c| !is_xml_char(c))
+    {
         return Err(XmlErrorKind::Syntax(format!(
             "character U+{:04X} not allowed",
             c as u32
@@ -517,6 +532,20 @@ mod tests {
     fn attribute_normalization_keeps_references() {
         let d = p("<a v='x\ny&#xA;z&amp;'/>").expect("parse");
         assert_eq!(d.root.attr("v"), Some("x y\nz&"));
+    }
+
+    #[test]
+    fn non_characters_are_refused() {
+        for bad in [
+            "<a>\u{1}</a>",
+            "<a>\u{FFFE}</a>",
+            "<a>\u{FFFF}</a>",
+            "<a v='\u{FFFF}'/>",
+            "<a>&#xFFFE;</a>",
+        ] {
+            assert!(p(bad).is_err(), "{bad:?}");
+        }
+        assert!(p("<a>\u{FFFD}\u{10000}\t</a>").is_ok());
     }
 
     #[test]
