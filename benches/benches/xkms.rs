@@ -20,8 +20,9 @@ use std::time::{Duration, Instant};
 use criterion::Criterion;
 use kms_xkms::dsig::VerifyingKey;
 use kms_xkms::messages::{
-    KeyBinding, KeyBindingCore, KeyBindingResult, KeyInfo, KeyInfoItem, LocateResult, Message, Reason, Request,
-    ResultHeader, ResultMajor, Status, StatusValue, UnverifiedKeyBinding, X509Item, XkmsResult,
+    KeyBinding, KeyBindingCore, KeyBindingResult, KeyInfo, KeyInfoItem, LocateResult, Message,
+    Reason, Request, ResultHeader, ResultMajor, Status, StatusValue, UnverifiedKeyBinding,
+    X509Item, XkmsResult,
 };
 use kms_xkms::shared_secret::{Conversion, KeyUse, derive_key};
 use kms_xkms::{Parsed, SoapVersion, parse_message, parse_request, serialize_result};
@@ -47,7 +48,10 @@ impl Table {
 
     fn print(&self) {
         let mut s = self.samples.lock().expect("lock");
-        println!("\n{:<40} | {:<44} | {:>10} | {:>6}", "case", "implementation", "median", "ratio");
+        println!(
+            "\n{:<40} | {:<44} | {:>10} | {:>6}",
+            "case", "implementation", "median", "ratio"
+        );
         println!("{}", "-".repeat(110));
         for ((_, row), cols) in s.iter_mut() {
             let mut first = None;
@@ -55,7 +59,11 @@ impl Table {
                 v.sort_by(f64::total_cmp);
                 let median = v[v.len() / 2];
                 let reference = *first.get_or_insert(median);
-                println!("{row:<40} | {name:<44} | {:>10} | {:>6.2}", human(median), median / reference);
+                println!(
+                    "{row:<40} | {name:<44} | {:>10} | {:>6.2}",
+                    human(median),
+                    median / reference
+                );
             }
         }
         println!("(ratio = implementation / first implementation of the case)\n");
@@ -109,7 +117,12 @@ fn tokenizer_walk(bytes: &[u8]) -> usize {
 }
 
 fn vector(rel: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../kms-xkms/tests/vectors").join(rel)).expect("vector")
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../kms-xkms/tests/vectors")
+            .join(rel),
+    )
+    .expect("vector")
 }
 
 fn soap12(body: &[u8]) -> Vec<u8> {
@@ -128,13 +141,26 @@ fn cert() -> Vec<u8> {
     else {
         panic!("RegisterResult")
     };
-    r.key_bindings[0].core.key_info.as_ref().unwrap().certificates().next().unwrap().to_vec()
+    r.key_bindings[0]
+        .core
+        .key_info
+        .as_ref()
+        .unwrap()
+        .certificates()
+        .next()
+        .unwrap()
+        .to_vec()
 }
 
 fn core(cert: &[u8]) -> KeyBindingCore {
     KeyBindingCore {
         id: Some("Ikb1".into()),
-        key_info: Some(KeyInfo { id: None, items: vec![KeyInfoItem::X509Data(vec![X509Item::Certificate(cert.to_vec())])] }),
+        key_info: Some(KeyInfo {
+            id: None,
+            items: vec![KeyInfoItem::X509Data(vec![X509Item::Certificate(
+                cert.to_vec(),
+            )])],
+        }),
         key_usage: vec![],
         use_key_with: vec![],
     }
@@ -149,28 +175,50 @@ fn main() {
     let locate_req = vector("xmlsec-2003/soap12-locate-example-1.xml");
     let locate_req = String::from_utf8(locate_req)
         .unwrap()
-        .replace("http://www.w3.org/2002/06/soap-envelope", "http://www.w3.org/2003/05/soap-envelope")
+        .replace(
+            "http://www.w3.org/2002/06/soap-envelope",
+            "http://www.w3.org/2003/05/soap-envelope",
+        )
         .into_bytes();
     let validate_req = soap12(&vector("cxf/validateRequestOK.xml"));
     assert!(parse_request(&validate_req).is_ok());
 
-    let mut header = ResultHeader::new("Ires1", Some("http://www.example.org/XKMS".into()), ResultMajor::Success);
+    let mut header = ResultHeader::new(
+        "Ires1",
+        Some("http://www.example.org/XKMS".into()),
+        ResultMajor::Success,
+    );
     header.request_id = Some("Ireq1".into());
     let locate_res = XkmsResult::Locate(LocateResult {
         header: header.clone(),
-        unverified_key_bindings: vec![UnverifiedKeyBinding { core: core(&cert), validity_interval: None }],
+        unverified_key_bindings: vec![UnverifiedKeyBinding {
+            core: core(&cert),
+            validity_interval: None,
+        }],
     });
     let mut status = Status::new(StatusValue::Valid);
-    status.valid_reasons = vec![Reason::Signature, Reason::IssuerTrust, Reason::RevocationStatus, Reason::ValidityInterval];
+    status.valid_reasons = vec![
+        Reason::Signature,
+        Reason::IssuerTrust,
+        Reason::RevocationStatus,
+        Reason::ValidityInterval,
+    ];
     let validate_res = XkmsResult::Validate(KeyBindingResult {
         header,
-        key_bindings: vec![KeyBinding { core: core(&cert), validity_interval: None, status }],
+        key_bindings: vec![KeyBinding {
+            core: core(&cert),
+            validity_interval: None,
+            status,
+        }],
     });
     let locate_res_bytes = serialize_result(SoapVersion::Soap12, &locate_res);
     let validate_res_bytes = serialize_result(SoapVersion::Soap12, &validate_res);
 
     let mut order = 0;
-    for (name, bytes) in [("parse LocateRequest (SOAP 1.2)", &locate_req), ("parse ValidateRequest (SOAP 1.2)", &validate_req)] {
+    for (name, bytes) in [
+        ("parse LocateRequest (SOAP 1.2)", &locate_req),
+        ("parse ValidateRequest (SOAP 1.2)", &validate_req),
+    ] {
         order += 1;
         case(
             &mut c,
@@ -178,19 +226,37 @@ fn main() {
             order,
             name,
             vec![
-                ("floor: quick-xml events only", Box::new(|| {
-                    black_box(tokenizer_walk(black_box(bytes)));
-                })),
-                ("kms-xkms xml::parse (tree only)", Box::new(|| {
-                    black_box(kms_xkms::xml::parse(black_box(bytes), &kms_xkms::xml::Limits::default()).expect("parse"));
-                })),
-                ("kms-xkms parse_request (tree + model)", Box::new(|| {
-                    black_box(parse_request(black_box(bytes)).expect("parse"));
-                })),
+                (
+                    "floor: quick-xml events only",
+                    Box::new(|| {
+                        black_box(tokenizer_walk(black_box(bytes)));
+                    }),
+                ),
+                (
+                    "kms-xkms xml::parse (tree only)",
+                    Box::new(|| {
+                        black_box(
+                            kms_xkms::xml::parse(
+                                black_box(bytes),
+                                &kms_xkms::xml::Limits::default(),
+                            )
+                            .expect("parse"),
+                        );
+                    }),
+                ),
+                (
+                    "kms-xkms parse_request (tree + model)",
+                    Box::new(|| {
+                        black_box(parse_request(black_box(bytes)).expect("parse"));
+                    }),
+                ),
             ],
         );
     }
-    for (name, bytes) in [("parse LocateResult (SOAP 1.2)", &locate_res_bytes), ("parse ValidateResult (SOAP 1.2)", &validate_res_bytes)] {
+    for (name, bytes) in [
+        ("parse LocateResult (SOAP 1.2)", &locate_res_bytes),
+        ("parse ValidateResult (SOAP 1.2)", &validate_res_bytes),
+    ] {
         order += 1;
         case(
             &mut c,
@@ -198,31 +264,54 @@ fn main() {
             order,
             name,
             vec![
-                ("floor: quick-xml events only", Box::new(|| {
-                    black_box(tokenizer_walk(black_box(bytes)));
-                })),
-                ("kms-xkms xml::parse (tree only)", Box::new(|| {
-                    black_box(kms_xkms::xml::parse(black_box(bytes), &kms_xkms::xml::Limits::default()).expect("parse"));
-                })),
-                ("kms-xkms parse_message (tree + model)", Box::new(|| {
-                    black_box(parse_message(black_box(bytes)).expect("parse"));
-                })),
+                (
+                    "floor: quick-xml events only",
+                    Box::new(|| {
+                        black_box(tokenizer_walk(black_box(bytes)));
+                    }),
+                ),
+                (
+                    "kms-xkms xml::parse (tree only)",
+                    Box::new(|| {
+                        black_box(
+                            kms_xkms::xml::parse(
+                                black_box(bytes),
+                                &kms_xkms::xml::Limits::default(),
+                            )
+                            .expect("parse"),
+                        );
+                    }),
+                ),
+                (
+                    "kms-xkms parse_message (tree + model)",
+                    Box::new(|| {
+                        black_box(parse_message(black_box(bytes)).expect("parse"));
+                    }),
+                ),
             ],
         );
     }
-    for (name, result) in [("serialize LocateResult", &locate_res), ("serialize ValidateResult", &validate_res)] {
+    for (name, result) in [
+        ("serialize LocateResult", &locate_res),
+        ("serialize ValidateResult", &validate_res),
+    ] {
         order += 1;
         case(
             &mut c,
             &table,
             order,
             name,
-            vec![("kms-xkms serialize_result", Box::new(|| {
-                black_box(serialize_result(SoapVersion::Soap12, black_box(result)));
-            }))],
+            vec![(
+                "kms-xkms serialize_result",
+                Box::new(|| {
+                    black_box(serialize_result(SoapVersion::Soap12, black_box(result)));
+                }),
+            )],
         );
     }
-    let (_, Request::Locate(lr)) = parse_request(&locate_req).expect("parse") else { panic!("locate") };
+    let (_, Request::Locate(lr)) = parse_request(&locate_req).expect("parse") else {
+        panic!("locate")
+    };
     let locate_typed = Request::Locate(lr);
     order += 1;
     case(
@@ -230,19 +319,42 @@ fn main() {
         &table,
         order,
         "serialize LocateRequest",
-        vec![("kms-xkms serialize_request", Box::new(|| {
-            black_box(kms_xkms::serialize_request(SoapVersion::Soap12, black_box(&locate_typed)));
-        }))],
+        vec![(
+            "kms-xkms serialize_request",
+            Box::new(|| {
+                black_box(kms_xkms::serialize_request(
+                    SoapVersion::Soap12,
+                    black_box(&locate_typed),
+                ));
+            }),
+        )],
     );
 
     // The Recommendation's RegisterRequest: both signatures.
     let register = vector("rec-2005/registerRequest.xml");
-    let hmac_key = VerifyingKey::Hmac(derive_key("024837", Conversion::SaslPrep, KeyUse::Authentication, 20).unwrap());
-    let Parsed::Message(_, Message::Request(Request::Register(parsed))) = parse_message(&register).unwrap() else {
+    let hmac_key = VerifyingKey::Hmac(
+        derive_key("024837", Conversion::SaslPrep, KeyUse::Authentication, 20).unwrap(),
+    );
+    let Parsed::Message(_, Message::Request(Request::Register(parsed))) =
+        parse_message(&register).unwrap()
+    else {
         panic!("register")
     };
-    let rsa_key = parsed.prototype_key_binding.core.key_info.as_ref().unwrap().key_value().unwrap().verifying_key().unwrap();
-    let kba = parsed.authentication.key_binding_authentication.clone().unwrap();
+    let rsa_key = parsed
+        .prototype_key_binding
+        .core
+        .key_info
+        .as_ref()
+        .unwrap()
+        .key_value()
+        .unwrap()
+        .verifying_key()
+        .unwrap();
+    let kba = parsed
+        .authentication
+        .key_binding_authentication
+        .clone()
+        .unwrap();
     let pop = parsed.proof_of_possession.clone().unwrap();
     order += 1;
     case(
@@ -251,18 +363,35 @@ fn main() {
         order,
         "REC RegisterRequest signatures",
         vec![
-            ("KBA verify: C14N + SHA-1 + HMAC-SHA1", Box::new(|| {
-                black_box(kba.verify(black_box(&hmac_key)).expect("verifies"));
-            })),
-            ("PoP verify: C14N + SHA-1 + RSA-SHA1 (1024)", Box::new(|| {
-                black_box(pop.verify(black_box(&rsa_key)).expect("verifies"));
-            })),
-            ("parse + KBA verify", Box::new(|| {
-                let Ok(Parsed::Message(_, Message::Request(Request::Register(r)))) = parse_message(black_box(&register)) else {
-                    panic!("parse")
-                };
-                black_box(r.authentication.key_binding_authentication.unwrap().verify(&hmac_key).expect("verifies"));
-            })),
+            (
+                "KBA verify: C14N + SHA-1 + HMAC-SHA1",
+                Box::new(|| {
+                    black_box(kba.verify(black_box(&hmac_key)).expect("verifies"));
+                }),
+            ),
+            (
+                "PoP verify: C14N + SHA-1 + RSA-SHA1 (1024)",
+                Box::new(|| {
+                    black_box(pop.verify(black_box(&rsa_key)).expect("verifies"));
+                }),
+            ),
+            (
+                "parse + KBA verify",
+                Box::new(|| {
+                    let Ok(Parsed::Message(_, Message::Request(Request::Register(r)))) =
+                        parse_message(black_box(&register))
+                    else {
+                        panic!("parse")
+                    };
+                    black_box(
+                        r.authentication
+                            .key_binding_authentication
+                            .unwrap()
+                            .verify(&hmac_key)
+                            .expect("verifies"),
+                    );
+                }),
+            ),
         ],
     );
 
