@@ -1,8 +1,8 @@
 //! The software backend against the raw RustCrypto call on the same key and input, side by side in one run:
 //! AES-256-GCM encrypt (64 B, 4 KiB), HMAC-SHA256 (64 B), ECDSA P-256 sign, RSA-2048 PSS sign.
 //!
-//! Each case is a criterion group with one function per column; after the run a table gives each column's
-//! median time per operation and its ratio to the raw call. A column is one more `(name, closure)` entry in a
+//! Each case is a criterion group with one function per column; then the columns run interleaved for a while
+//! and a table gives each column's median time per operation and its ratio to the raw call (see `Recorder`). A column is one more `(name, closure)` entry in a
 //! case. The KeyManager column runs the same operation through `KeyManager` (MemoryStore, the same backend, the
 //! default tracing audit sink): access check, lifecycle and usage-mask checks, one audit event per call.
 //!
@@ -59,37 +59,47 @@ fn register(
     id
 }
 
-/// Per-iteration times of every (case, column), one entry per criterion sample.
+/// How long each case runs its columns interleaved after criterion's own (sequential) measurement.
+const INTERLEAVED: Duration = Duration::from_millis(1500);
+/// Fewest interleaved rounds per case, however long they take.
+const MIN_ROUNDS: u32 = 200;
+/// Target length of one interleaved batch of one column.
+const BATCH: Duration = Duration::from_micros(300);
+
+/// Per-iteration times of each column of one case, one entry per interleaved round.
+type ColumnTimes = BTreeMap<&'static str, Vec<f64>>;
+
+/// Per-iteration times of every (case, column), one entry per interleaved round.
+///
+/// Criterion measures one column after the other; on a shared machine the load changes between them and skews
+/// their ratio. The table therefore comes from rounds in which every column runs one short batch (A B C A B C
+/// ...): a load change hits all columns of a round alike, and the ratio is the median of the per-round ratios.
 #[derive(Default)]
 struct Recorder {
-    samples: Mutex<BTreeMap<(usize, String, &'static str), Vec<f64>>>,
+    rounds: Mutex<BTreeMap<(usize, String), ColumnTimes>>,
 }
 
 impl Recorder {
     fn record(&self, order: usize, case: &str, column: &'static str, total: Duration, iters: u64) {
         let per_iter = total.as_secs_f64() / iters.max(1) as f64;
-        self.samples
+        self.rounds
             .lock()
             .expect("recorder lock")
-            .entry((order, case.to_owned(), column))
+            .entry((order, case.to_owned()))
+            .or_default()
+            .entry(column)
             .or_default()
             .push(per_iter);
     }
 
-    fn median(v: &mut [f64]) -> f64 {
+    fn median(mut v: Vec<f64>) -> f64 {
         v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
     }
 
-    /// The table: one row per case, a median and a ratio to [`RAW`] per column.
+    /// The table: one row per case, per column the median time and the median per-round ratio to [`RAW`].
     fn print(&self, columns: &[&'static str]) {
-        let mut samples = self.samples.lock().expect("recorder lock");
-        let mut rows: BTreeMap<(usize, String), BTreeMap<&'static str, f64>> = BTreeMap::new();
-        for ((order, case, column), v) in samples.iter_mut() {
-            rows.entry((*order, case.clone()))
-                .or_default()
-                .insert(column, Self::median(v));
-        }
+        let rounds = self.rounds.lock().expect("recorder lock");
         let mut header = format!("{:<28}", "operation");
         for c in columns {
             header.push_str(&format!(" | {c:>16}"));
@@ -98,15 +108,18 @@ impl Recorder {
             }
         }
         println!("\n{header}\n{}", "-".repeat(header.len()));
-        for ((_, case), times) in &rows {
+        for ((_, case), times) in rounds.iter() {
             let mut line = format!("{case:<28}");
-            let raw = times.get(RAW).copied();
+            let raw = times.get(RAW);
             for c in columns {
                 match times.get(c) {
                     Some(t) => {
-                        line.push_str(&format!(" | {:>16}", human(*t)));
+                        line.push_str(&format!(" | {:>16}", human(Self::median(t.clone()))));
                         if *c != RAW {
-                            let ratio = raw.map_or(String::from("-"), |r| format!("{:.3}", t / r));
+                            let ratio = raw.map_or(String::from("-"), |r| {
+                                let per_round = t.iter().zip(r).map(|(x, y)| x / y).collect();
+                                format!("{:.3}", Self::median(per_round))
+                            });
                             line.push_str(&format!(" | {ratio:>8}"));
                         }
                     }
@@ -120,7 +133,12 @@ impl Recorder {
             }
             println!("{line}");
         }
-        println!("(median time per operation over criterion's samples; ratio = column / {RAW})\n");
+        println!(
+            "(interleaved rounds of {} ms batches, for {} s and at least {MIN_ROUNDS} rounds per case: median time \
+             per operation, and median of the per-round ratios column / {RAW})\n",
+            BATCH.as_secs_f64() * 1e3,
+            INTERLEAVED.as_secs_f64()
+        );
     }
 }
 
@@ -143,26 +161,40 @@ fn bench_case(
     order: usize,
     case: &str,
     bytes: Option<u64>,
-    columns: Vec<Column<'_>>,
+    mut columns: Vec<Column<'_>>,
 ) {
     let mut group = c.benchmark_group(case);
     if let Some(n) = bytes {
         group.throughput(Throughput::Bytes(n));
     }
-    for (name, mut op) in columns {
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    op();
-                }
-                let elapsed = start.elapsed();
-                rec.record(order, case, name, elapsed, iters);
-                elapsed
-            });
-        });
+    for (name, op) in columns.iter_mut() {
+        group.bench_function(*name, |b| b.iter(&mut *op));
     }
     group.finish();
+
+    // The interleaved rounds of the table (see `Recorder`).
+    let batches: Vec<u64> = columns
+        .iter_mut()
+        .map(|(_, op)| {
+            let start = Instant::now();
+            op();
+            let one = start.elapsed().as_secs_f64().max(1e-9);
+            (BATCH.as_secs_f64() / one).clamp(1.0, 1e6) as u64
+        })
+        .collect();
+    let end = Instant::now() + INTERLEAVED;
+    let mut rounds = 0;
+    // Slow operations (RSA) get enough rounds for a stable median too.
+    while Instant::now() < end || rounds < MIN_ROUNDS {
+        rounds += 1;
+        for ((name, op), &n) in columns.iter_mut().zip(&batches) {
+            let start = Instant::now();
+            for _ in 0..n {
+                op();
+            }
+            rec.record(order, case, name, start.elapsed(), n);
+        }
+    }
 }
 
 fn import(

@@ -698,5 +698,29 @@ fn the_key_cache_is_bounded_and_optional() {
             }
         }
         assert!(format!("{b:?}").contains(&format!("cached_keys: {}", capacity.min(6))));
+        // AES-GCM instances share the cache: the right key is used after evictions too.
+        let aes: Vec<_> = (0..3)
+            .map(|_| symmetric(&b, CryptographicAlgorithm::Aes, 256))
+            .collect();
+        let cipher = b.cipher().unwrap();
+        for _ in 0..2 {
+            for (i, k) in aes.iter().enumerate() {
+                let p = CipherParams::AesGcm {
+                    iv: None,
+                    aad: b"",
+                    tag_len: 16,
+                };
+                let out = cipher.encrypt(k, &p, b"which key").unwrap();
+                let p = CipherParams::AesGcm {
+                    iv: out.iv.as_deref(),
+                    aad: b"",
+                    tag_len: 16,
+                };
+                for (j, other) in aes.iter().enumerate() {
+                    let r = cipher.decrypt(other, &p, &out.data, out.tag.as_deref());
+                    assert_eq!(r.is_ok(), i == j, "capacity {capacity}: key {i} vs {j}");
+                }
+            }
+        }
     }
 }

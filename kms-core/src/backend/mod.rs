@@ -86,7 +86,8 @@ pub enum KeySpec {
     Symmetric {
         /// AES or one of the HMAC algorithms.
         algorithm: CryptographicAlgorithm,
-        /// Key length in bits.
+        /// Key length in bits; 0 asks for the backend's default where the algorithm has one (HMAC: the hash's
+        /// output size).
         bits: u32,
     },
     /// An RSA key pair with exponent 65537.

@@ -1,23 +1,33 @@
 //! Parsed private and public keys, so that a signature does not pay for DER parsing (and, for EC keys, a scalar
-//! multiplication to recompute the public point) every time.
+//! multiplication to recompute the public point) every time; and AES-GCM instances, so that a small message does
+//! not pay for the key schedule and the GHASH key (about as long as encrypting 64 bytes).
 //!
-//! Entries are found by a salted SHA-256 of the reference data (salted per backend instance, so the cache's keys
-//! are not fingerprints of key material). The parsed keys zeroize themselves on drop (`rsa::PrivateKey` and
-//! `ecdsa::SigningKey` implement `ZeroizeOnDrop`); an evicted key is dropped as soon as the last operation using
-//! it returns.
+//! Entries are found by the reference data itself, in a zeroizing buffer: hashing it with the map's keyed SipHash
+//! costs less than a cryptographic digest would (an AES reference is 35 bytes and its whole operation on a short
+//! message takes a few hundred nanoseconds), and the parsed forms next to it are as secret anyway. The parsed keys
+//! zeroize themselves on drop (`rsa::PrivateKey`, `ecdsa::SigningKey`, and `AesGcm` with the `zeroize`
+//! feature); an evicted key is dropped as soon as the last operation using it returns.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use sha2::{Digest as _, Sha256};
+use zeroize::Zeroizing;
 
 use super::key_data::{KeyData, Kind};
 use crate::backend::BackendError;
 use crate::object::RecommendedCurve;
 
-/// A private or public key, parsed.
+/// AES-GCM with a 96-bit IV and the full 128-bit tag: the expanded AES key schedule and GHASH key.
+pub(crate) type Aes192Gcm = aes_gcm::AesGcm<aes_gcm::aes::Aes192, aes_gcm::aead::consts::U12>;
+
+/// A key in the form its operations use: parsed from DER, or (AES) with its key schedule expanded.
 pub(crate) enum Parsed {
+    Aes128Gcm(aes_gcm::Aes128Gcm),
+    Aes192Gcm(Aes192Gcm),
+    Aes256Gcm(aes_gcm::Aes256Gcm),
     RsaPrivate(rsa::PrivateKey),
     RsaPublic(rsa::PublicKey),
     P256Private(p256::ecdsa::SigningKey),
@@ -29,9 +39,19 @@ pub(crate) enum Parsed {
 impl Parsed {
     /// Parses the material of `data` (which must be a private or public key kind).
     pub(crate) fn parse(data: &KeyData<'_>) -> Result<Self, BackendError> {
+        use aes_gcm::KeyInit;
         use p256::pkcs8::{DecodePrivateKey, DecodePublicKey};
         let m = data.material;
         let parsed = match data.kind {
+            Kind::Aes => match m.len() {
+                16 => aes_gcm::Aes128Gcm::new_from_slice(m)
+                    .ok()
+                    .map(Parsed::Aes128Gcm),
+                24 => Aes192Gcm::new_from_slice(m).ok().map(Parsed::Aes192Gcm),
+                _ => aes_gcm::Aes256Gcm::new_from_slice(m)
+                    .ok()
+                    .map(Parsed::Aes256Gcm),
+            },
             Kind::RsaPrivate => rsa::PrivateKey::from_pkcs8_der(m)
                 .ok()
                 .map(Parsed::RsaPrivate),
@@ -66,22 +86,44 @@ struct Entry {
     last_used: u64,
 }
 
+/// A copy of a reference's data, looked up by `&[u8]`.
+struct RefData(Zeroizing<Vec<u8>>);
+
+impl Borrow<[u8]> for RefData {
+    fn borrow(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+// Hash and equality are the slice's, as `Borrow<[u8]>` requires.
+impl Hash for RefData {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.as_slice().hash(state);
+    }
+}
+
+impl PartialEq for RefData {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_slice() == other.0.as_slice()
+    }
+}
+
+impl Eq for RefData {}
+
 struct Inner {
-    map: HashMap<[u8; 32], Entry>,
+    map: HashMap<RefData, Entry>,
     clock: u64,
 }
 
 /// A bounded, least-recently-used cache of [`Parsed`] keys.
 pub(crate) struct KeyCache {
-    salt: [u8; 32],
     capacity: usize,
     inner: Mutex<Inner>,
 }
 
 impl KeyCache {
-    pub(crate) fn new(capacity: usize, salt: [u8; 32]) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         Self {
-            salt,
             capacity,
             inner: Mutex::new(Inner {
                 map: HashMap::with_capacity(capacity.min(1024)),
@@ -90,14 +132,7 @@ impl KeyCache {
         }
     }
 
-    fn fingerprint(&self, ref_data: &[u8]) -> [u8; 32] {
-        let mut h = Sha256::new();
-        h.update(self.salt);
-        h.update(ref_data);
-        h.finalize().into()
-    }
-
-    /// The parsed key of `data`, whose reference bytes are `ref_data`.
+    /// The parsed key of `data` (a private, public or AES key), whose reference bytes are `ref_data`.
     pub(crate) fn get(
         &self,
         ref_data: &[u8],
@@ -106,12 +141,11 @@ impl KeyCache {
         if self.capacity == 0 {
             return Parsed::parse(data).map(Arc::new);
         }
-        let fp = self.fingerprint(ref_data);
         {
             let mut inner = self.inner.lock();
             inner.clock += 1;
             let now = inner.clock;
-            if let Some(e) = inner.map.get_mut(&fp) {
+            if let Some(e) = inner.map.get_mut(ref_data) {
                 e.last_used = now;
                 return Ok(Arc::clone(&e.key));
             }
@@ -121,29 +155,35 @@ impl KeyCache {
         let mut inner = self.inner.lock();
         inner.clock += 1;
         let now = inner.clock;
-        if !inner.map.contains_key(&fp) && inner.map.len() >= self.capacity {
+        if !inner.map.contains_key(ref_data) && inner.map.len() >= self.capacity {
             // Capacity is small (hundreds), and eviction happens only on a miss, so a scan is cheap enough.
             if let Some(oldest) = inner
                 .map
                 .iter()
                 .min_by_key(|(_, e)| e.last_used)
-                .map(|(k, _)| *k)
+                .map(|(k, _)| Zeroizing::new(k.0.to_vec()))
             {
-                inner.map.remove(&oldest);
+                inner.map.remove(oldest.as_slice());
             }
         }
-        let entry = inner.map.entry(fp).or_insert(Entry {
-            key,
-            last_used: now,
-        });
-        entry.last_used = now;
-        Ok(Arc::clone(&entry.key))
+        if let Some(e) = inner.map.get_mut(ref_data) {
+            // Another thread parsed it meanwhile: keep one copy.
+            e.last_used = now;
+            return Ok(Arc::clone(&e.key));
+        }
+        inner.map.insert(
+            RefData(Zeroizing::new(ref_data.to_vec())),
+            Entry {
+                key: Arc::clone(&key),
+                last_used: now,
+            },
+        );
+        Ok(key)
     }
 
     /// Forgets the parsed form of a reference (on destroy).
     pub(crate) fn remove(&self, ref_data: &[u8]) {
-        let fp = self.fingerprint(ref_data);
-        self.inner.lock().map.remove(&fp);
+        self.inner.lock().map.remove(ref_data);
     }
 
     pub(crate) fn len(&self) -> usize {

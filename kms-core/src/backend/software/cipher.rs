@@ -19,23 +19,6 @@ pub(crate) const GCM_IV_LEN: usize = 12;
 /// Shortest and longest GCM tags accepted (SP 800-38D §5.2.1.2 allows 96 to 128 bits for general use).
 const GCM_TAG_LENS: std::ops::RangeInclusive<usize> = 12..=16;
 
-fn gcm_seal<C: AeadInOut + KeyInit>(
-    key: &[u8],
-    iv: &[u8],
-    aad: &[u8],
-    buf: &mut [u8],
-) -> Result<Vec<u8>, BackendError> {
-    let cipher = C::new_from_slice(key).map_err(|_| BackendError::MalformedKeyRef)?;
-    let nonce = <&Nonce<C>>::try_from(iv)
-        .map_err(|_| BackendError::InvalidInput("AES-GCM IV must be 12 bytes".into()))?;
-    let tag = cipher
-        .encrypt_inout_detached(nonce, aad, buf.into())
-        .map_err(|_| {
-            BackendError::InvalidInput("AES-GCM input exceeds the mode's limits".into())
-        })?;
-    Ok(tag.to_vec())
-}
-
 fn gcm_open<C: AeadInOut + KeyInit>(
     key: &[u8],
     iv: &[u8],
@@ -44,6 +27,41 @@ fn gcm_open<C: AeadInOut + KeyInit>(
     tag: &[u8],
 ) -> Result<(), BackendError> {
     let cipher = C::new_from_slice(key).map_err(|_| BackendError::MalformedKeyRef)?;
+    let nonce = <&Nonce<C>>::try_from(iv)
+        .map_err(|_| BackendError::InvalidInput("AES-GCM IV must be 12 bytes".into()))?;
+    let tag = <&Tag<C>>::try_from(tag)
+        .map_err(|_| BackendError::InvalidInput("AES-GCM tag length mismatch".into()))?;
+    cipher
+        .decrypt_inout_detached(nonce, aad, buf.into(), tag)
+        .map_err(|_| BackendError::Crypto)
+}
+
+/// Encrypts with a cached full-tag instance; a shorter tag is the leftmost bytes of the full one
+/// (SP 800-38D §7.1 step 6, `MSB_t`), exactly what the crate's truncated-tag types compute.
+fn gcm_seal_cached<C: AeadInOut<TagSize = U16>>(
+    cipher: &C,
+    iv: &[u8],
+    aad: &[u8],
+    buf: &mut [u8],
+    tag_len: usize,
+) -> Result<Vec<u8>, BackendError> {
+    let nonce = <&Nonce<C>>::try_from(iv)
+        .map_err(|_| BackendError::InvalidInput("AES-GCM IV must be 12 bytes".into()))?;
+    let tag = cipher
+        .encrypt_inout_detached(nonce, aad, buf.into())
+        .map_err(|_| {
+            BackendError::InvalidInput("AES-GCM input exceeds the mode's limits".into())
+        })?;
+    Ok(tag[..tag_len].to_vec())
+}
+
+fn gcm_open_cached<C: AeadInOut<TagSize = U16>>(
+    cipher: &C,
+    iv: &[u8],
+    aad: &[u8],
+    buf: &mut [u8],
+    tag: &[u8],
+) -> Result<(), BackendError> {
     let nonce = <&Nonce<C>>::try_from(iv)
         .map_err(|_| BackendError::InvalidInput("AES-GCM IV must be 12 bytes".into()))?;
     let tag = <&Tag<C>>::try_from(tag)
@@ -202,7 +220,13 @@ impl Cipher for SoftwareBackend {
                     }
                 };
                 let mut buf = plaintext.to_vec();
-                let tag = gcm_dispatch!(gcm_seal, data.material, tag_len, iv, aad, &mut buf)?;
+                let cached = self.parsed(key, &data, &[Kind::Aes], "AES-GCM")?;
+                let tag = match &*cached {
+                    Parsed::Aes128Gcm(c) => gcm_seal_cached(c, iv, aad, &mut buf, tag_len),
+                    Parsed::Aes192Gcm(c) => gcm_seal_cached(c, iv, aad, &mut buf, tag_len),
+                    Parsed::Aes256Gcm(c) => gcm_seal_cached(c, iv, aad, &mut buf, tag_len),
+                    _ => Err(wrong_key(data.kind, "AES-GCM")),
+                }?;
                 Ok(Ciphertext {
                     data: buf,
                     iv: Some(iv.to_vec()),
@@ -258,7 +282,19 @@ impl Cipher for SoftwareBackend {
                     )));
                 }
                 let mut buf = Zeroizing::new(ciphertext.to_vec());
-                gcm_dispatch!(gcm_open, data.material, tag_len, iv, aad, &mut buf, tag)?;
+                if tag_len == 16 {
+                    let cached = self.parsed(key, &data, &[Kind::Aes], "AES-GCM")?;
+                    match &*cached {
+                        Parsed::Aes128Gcm(c) => gcm_open_cached(c, iv, aad, &mut buf, tag),
+                        Parsed::Aes192Gcm(c) => gcm_open_cached(c, iv, aad, &mut buf, tag),
+                        Parsed::Aes256Gcm(c) => gcm_open_cached(c, iv, aad, &mut buf, tag),
+                        _ => Err(wrong_key(data.kind, "AES-GCM")),
+                    }?;
+                } else {
+                    // A truncated tag is compared by the crate's type for that tag length, which takes its own
+                    // instance; truncated tags are rare enough not to be cached.
+                    gcm_dispatch!(gcm_open, data.material, tag_len, iv, aad, &mut buf, tag)?;
+                }
                 Ok(buf)
             }
             CipherParams::RsaOaep {

@@ -1,8 +1,8 @@
 //! [`SoftwareBackend`]: keys held in memory and used through the RustCrypto crates.
 //!
 //! A [`KeyRef`] of this backend carries the key material itself (see `key_data` for the encoding); the object
-//! store seals every reference at rest, so nothing is sealed twice. Parsed RSA and EC keys are kept in a small
-//! bounded cache so that a signature costs what the raw RustCrypto call costs.
+//! store seals every reference at rest, so nothing is sealed twice. Parsed RSA and EC keys and expanded AES-GCM
+//! keys are kept in a small bounded cache so that an operation costs what the raw RustCrypto call costs.
 //!
 //! | Operation      | Algorithms                                                                         |
 //! |----------------|------------------------------------------------------------------------------------|
@@ -42,9 +42,6 @@ use super::{
 use crate::material::KeyMaterial;
 use crate::object::{CryptographicAlgorithm, ObjectType, RecommendedCurve};
 
-/// How many parsed private and public keys the backend keeps by default.
-pub const DEFAULT_CACHE_CAPACITY: usize = 256;
-
 /// A [`KeyBackend`] in software, on the RustCrypto crates.
 ///
 /// ```
@@ -72,23 +69,22 @@ pub struct SoftwareBackend {
 }
 
 impl SoftwareBackend {
-    /// A backend with the default parsed-key cache ([`DEFAULT_CACHE_CAPACITY`] keys).
+    /// How many parsed keys (RSA, EC, expanded AES-GCM) [`SoftwareBackend::new`] keeps.
+    pub const DEFAULT_CACHE_CAPACITY: usize = 256;
+
+    /// A backend with the default parsed-key cache ([`SoftwareBackend::DEFAULT_CACHE_CAPACITY`] keys).
     #[must_use]
     pub fn new() -> Self {
-        Self::with_cache_capacity(DEFAULT_CACHE_CAPACITY)
+        Self::with_cache_capacity(Self::DEFAULT_CACHE_CAPACITY)
     }
 
-    /// A backend that keeps at most `capacity` parsed private and public keys (0 disables the cache: every
-    /// RSA or EC operation parses its key again).
+    /// A backend that keeps at most `capacity` parsed keys, least recently used out first (0 disables the
+    /// cache: every RSA or EC operation parses its key again, every AES-GCM call expands its key).
     #[must_use]
     pub fn with_cache_capacity(capacity: usize) -> Self {
-        // The salt only makes cache keys unlinkable to the key material across processes; the cache stays
-        // correct without it, so a failing RNG here (which every key operation would then report) is not fatal.
-        let mut salt = [0u8; 32];
-        let _ = getrandom::fill(&mut salt);
         Self {
             capabilities: capabilities(),
-            cache: KeyCache::new(capacity, salt),
+            cache: KeyCache::new(capacity),
         }
     }
 
