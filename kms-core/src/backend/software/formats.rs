@@ -159,7 +159,7 @@ fn import_private(
     if want_rsa != Some(false)
         && let Ok(key) = rsa::PrivateKey::from_pkcs8_der(der)
     {
-        check_rsa_size(key.size() * 8)?;
+        check_rsa_size(key.n().bit_width() as usize)?;
         key.validate().map_err(|_| bad())?;
         return Ok((Kind::RsaPrivate, reencoded(key.to_pkcs8_der())?));
     }
@@ -202,7 +202,7 @@ fn import_public(
     if want_rsa != Some(false)
         && let Ok(key) = rsa::PublicKey::from_public_key_der(der)
     {
-        check_rsa_size(key.size() * 8)?;
+        check_rsa_size(key.n().bit_width() as usize)?;
         return Ok((Kind::RsaPublic, reencoded(key.to_public_key_der())?));
     }
     if want_rsa != Some(true) {
