@@ -3,6 +3,8 @@
 //!
 //! - split/combine: `kms_escrow::split_key::{split, join}` (KMIP Create/Join Split Key, the same code escrow uses
 //!   for the data key) against `vsss_rs::Gf256::{split_bytes, combine_bytes}` on a 32-byte secret;
+//! - the floor of deposit and release: n HPKE seals (deposit) and m HPKE opens (recipient) with raw `hpke` calls,
+//!   the public-key work that any design encrypting shares to agents and recipients performs;
 //! - deposit: `Deposit::seal` (AES-256-GCM, split, one HPKE seal per agent) and `Escrow::deposit` (the same plus
 //!   the redb transaction and the signed audit records, in-memory redb so the disk does not dominate);
 //! - release: the whole flow for one request (request, m offline agent approvals, their submission, the policy
@@ -16,12 +18,29 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
+use hpke::{Kem as _, OpModeR, OpModeS};
 use kms_escrow::deposit::{Deposit, DepositInput};
 use kms_escrow::p256::ecdsa::SigningKey;
 use kms_escrow::zeroize::Zeroizing;
 use kms_escrow::*;
 use rand_core::UnwrapErr;
 use vsss_rs::Gf256;
+
+type Kem = hpke::kem::DhP256HkdfSha256;
+type Kdf = hpke::kdf::HkdfSha256;
+type Aead = hpke::aead::AesGcm256;
+
+fn raw_seal(pk: &<Kem as hpke::Kem>::PublicKey) -> (<Kem as hpke::Kem>::EncappedKey, Vec<u8>) {
+    hpke::single_shot_seal_with_rng::<Aead, Kdf, Kem>(
+        &OpModeS::Base,
+        pk,
+        b"info",
+        &[0u8; 33],
+        b"aad",
+        &mut UnwrapErr(getrandom::SysRng),
+    )
+    .expect("seal")
+}
 
 /// Medians of each (row, column) over criterion's samples.
 #[derive(Default)]
@@ -226,6 +245,11 @@ fn main() {
         }
         let policy = EscrowPolicy::new(m, keys.iter().map(|k| k.id.clone()).collect());
         let agent_records: Vec<Agent> = keys.iter().map(|k| k.agent.clone()).collect();
+        let hpke_keys: Vec<_> = (0..n)
+            .map(|_| Kem::gen_keypair_with_rng(&mut UnwrapErr(getrandom::SysRng)))
+            .collect();
+        let hpke_pks: Vec<_> = hpke_keys.iter().map(|k| k.1.clone()).collect();
+        let sealed: Vec<_> = hpke_pks[..usize::from(m)].iter().map(raw_seal).collect();
         let material = Zeroizing::new(vec![7u8; 32]);
         order += 1;
         case(
@@ -235,6 +259,14 @@ fn main() {
             &format!("deposit {m}-of-{n}"),
             20,
             vec![
+                (
+                    "floor: n x raw hpke seal",
+                    Box::new(|| {
+                        for pk in &hpke_pks {
+                            black_box(raw_seal(pk));
+                        }
+                    }),
+                ),
                 (
                     "Deposit::seal (crypto only)",
                     Box::new(|| {
@@ -308,15 +340,33 @@ fn main() {
             10,
             vec![
                 (
-                    "request+approvals+release+open",
+                    "floor: m x raw hpke open",
                     Box::new(|| {
-                        black_box(release_once().open(&recipient).expect("open"));
+                        for ((sk, _), (enc, ct)) in hpke_keys.iter().zip(&sealed) {
+                            black_box(
+                                hpke::single_shot_open::<Aead, Kdf, Kem>(
+                                    &OpModeR::Base,
+                                    sk,
+                                    enc,
+                                    b"info",
+                                    ct,
+                                    b"aad",
+                                )
+                                .expect("open"),
+                            );
+                        }
                     }),
                 ),
                 (
-                    "ReleasePackage::open only",
+                    "ReleasePackage::open (recipient)",
                     Box::new(|| {
                         black_box(released.open(&recipient).expect("open"));
+                    }),
+                ),
+                (
+                    "request+approvals+release+open",
+                    Box::new(|| {
+                        black_box(release_once().open(&recipient).expect("open"));
                     }),
                 ),
             ],
