@@ -426,6 +426,7 @@ impl Escrow {
         justification: &str,
     ) -> Result<ReleaseRequest> {
         let deposit = self.get_deposit(deposit_id)?;
+        deposit.check_consistency()?;
         let request = ReleaseRequest::new(
             &deposit,
             requester,
@@ -734,6 +735,15 @@ impl Escrow {
             let deposit: Deposit =
                 get_json(&tx.open_table(DEPOSITS)?, s.request.deposit_id.as_str())?
                     .ok_or_else(|| not_found("deposit", &s.request.deposit_id))?;
+            // A policy edited in the store no longer matches the hash its shares are bound to: refuse rather than
+            // evaluate approvals against it.
+            deposit.check_consistency()?;
+            if deposit.policy_hash != s.request.policy_hash {
+                return Err(EscrowError::invalid(
+                    "request",
+                    "deposit policy changed since the request",
+                ));
+            }
             let approvals: Vec<Approval> =
                 prefixed_json(&tx.open_table(APPROVALS)?, &format!("{id}/"))?;
             let counted: Vec<Approval> =
@@ -790,5 +800,118 @@ impl Escrow {
             head.as_ref(),
             anchor,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::agent::Role;
+    use crate::clock::ManualClock;
+    use crate::keys::{AgentDecryptionKey, AgentEncryptionKey, ApprovalKey};
+    use crate::request::{AgentCredentials, approve};
+
+    /// Someone with write access to the database lowers a deposit's threshold: the release is refused, and even
+    /// with the policy hash rewritten too, the shares (bound to the original hash) no longer open for the agents.
+    #[test]
+    fn a_policy_weakened_in_the_store_is_refused() {
+        let key = |_| crate::crypto::generate_p256_secret_key().unwrap();
+        let clock = Arc::new(ManualClock::new(1_800_000_000));
+        let escrow = Escrow::in_memory(SigningKey::from(&key(0)), clock.clone()).unwrap();
+        let mut creds = Vec::new();
+        for id in ["a", "b", "c"] {
+            let (enc, sig) = (key(0), SigningKey::from(&key(0)));
+            let agent = Agent::new(
+                AgentId::new(id).unwrap(),
+                id,
+                Role::new("security").unwrap(),
+                AgentEncryptionKey::HpkeP256(enc.public_key()),
+                ApprovalKey(*sig.verifying_key()),
+            )
+            .unwrap();
+            escrow.add_agent("admin", agent).unwrap();
+            creds.push((
+                AgentId::new(id).unwrap(),
+                AgentDecryptionKey::HpkeP256(enc),
+                sig,
+            ));
+        }
+        let ids = creds.iter().map(|c| c.0.clone()).collect();
+        let material = Zeroizing::new(vec![1u8; 32]);
+        let meta = EscrowedKeyMetadata {
+            object_id: "o".into(),
+            object_type: "SymmetricKey".into(),
+            algorithm: "AES-256".into(),
+            is_signing_key: false,
+        };
+        let dep = escrow
+            .deposit("d", meta, &material, EscrowPolicy::new(3, ids))
+            .unwrap();
+        let recipient = key(0);
+        let request = escrow
+            .request_release(
+                "r",
+                &dep,
+                RecipientKey(recipient.public_key()),
+                "audit",
+                "Recovery drill, quarterly.",
+            )
+            .unwrap();
+        let package = escrow.request_package(&request.id).unwrap();
+        for (id, dec, sig) in &creds[..2] {
+            let me = AgentCredentials {
+                agent_id: id.clone(),
+                decryption_key: dec,
+                signer: sig,
+            };
+            escrow
+                .submit_approval(&approve(&package, &me, clock.now()).unwrap())
+                .unwrap();
+        }
+        let tamper = |rehash: bool| {
+            let mut d = escrow.get_deposit(&dep).unwrap();
+            d.policy.threshold = 2;
+            if rehash {
+                d.policy_hash = d.policy.hash();
+            }
+            let tx = escrow.db.begin_write().unwrap();
+            tx.open_table(DEPOSITS)
+                .unwrap()
+                .insert(dep.as_str(), serde_json::to_vec(&d).unwrap().as_slice())
+                .unwrap();
+            tx.commit().unwrap();
+        };
+        tamper(false);
+        assert!(matches!(
+            escrow.release("r", &request.id),
+            Err(EscrowError::Invalid { .. })
+        ));
+        tamper(true);
+        assert!(matches!(
+            escrow.release("r", &request.id),
+            Err(EscrowError::Invalid { .. })
+        ));
+        // A fresh request under the rewritten policy: the agents' shares do not open under the forged hash.
+        let request = escrow
+            .request_release(
+                "r",
+                &dep,
+                RecipientKey(recipient.public_key()),
+                "audit",
+                "Recovery drill, quarterly.",
+            )
+            .unwrap();
+        let package = escrow.request_package(&request.id).unwrap();
+        let (id, dec, sig) = &creds[0];
+        let me = AgentCredentials {
+            agent_id: id.clone(),
+            decryption_key: dec,
+            signer: sig,
+        };
+        assert!(matches!(
+            approve(&package, &me, clock.now()),
+            Err(EscrowError::Crypto)
+        ));
     }
 }
