@@ -66,9 +66,12 @@ struct Args {
     /// handler is called inline), to measure the hand-off.
     #[arg(long)]
     blocking_pool: bool,
-    /// Worker threads of the client runtime (the in-process server shares it).
+    /// Worker threads of the client runtime.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Worker threads of the in-process server's own runtime.
+    #[arg(long, default_value_t = 2)]
+    server_threads: usize,
 }
 
 /// A handler that always asks for the blocking pool.
@@ -198,16 +201,33 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             key_der(&pki.server.1),
         )?;
         let config = kms_kmip::transport::server::ServerConfig::new(server_tls);
-        let handler = OperationNotSupported::new(Limits::new().ttlv());
-        let builder = if args.blocking_pool {
-            kms_kmip::transport::server::Server::builder(config, OnBlockingPool(handler))
-        } else {
-            kms_kmip::transport::server::Server::builder(config, handler)
-        };
-        let server = builder.kmip("127.0.0.1:0".parse()?).bind().await?;
-        let addr = server.kmip_addr().ok_or("no address")?.to_string();
-        let shutdown = server.shutdown_handle();
-        tokio::spawn(server.run());
+        // The server gets its own runtime and threads, as a separate process would.
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (blocking_pool, server_threads) = (args.blocking_pool, args.server_threads.max(1));
+        std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(server_threads)
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                let handler = OperationNotSupported::new(Limits::new().ttlv());
+                let builder = if blocking_pool {
+                    kms_kmip::transport::server::Server::builder(config, OnBlockingPool(handler))
+                } else {
+                    kms_kmip::transport::server::Server::builder(config, handler)
+                };
+                let Ok(server) = builder.kmip(([127, 0, 0, 1], 0).into()).bind().await else {
+                    return;
+                };
+                let _ = ready_tx.send((server.kmip_addr(), server.shutdown_handle()));
+                server.run().await;
+            });
+        });
+        let (addr, shutdown) = ready_rx.recv()?;
+        let addr = addr.ok_or("no address")?.to_string();
         _server = Some(shutdown);
         let client_tls = tls::client_config(&[pki.ca], vec![pki.client.0], key_der(&pki.client.1))?;
         (addr, client_tls)
