@@ -15,13 +15,13 @@ pub mod object;
 mod principal;
 pub mod store;
 
-pub use backend::{KeyBackend, KeyRef};
 pub use backend::SoftwareBackend;
+pub use backend::{KeyBackend, KeyRef};
 pub use error::{Error, Result, ResultReason};
 pub use manager::{KeyManager, KeyManagerBuilder};
 pub use material::{KeyFormat, KeyMaterial};
 pub use object::{Attributes, ObjectId, ObjectType, State, UsageMask};
 pub use principal::Principal;
-pub use store::{MemoryStore, ObjectStore, StoredObject};
 #[cfg(feature = "redb")]
 pub use store::RedbStore;
+pub use store::{MemoryStore, ObjectStore, StoredObject};

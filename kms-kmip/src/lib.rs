@@ -5,12 +5,12 @@
 //! - `xml`, `json` (features of the same names, on by default): the KMIP XML and JSON encodings of the
 //!   generic tree, as the KMIP Profiles specification defines them.
 
-pub mod message;
-pub mod tags;
-pub mod ttlv;
 #[cfg(feature = "json")]
 pub mod json;
-#[cfg(feature = "xml")]
-pub mod xml;
+pub mod message;
+pub mod tags;
 #[cfg(any(feature = "server", feature = "client"))]
 pub mod transport;
+pub mod ttlv;
+#[cfg(feature = "xml")]
+pub mod xml;

@@ -4,18 +4,18 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-#[cfg(feature = "escrow")]
-mod escrow;
-#[cfg(feature = "kmip")]
-mod ttlv;
 #[cfg(feature = "kmip")]
 mod cert;
 #[cfg(feature = "kmip")]
 mod connection;
+#[cfg(feature = "escrow")]
+mod escrow;
 #[cfg(feature = "kmip")]
 mod pki;
 #[cfg(feature = "kmip")]
 mod serve;
+#[cfg(feature = "kmip")]
+mod ttlv;
 
 /// Key management: serve KMIP and XKMS, and talk to a running server.
 #[derive(Debug, Parser)]
