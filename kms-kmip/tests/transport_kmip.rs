@@ -595,3 +595,43 @@ async fn a_panicking_handler_costs_one_connection_not_the_server() {
         assert!(server.stop().await);
     }
 }
+
+#[tokio::test]
+async fn extreme_limits_are_clamped_not_panicked_on() {
+    let pki = Pki::new();
+    let limits = Limits::default()
+        .with_max_connections(usize::MAX)
+        .with_max_concurrent_requests(usize::MAX)
+        .with_idle_timeout(Duration::MAX)
+        .with_handshake_timeout(Duration::MAX)
+        .with_request_timeout(Duration::MAX)
+        .with_shutdown_grace(Duration::MAX);
+    let server = Running::start(&pki, limits, Witness::default()).await;
+    let tls = pki.ca.client_tls(&pki.ca.client("alice"));
+    let mut client = AsyncKmipClient::connect(
+        &server.kmip_addr(),
+        Arc::clone(&tls),
+        ClientOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        read_witness(&client.request(&request(b"x")).await.unwrap()).0,
+        "alice"
+    );
+    let mut https = kms_kmip::transport::client::HttpsClient::connect(
+        &server.https_addr(),
+        tls,
+        ClientOptions::default(),
+    )
+    .await
+    .unwrap();
+    let resp = https
+        .request(kms_kmip::transport::Encoding::Ttlv, &request(b"y"))
+        .await
+        .unwrap();
+    assert_eq!(read_witness(&resp).0, "alice");
+    drop(client);
+    drop(https);
+    assert!(server.stop().await);
+}

@@ -271,6 +271,26 @@ impl Limits {
         self
     }
 
+    /// The longest duration the server uses: longer settings are treated as this (30 days), so that deadline
+    /// arithmetic can never overflow whatever the configuration.
+    pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+    /// These limits made safe to compute with: durations capped at [`Self::MAX_DURATION`], counts at what a
+    /// tokio semaphore holds, at least one concurrent request.
+    #[cfg(feature = "server")]
+    pub(crate) fn clamped(self) -> Self {
+        let max_permits = tokio::sync::Semaphore::MAX_PERMITS;
+        Self {
+            max_message_size: self.max_message_size,
+            max_connections: self.max_connections.min(max_permits),
+            max_concurrent_requests: self.max_concurrent_requests.clamp(1, max_permits),
+            idle_timeout: self.idle_timeout.min(Self::MAX_DURATION),
+            handshake_timeout: self.handshake_timeout.min(Self::MAX_DURATION),
+            request_timeout: self.request_timeout.min(Self::MAX_DURATION),
+            shutdown_grace: self.shutdown_grace.min(Self::MAX_DURATION),
+        }
+    }
+
     /// The TTLV decoder limits matching these transport limits.
     #[must_use]
     pub const fn ttlv(&self) -> crate::ttlv::Limits {

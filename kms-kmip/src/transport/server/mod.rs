@@ -137,7 +137,7 @@ impl ServerBuilder {
         };
         let mut https_tls = (*self.config.tls).clone();
         https_tls.alpn_protocols = vec![tls::ALPN_HTTP1.to_vec()];
-        let limits = self.config.limits;
+        let limits = self.config.limits.clamped();
         let shared = Arc::new(Shared {
             kmip_tls: TlsAcceptor::from(self.config.tls),
             https_tls: TlsAcceptor::from(Arc::new(https_tls)),
@@ -146,7 +146,7 @@ impl ServerBuilder {
             handler: self.handler,
             routes: self.routes,
             connections: Arc::new(Semaphore::new(limits.max_connections)),
-            workers: Arc::new(Semaphore::new(limits.max_concurrent_requests.max(1))),
+            workers: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
         });
         let (shutdown, _) = watch::channel(false);
         Ok(Server {
