@@ -50,11 +50,35 @@ fn typed_round_trip(ttlv: &[u8], tag: Tag) -> Result<(), String> {
             )),
         }
     };
+    // Deeper down (attributes, key material, nested structures) an untyped item shows as `Other(Node ...)`
+    // or a non-empty `extensions` list in the Debug form; only the untyped operations may have any.
+    let untyped_inside = |debug: String, ops: Vec<Option<Operation>>| -> Result<(), String> {
+        if ops
+            .iter()
+            .any(|op| op.is_some_and(|op| UNTYPED_OPERATIONS.contains(&op)))
+        {
+            return Ok(());
+        }
+        match debug
+            .find("Other(Node")
+            .or_else(|| debug.find("extensions: [Node"))
+        {
+            None => Ok(()),
+            Some(i) => Err(format!(
+                "untyped item: {}",
+                debug[i..].chars().take(160).collect::<String>()
+            )),
+        }
+    };
     let again = if tag == Tag::REQUEST_MESSAGE {
         let m = RequestMessage::from_bytes(ttlv).map_err(|e| e.to_string())?;
         for b in &m.batch_items {
             untyped(Some(b.operation), b.payload.extensions())?;
         }
+        untyped_inside(
+            format!("{m:?}"),
+            m.batch_items.iter().map(|b| Some(b.operation)).collect(),
+        )?;
         m.to_bytes()
     } else {
         let m = ResponseMessage::from_bytes(ttlv).map_err(|e| e.to_string())?;
@@ -63,6 +87,10 @@ fn typed_round_trip(ttlv: &[u8], tag: Tag) -> Result<(), String> {
                 untyped(b.operation, p.extensions())?;
             }
         }
+        untyped_inside(
+            format!("{m:?}"),
+            m.batch_items.iter().map(|b| b.operation).collect(),
+        )?;
         m.to_bytes()
     }
     .map_err(|e| e.to_string())?;

@@ -18,7 +18,8 @@ use super::Error;
 use super::codec::{DateTime, Decode, Encode, Encoder, Interval, RawItem, missing, raw};
 use super::enums::{
     CertificateType, CryptographicAlgorithm, CryptographicUsageMask, DigitalSignatureAlgorithm,
-    NISTKeyType, ObjectGroupMember, ObjectType, ProtectionLevel, ProtectionStorageMask, State,
+    KeyFormatType, NISTKeyType, ObjectGroupMember, ObjectType, ProtectionLevel,
+    ProtectionStorageMask, State,
 };
 use super::types::{
     AlternativeName, ApplicationSpecificInformation, CertificateIdentifier, CertificateIssuer,
@@ -267,6 +268,8 @@ attribute_table! {
     NeverExtractable(bool) = NEVER_EXTRACTABLE, "Never Extractable", V1_4;
     /// Short Unique Identifier (2.0+).
     ShortUniqueIdentifier(Vec<u8>) = SHORT_UNIQUE_IDENTIFIER, "Short Unique Identifier", V2_0;
+    /// Key Format Type (2.0+: an attribute of key objects).
+    KeyFormatType(KeyFormatType) = KEY_FORMAT_TYPE, "Key Format Type", V2_0;
     /// NIST Key Type (2.0+).
     NISTKeyType(NISTKeyType) = NIST_KEY_TYPE, "NIST Key Type", V2_0;
     /// Protection Level (2.0+).
