@@ -45,14 +45,12 @@ pub struct VendorAttribute {
 }
 
 impl VendorAttribute {
-    /// The 1.x Attribute Name: `vendor-name`, or `name` if there is no vendor.
+    /// The 1.x Attribute Name: `vendor-name`, or `name` if there is no vendor; `None` when the name would not
+    /// read back as the same vendor and name (a Vendor Identification holding `-`, or none while the name
+    /// holds `-`).
     #[must_use]
-    pub fn kmip1_name(&self) -> String {
-        if self.vendor_identification.is_empty() {
-            self.attribute_name.clone()
-        } else {
-            format!("{}-{}", self.vendor_identification, self.attribute_name)
-        }
+    pub fn kmip1_name(&self) -> Option<String> {
+        kmip1_vendor_name(&self.vendor_identification, &self.attribute_name)
     }
 
     fn split_kmip1_name(name: &str) -> (String, String) {
@@ -60,6 +58,16 @@ impl VendorAttribute {
             Some((vendor, rest)) => (vendor.to_owned(), rest.to_owned()),
             None => (String::new(), name.to_owned()),
         }
+    }
+}
+
+fn kmip1_vendor_name(vendor: &str, name: &str) -> Option<String> {
+    if vendor.contains('-') || (vendor.is_empty() && name.contains('-')) {
+        None
+    } else if vendor.is_empty() {
+        Some(name.to_owned())
+    } else {
+        Some(format!("{vendor}-{name}"))
     }
 }
 
@@ -335,7 +343,7 @@ impl Attribute {
     #[must_use]
     pub fn kmip1_name(&self) -> Option<String> {
         match self {
-            Self::Vendor(v) => Some(v.kmip1_name()),
+            Self::Vendor(v) => v.kmip1_name(),
             Self::Other(_) => None,
             other => other.standard_kmip1_name().map(str::to_owned),
         }
@@ -456,7 +464,11 @@ impl Attribute {
         let s = e.w.begin_structure(Tag::ATTRIBUTE);
         match self {
             Self::Vendor(v) => {
-                e.w.text_string(Tag::ATTRIBUTE_NAME, &v.kmip1_name());
+                let name = v.kmip1_name().ok_or(Error::NotInVersion {
+                    what: "a vendor attribute whose vendor and name do not form a 1.x name",
+                    version: e.version(),
+                })?;
+                e.w.text_string(Tag::ATTRIBUTE_NAME, &name);
                 if let Some(i) = index {
                     e.w.integer(Tag::ATTRIBUTE_INDEX, i);
                 }
@@ -672,11 +684,7 @@ impl AttributeReference {
             Self::Vendor {
                 vendor_identification,
                 attribute_name,
-            } if vendor_identification.is_empty() => Some(attribute_name.clone()),
-            Self::Vendor {
-                vendor_identification,
-                attribute_name,
-            } => Some(format!("{vendor_identification}-{attribute_name}")),
+            } => kmip1_vendor_name(vendor_identification, attribute_name),
         }
     }
 }
@@ -761,6 +769,13 @@ impl IndexedAttribute {
     ///
     /// As [`Attribute::encode_for`].
     pub fn encode_for(&self, v2_tag: Tag, e: &mut Encoder<'_>) -> Result<(), Error> {
+        if e.is_v2() && v2_tag == Tag::ATTRIBUTE {
+            // The field only exists in 1.x (the attribute echoed by 1.x Add/Modify/Delete Attribute).
+            return Err(Error::NotInVersion {
+                what: "a 1.x Attribute structure",
+                version: e.version(),
+            });
+        }
         if e.is_v2() {
             let s = e.w.begin_structure(v2_tag);
             self.attribute.encode_v2(e)?;
