@@ -42,10 +42,15 @@ fn raw_seal(pk: &<Kem as hpke::Kem>::PublicKey) -> (<Kem as hpke::Kem>::Encapped
     .expect("seal")
 }
 
+/// Per-iteration times of one column: its label and the samples.
+type Samples = (String, Vec<f64>);
+/// Columns of one row, by position.
+type Row = BTreeMap<usize, Samples>;
+
 /// Medians of each (row, column) over criterion's samples.
 #[derive(Default)]
 struct Table {
-    samples: Mutex<BTreeMap<(usize, String), BTreeMap<usize, (String, Vec<f64>)>>>,
+    samples: Mutex<BTreeMap<(usize, String), Row>>,
 }
 
 impl Table {
