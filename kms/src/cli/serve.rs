@@ -3,12 +3,14 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use kms_kmip::service::KmipService;
 use kms_kmip::transport::server::{Server, ServerConfig, ShutdownHandle};
-use kms_kmip::transport::{Limits, OperationNotSupported, RequestHandler, Transcoding, tls};
+use kms_kmip::transport::{Limits, RequestHandler, Transcoding, tls};
 
 use super::pki;
 
@@ -45,15 +47,20 @@ pub struct ServeArgs {
     max_message_size: usize,
 }
 
-/// The handler behind both listeners.
-///
-/// Until the KMIP service is wired in, every well-formed request is answered Operation Not Supported (and a
-/// malformed one Invalid Message), so the transports, the PKI and the shutdown can be used and tested.
-fn kmip_handler(limits: &Limits) -> impl RequestHandler {
-    tracing::warn!(
-        "no KMIP service in this build yet: every request is answered Operation Not Supported"
-    );
-    Transcoding::new(OperationNotSupported::new(limits.ttlv()), limits.ttlv())
+/// The handler behind both listeners: the KMIP service over a KeyManager on a redb store in DATA_DIR (sealed
+/// under DATA_DIR/root.key, made on first start) and the software backend; JSON and XML are transcoded to TTLV.
+fn kmip_handler(
+    data_dir: &std::path::Path,
+    limits: &Limits,
+) -> anyhow::Result<impl RequestHandler> {
+    let store = kms_core::RedbStore::open(data_dir)
+        .with_context(|| format!("opening the object store in {}", data_dir.display()))?;
+    let manager = kms_core::KeyManager::builder(Arc::new(store))
+        .backend(Arc::new(kms_core::SoftwareBackend::new()))
+        .build()
+        .context("building the key manager")?;
+    let service = KmipService::new(Arc::new(manager)).with_limits(limits.ttlv());
+    Ok(Transcoding::new(service, limits.ttlv()))
 }
 
 /// Runs `kms serve` until SIGINT or SIGTERM, then shuts down gracefully.
@@ -126,7 +133,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<bool> {
     let config = ServerConfig::new(tls)
         .with_admins(admins)
         .with_limits(limits);
-    let server = Server::builder(config, kmip_handler(&limits))
+    let server = Server::builder(config, kmip_handler(&args.data_dir, &limits)?)
         .kmip(args.kmip_addr)
         .https(args.https_addr)
         .bind()

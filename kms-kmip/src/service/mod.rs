@@ -1,0 +1,387 @@
+//! The KMIP service (feature `service`): a decoded request message in, a response message out, with no I/O.
+//!
+//! [`KmipService`] turns each batch item into [`KeyManager`] calls for the caller's [`Principal`], and answers
+//! in the request's protocol version (KMIP 1.0-1.4, 2.0, 2.1). Batches follow KMIP 2.1 §6.3.9-§6.3.10 (1.4
+//! §6.7-6.9): items run in order; the ID Placeholder carries the Unique Identifier an item produced to the next
+//! item that omits one; on a failure the Batch Error Continuation Option decides: Stop (the default) answers
+//! the items run so far, Continue runs the rest, Undo destroys what the batch created and marks the earlier
+//! items Operation Undone.
+//!
+//! Every failure carries a Result Reason (from [`kms_core::Error::result_reason`]) and a Result Message that
+//! never holds key material. A request that is not TTLV answers Invalid Message; a well-formed one with a wrong
+//! item type, an unknown enumeration value or an item its payload does not define answers Invalid Field.
+
+mod convert;
+mod ops;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use kms_core::{Error as CoreError, KeyManager, ObjectId, Principal};
+
+use crate::message::enums::{BatchErrorContinuationOption, Operation, ResultReason, ResultStatus};
+use crate::message::{
+    DateTime, Encoder, Error as MessageError, ProtocolVersion, RequestMessage, ResponseBatchItem,
+    ResponseHeader, ResponseMessage,
+};
+use crate::tags::Version;
+use crate::ttlv::{self, Tag};
+
+/// The protocol versions this service speaks, preferred first (the Discover Versions answer).
+pub const SUPPORTED_VERSIONS: [Version; 7] = [
+    Version::V2_1,
+    Version::V2_0,
+    Version::V1_4,
+    Version::V1_3,
+    Version::V1_2,
+    Version::V1_1,
+    Version::V1_0,
+];
+
+/// The KMIP service over a [`KeyManager`]. `Send + Sync`; share it in an `Arc`.
+#[derive(Debug, Clone)]
+pub struct KmipService {
+    manager: Arc<KeyManager>,
+    limits: ttlv::Limits,
+}
+
+/// What a batch carries from one item to the next.
+#[derive(Default)]
+struct BatchState {
+    /// The ID Placeholder (KMIP 2.1 §6.3.10).
+    placeholder: Option<ObjectId>,
+    /// Objects the batch created, destroyed again by the Undo option.
+    created: Vec<ObjectId>,
+}
+
+impl KmipService {
+    /// A service over `manager`, decoding requests within the default TTLV limits.
+    #[must_use]
+    pub fn new(manager: Arc<KeyManager>) -> Self {
+        Self {
+            manager,
+            limits: ttlv::Limits::default(),
+        }
+    }
+
+    /// Decodes requests within `limits` (the transport's message size, at most).
+    #[must_use]
+    pub fn with_limits(mut self, limits: ttlv::Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The key manager behind the service.
+    #[must_use]
+    pub fn manager(&self) -> &Arc<KeyManager> {
+        &self.manager
+    }
+
+    /// Answers one TTLV request message from `who` with a TTLV response message. Never fails: malformed input
+    /// gets a KMIP error response.
+    #[must_use]
+    pub fn handle_ttlv(&self, who: &Principal, request: &[u8]) -> Vec<u8> {
+        match RequestMessage::from_bytes_with(request, &self.limits) {
+            Ok(message) => encode_response(&self.handle_message(who, &message)),
+            Err(e) => {
+                let (reason, text) = decode_failure(&e);
+                let summary = peek(request, &self.limits);
+                encode_response(&failure_message(&summary, reason, &text))
+            }
+        }
+    }
+
+    /// Answers a decoded request message from `who`.
+    #[must_use]
+    pub fn handle_message(&self, who: &Principal, request: &RequestMessage) -> ResponseMessage {
+        let Some(version) = request
+            .header
+            .protocol_version
+            .version()
+            .filter(|v| SUPPORTED_VERSIONS.contains(v))
+        else {
+            let summary = Summary {
+                version: Version::V1_0,
+                items: request
+                    .batch_items
+                    .iter()
+                    .map(|i| (Some(i.operation), i.unique_batch_item_id.clone()))
+                    .collect(),
+            };
+            return failure_message(
+                &summary,
+                ResultReason::INVALID_MESSAGE,
+                "protocol version not supported",
+            );
+        };
+        let option = request
+            .header
+            .batch_error_continuation_option
+            .unwrap_or(BatchErrorContinuationOption::STOP);
+        let mut state = BatchState::default();
+        let mut items: Vec<ResponseBatchItem> = Vec::with_capacity(request.batch_items.len());
+        for item in &request.batch_items {
+            let result = if item.payload.extensions().is_some_and(|x| !x.is_empty()) {
+                Err(CoreError::InvalidField(
+                    "the request payload holds items its operation does not define".into(),
+                ))
+            } else if item
+                .message_extension
+                .as_ref()
+                .is_some_and(|x| x.criticality_indicator)
+            {
+                Err(CoreError::OperationNotSupported(
+                    "critical message extension".into(),
+                ))
+            } else {
+                ops::execute(self, who, version, item, &mut state)
+            };
+            let mut answer = match result {
+                Ok(payload) => ResponseBatchItem::success(item.operation, payload),
+                Err(e) => ResponseBatchItem::failure(
+                    Some(item.operation),
+                    reason_of(&e),
+                    Some(message_of(&e)),
+                ),
+            };
+            answer
+                .unique_batch_item_id
+                .clone_from(&item.unique_batch_item_id);
+            let failed = answer.result_status != ResultStatus::SUCCESS;
+            items.push(answer);
+            if failed {
+                if option == BatchErrorContinuationOption::CONTINUE {
+                    continue;
+                }
+                if option == BatchErrorContinuationOption::UNDO {
+                    self.undo(who, &mut state, &mut items);
+                }
+                break;
+            }
+        }
+        response_message(version, request, items)
+    }
+
+    /// The Undo option: destroys what the batch created and marks the items that had succeeded Undone.
+    fn undo(&self, who: &Principal, state: &mut BatchState, items: &mut [ResponseBatchItem]) {
+        for id in state.created.drain(..).rev() {
+            // Pre-Active objects destroy at once; an object activated in the batch is revoked first.
+            if self.manager.destroy(who, &id).is_err() {
+                let reason = kms_core::object::RevocationReason {
+                    code: kms_core::object::RevocationReasonCode::CessationOfOperation,
+                    message: Some("batch undone".into()),
+                };
+                let _ = self.manager.revoke(who, &id, reason, None);
+                let _ = self.manager.destroy(who, &id);
+            }
+        }
+        for item in items.iter_mut() {
+            if item.result_status == ResultStatus::SUCCESS {
+                item.result_status = ResultStatus::OPERATION_UNDONE;
+                item.payload = None;
+            }
+        }
+    }
+}
+
+fn reason_of(e: &CoreError) -> ResultReason {
+    ResultReason(e.result_reason() as u32)
+}
+
+/// The Result Message: kms-core's errors never hold key material; storage and backend errors may hold paths
+/// and internals, which are the operator's business, not the client's.
+fn message_of(e: &CoreError) -> String {
+    match e {
+        CoreError::Store(_) | CoreError::Backend(_) => "internal server error".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+fn decode_failure(e: &MessageError) -> (ResultReason, String) {
+    match e {
+        MessageError::Ttlv(_) | MessageError::UnexpectedMessage { .. } => {
+            (ResultReason::INVALID_MESSAGE, e.to_string())
+        }
+        MessageError::UnknownVersion { .. } => (
+            ResultReason::INVALID_MESSAGE,
+            "protocol version not supported".to_owned(),
+        ),
+        _ => (ResultReason::INVALID_FIELD, e.to_string()),
+    }
+}
+
+fn now() -> DateTime {
+    DateTime(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+    )
+}
+
+fn response_message(
+    version: Version,
+    request: &RequestMessage,
+    batch_items: Vec<ResponseBatchItem>,
+) -> ResponseMessage {
+    let correlation = version >= Version::V1_4;
+    ResponseMessage {
+        header: ResponseHeader {
+            protocol_version: version.into(),
+            time_stamp: now(),
+            client_correlation_value: request
+                .header
+                .client_correlation_value
+                .clone()
+                .filter(|_| correlation),
+            server_correlation_value: request
+                .header
+                .server_correlation_value
+                .clone()
+                .filter(|_| correlation),
+            batch_count: i32::try_from(batch_items.len()).unwrap_or(i32::MAX),
+            ..Default::default()
+        },
+        batch_items,
+    }
+}
+
+/// What an error response echoes of a request that did not decode.
+struct Summary {
+    version: Version,
+    items: Vec<(Option<Operation>, Option<Vec<u8>>)>,
+}
+
+/// Reads the protocol version and each batch item's Operation and Unique Batch Item ID, as far as the request
+/// is readable.
+fn peek(request: &[u8], limits: &ttlv::Limits) -> Summary {
+    let mut summary = Summary {
+        version: Version::V1_0,
+        items: Vec::new(),
+    };
+    let Ok(message) = ttlv::decode_with(request, limits) else {
+        return summary;
+    };
+    if message.tag() != Tag::REQUEST_MESSAGE {
+        return summary;
+    }
+    let Ok(children) = message.children() else {
+        return summary;
+    };
+    for child in children.flatten() {
+        if child.tag() == Tag::REQUEST_HEADER {
+            let version = child.children().ok().and_then(|fields| {
+                let field = fields
+                    .flatten()
+                    .find(|f| f.tag() == Tag::PROTOCOL_VERSION)?;
+                let (mut major, mut minor) = (None, None);
+                for part in field.children().ok()?.flatten() {
+                    if part.tag() == Tag::PROTOCOL_VERSION_MAJOR {
+                        major = part.as_integer().ok();
+                    } else if part.tag() == Tag::PROTOCOL_VERSION_MINOR {
+                        minor = part.as_integer().ok();
+                    }
+                }
+                ProtocolVersion::new(major?, minor?).version()
+            });
+            if let Some(v) = version.filter(|v| SUPPORTED_VERSIONS.contains(v)) {
+                summary.version = v;
+            }
+        } else if child.tag() == Tag::BATCH_ITEM {
+            let (mut operation, mut id) = (None, None);
+            if let Ok(fields) = child.children() {
+                for field in fields.flatten() {
+                    if field.tag() == Tag::OPERATION {
+                        operation = field.as_enumeration().ok().map(Operation);
+                    } else if field.tag() == Tag::UNIQUE_BATCH_ITEM_ID {
+                        id = field.as_byte_string().ok().map(<[u8]>::to_vec);
+                    }
+                }
+            }
+            summary.items.push((operation, id));
+        }
+    }
+    summary
+}
+
+fn failure_message(summary: &Summary, reason: ResultReason, text: &str) -> ResponseMessage {
+    let mut items: Vec<ResponseBatchItem> = summary
+        .items
+        .iter()
+        .map(|(operation, id)| {
+            let mut item = ResponseBatchItem::failure(*operation, reason, Some(text.to_owned()));
+            item.unique_batch_item_id.clone_from(id);
+            item
+        })
+        .collect();
+    if items.is_empty() {
+        items.push(ResponseBatchItem::failure(
+            None,
+            reason,
+            Some(text.to_owned()),
+        ));
+    }
+    ResponseMessage {
+        header: ResponseHeader {
+            protocol_version: summary.version.into(),
+            time_stamp: now(),
+            batch_count: i32::try_from(items.len()).unwrap_or(i32::MAX),
+            ..Default::default()
+        },
+        batch_items: items,
+    }
+}
+
+/// Encodes a response; a batch item its version cannot express (or that does not encode) is replaced by a
+/// failure, so the client always gets a readable answer.
+fn encode_response(response: &ResponseMessage) -> Vec<u8> {
+    if let Ok(bytes) = response.to_bytes() {
+        return bytes;
+    }
+    let version = response.version().unwrap_or(Version::V1_0);
+    let mut fixed = response.clone();
+    for item in &mut fixed.batch_items {
+        let mut buf = Vec::new();
+        let mut e = Encoder::new(&mut buf, version);
+        if crate::message::Encode::encode(&*item, Tag::BATCH_ITEM, &mut e).is_err() {
+            let mut failure = ResponseBatchItem::failure(
+                item.operation
+                    .filter(|op| op.since() != Some(2) || version >= Version::V2_0),
+                ResultReason::GENERAL_FAILURE,
+                Some(format!(
+                    "the response cannot be expressed in KMIP {version}"
+                )),
+            );
+            failure.unique_batch_item_id = item.unique_batch_item_id.take();
+            *item = failure;
+        }
+    }
+    fixed.to_bytes().unwrap_or_default()
+}
+
+#[cfg(feature = "server")]
+impl crate::transport::RequestHandler for KmipService {
+    fn handle(
+        &self,
+        identity: &crate::transport::ClientIdentity,
+        encoding: crate::transport::Encoding,
+        request: &[u8],
+    ) -> Vec<u8> {
+        let _ = encoding; // TTLV only: other encodings arrive through `Transcoding`.
+        let principal = if identity.is_admin() {
+            Principal::admin(identity.name())
+        } else {
+            Principal::new(identity.name())
+        };
+        match principal {
+            Ok(who) => self.handle_ttlv(&who, request),
+            Err(e) => {
+                let summary = peek(request, &self.limits);
+                encode_response(&failure_message(
+                    &summary,
+                    ResultReason::AUTHENTICATION_NOT_SUCCESSFUL,
+                    &format!("client identity not usable: {e}"),
+                ))
+            }
+        }
+    }
+}

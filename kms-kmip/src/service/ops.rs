@@ -1,0 +1,994 @@
+//! One function per operation: the request payload in, kms-core calls, the response payload out.
+
+use kms_core::backend::{
+    CipherParams, HashingAlgorithm as CoreHash, SignInput, SignatureAlgorithm, WrapAlgorithm,
+};
+use kms_core::manager::{
+    CreateKeyPairRequest as CoreKeyPairRequest, ExportedKey, GetRequest as CoreGetRequest,
+    KeyWrappingSpec, ManagedObject,
+};
+use kms_core::store::LocateQuery;
+use kms_core::{
+    Error as CoreError, KeyFormat, KeyMaterial, ObjectId, ObjectType as CoreObjectType, Principal,
+};
+use zeroize::Zeroizing;
+
+use super::convert::{
+    self, algorithm_in, attribute_in, attribute_out, date_in, object_type_in, object_type_out,
+    reference_in, reference_out, template_in,
+};
+use super::{BatchState, KmipService, SUPPORTED_VERSIONS};
+use crate::message::enums::{
+    BlockCipherMode, CertificateType, CryptographicAlgorithm, DigitalSignatureAlgorithm,
+    HashingAlgorithm, KeyFormatType, ObjectType, Operation, PaddingMethod, QueryFunction,
+    SecretDataType, UniqueIdentifierEnumeration, ValidityIndicator, WrappingMethod,
+};
+use crate::message::objects::{
+    Certificate, OpaqueObject, PrivateKey, PublicKey, SecretData, SymmetricKey,
+};
+use crate::message::operations::access::{
+    AttributeChangeResponse, GetAttributeListResponse, GetAttributesResponse, GetResponse,
+    LocateResponse,
+};
+use crate::message::operations::crypto::{
+    DecryptResponse, EncryptResponse, HashResponse, MACResponse, MACVerifyResponse,
+    RNGRetrieveResponse, SignResponse, SignatureVerifyResponse,
+};
+use crate::message::operations::lifecycle::{
+    CreateKeyPairResponse, CreateResponse, IdentifierPayload, RegisterResponse,
+};
+use crate::message::operations::server::{
+    CapabilityInformation, DiscoverVersionsPayload, QueryResponse, ServerInformation,
+};
+use crate::message::types::{CryptographicParameters, EncryptionKeyInformation, KeyWrappingData};
+use crate::message::{
+    Attribute, Attributes, Encoder, KeyBlock, KeyValue, Object, ProtocolVersion, RequestBatchItem,
+    RequestPayload, ResponsePayload, SecretBytes, UniqueIdentifier,
+};
+use crate::tags::Version;
+
+type Result<T> = std::result::Result<T, CoreError>;
+
+/// The operations this service answers, in Query's order.
+const OPERATIONS: [Operation; 24] = [
+    Operation::CREATE,
+    Operation::CREATE_KEY_PAIR,
+    Operation::REGISTER,
+    Operation::LOCATE,
+    Operation::GET,
+    Operation::GET_ATTRIBUTES,
+    Operation::GET_ATTRIBUTE_LIST,
+    Operation::ADD_ATTRIBUTE,
+    Operation::MODIFY_ATTRIBUTE,
+    Operation::DELETE_ATTRIBUTE,
+    Operation::SET_ATTRIBUTE,
+    Operation::ACTIVATE,
+    Operation::REVOKE,
+    Operation::DESTROY,
+    Operation::QUERY,
+    Operation::DISCOVER_VERSIONS,
+    Operation::ENCRYPT,
+    Operation::DECRYPT,
+    Operation::SIGN,
+    Operation::SIGNATURE_VERIFY,
+    Operation::MAC,
+    Operation::MAC_VERIFY,
+    Operation::RNG_RETRIEVE,
+    Operation::HASH,
+];
+
+/// Runs one batch item.
+pub(super) fn execute(
+    service: &KmipService,
+    who: &Principal,
+    version: Version,
+    item: &RequestBatchItem,
+    state: &mut BatchState,
+) -> Result<Option<ResponsePayload>> {
+    let m = &*service.manager;
+    if item.ephemeral == Some(true) {
+        return Err(CoreError::OperationNotSupported(
+            "ephemeral batch items".into(),
+        ));
+    }
+    let id = |u: &Option<UniqueIdentifier>, state: &BatchState| -> Result<ObjectId> {
+        match u {
+            Some(UniqueIdentifier::Text(s)) => ObjectId::try_from(s.as_str()),
+            Some(UniqueIdentifier::Enumeration(e))
+                if *e == UniqueIdentifierEnumeration::ID_PLACEHOLDER =>
+            {
+                placeholder(state)
+            }
+            Some(_) => Err(CoreError::InvalidField(
+                "this Unique Identifier form is not supported".into(),
+            )),
+            None => placeholder(state),
+        }
+    };
+    let text = |id: &ObjectId| UniqueIdentifier::Text(id.as_str().to_owned());
+    let payload = match &item.payload {
+        RequestPayload::DiscoverVersions(p) => {
+            ResponsePayload::DiscoverVersions(discover_versions(p))
+        }
+        RequestPayload::Query(p) => ResponsePayload::Query(query(version, &p.query_functions)),
+        RequestPayload::Create(p) => {
+            if object_type_in(p.object_type)? != CoreObjectType::SymmetricKey {
+                return Err(CoreError::IllegalObjectType);
+            }
+            let new = m.create(who, template_in(&p.attributes)?)?;
+            created(state, &new);
+            ResponsePayload::Create(CreateResponse {
+                object_type: p.object_type,
+                unique_identifier: text(&new),
+                ..Default::default()
+            })
+        }
+        RequestPayload::CreateKeyPair(p) => {
+            let template = |a: &Option<Attributes>| a.as_ref().map(template_in).transpose();
+            let ids = m.create_key_pair(
+                who,
+                CoreKeyPairRequest {
+                    common_attributes: template(&p.common_attributes)?.unwrap_or_default(),
+                    private_key_attributes: template(&p.private_key_attributes)?
+                        .unwrap_or_default(),
+                    public_key_attributes: template(&p.public_key_attributes)?.unwrap_or_default(),
+                },
+            )?;
+            state.created.push(ids.public_key.clone());
+            created(state, &ids.private_key);
+            ResponsePayload::CreateKeyPair(CreateKeyPairResponse {
+                private_key_unique_identifier: text(&ids.private_key),
+                public_key_unique_identifier: text(&ids.public_key),
+                ..Default::default()
+            })
+        }
+        RequestPayload::Register(p) => {
+            let object_type = object_type_in(p.object_type)?;
+            let object = p
+                .object
+                .as_deref()
+                .ok_or_else(|| CoreError::MissingData("the object to register".into()))?;
+            if object.object_type() != p.object_type {
+                return Err(CoreError::InvalidField(
+                    "Object Type does not match the object".into(),
+                ));
+            }
+            let mut attributes = template_in(&p.attributes)?;
+            let material = material_in(object, &mut attributes)?;
+            let new = m.register(who, object_type, material, attributes)?;
+            created(state, &new);
+            ResponsePayload::Register(RegisterResponse {
+                unique_identifier: text(&new),
+                ..Default::default()
+            })
+        }
+        RequestPayload::Get(p) => {
+            let target = id(&p.unique_identifier, state)?;
+            let key_wrapping = p
+                .key_wrapping_specification
+                .as_deref()
+                .map(|spec| wrapping_in(spec, state))
+                .transpose()?;
+            let object = m.get(who, &target, &CoreGetRequest { key_wrapping })?;
+            let object_type = object_type_out(object.object_type);
+            ResponsePayload::Get(GetResponse {
+                object_type,
+                unique_identifier: text(&target),
+                object: Some(Box::new(object_out(object, p.key_format_type)?)),
+                ..Default::default()
+            })
+        }
+        RequestPayload::GetAttributes(p) => {
+            let target = id(&p.unique_identifier, state)?;
+            let names: Vec<_> = p
+                .attribute_references
+                .iter()
+                .filter_map(reference_in)
+                .collect();
+            if names.is_empty() && !p.attribute_references.is_empty() {
+                // Only attributes this server never keeps were asked for: none of them is set.
+                m.metadata(who, &target)?;
+                ResponsePayload::GetAttributes(GetAttributesResponse {
+                    unique_identifier: text(&target),
+                    ..Default::default()
+                })
+            } else {
+                let found = m.get_attributes(who, &target, &names)?;
+                let attributes = found
+                    .iter()
+                    .filter_map(attribute_out)
+                    .filter(|a| expressible(a, version))
+                    .collect();
+                ResponsePayload::GetAttributes(GetAttributesResponse {
+                    unique_identifier: text(&target),
+                    attributes: Some(Attributes::new(attributes)),
+                    ..Default::default()
+                })
+            }
+        }
+        RequestPayload::GetAttributeList(p) => {
+            let target = id(&p.unique_identifier, state)?;
+            let names = m.get_attribute_list(who, &target)?;
+            ResponsePayload::GetAttributeList(GetAttributeListResponse {
+                unique_identifier: text(&target),
+                attribute_references: names.iter().filter_map(reference_out).collect(),
+                ..Default::default()
+            })
+        }
+        RequestPayload::AddAttribute(p) => {
+            let target = id(&p.unique_identifier, state)?;
+            m.add_attribute(who, &target, attribute_in(&p.attribute.attribute)?)?;
+            attribute_change(target, version, Some(p.attribute.clone()))
+        }
+        RequestPayload::SetAttribute(p) => {
+            let target = id(&p.unique_identifier, state)?;
+            m.set_attribute(who, &target, attribute_in(&p.new_attribute.attribute)?)?;
+            ResponsePayload::SetAttribute(IdentifierPayload {
+                unique_identifier: Some(text(&target)),
+                ..Default::default()
+            })
+        }
+        RequestPayload::ModifyAttribute(p) => {
+            let target = id(&p.unique_identifier, state)?;
+            let current = p
+                .current_attribute
+                .as_ref()
+                .map(|c| attribute_in(&c.attribute))
+                .transpose()?;
+            m.modify_attribute(who, &target, current, attribute_in(&p.attribute.attribute)?)?;
+            attribute_change(target, version, Some(p.attribute.clone()))
+        }
+        RequestPayload::DeleteAttribute(p) => {
+            let target = id(&p.unique_identifier, state)?;
+            let (name, current) = match (&p.current_attribute, &p.attribute_reference) {
+                (Some(c), _) => {
+                    let core = attribute_in(&c.attribute)?;
+                    (core.name(), Some(core))
+                }
+                (None, Some(r)) => (
+                    reference_in(r).ok_or_else(|| {
+                        CoreError::AttributeNotFound("attribute not kept by this server".into())
+                    })?,
+                    None,
+                ),
+                (None, None) => {
+                    return Err(CoreError::MissingData("the attribute to delete".into()));
+                }
+            };
+            m.delete_attribute(who, &target, name, current)?;
+            attribute_change(target, version, None)
+        }
+        RequestPayload::Activate(p) => {
+            let target = id(&p.unique_identifier, state)?;
+            m.activate(who, &target)?;
+            ResponsePayload::Activate(identifier(&target))
+        }
+        RequestPayload::Revoke(p) => {
+            let target = id(&p.unique_identifier, state)?;
+            let date = p.compromise_occurrence_date.map(date_in).transpose()?;
+            m.revoke(
+                who,
+                &target,
+                convert::revocation_reason_in(&p.revocation_reason)?,
+                date,
+            )?;
+            ResponsePayload::Revoke(identifier(&target))
+        }
+        RequestPayload::Destroy(p) => {
+            let target = id(&p.unique_identifier, state)?;
+            m.destroy(who, &target)?;
+            ResponsePayload::Destroy(identifier(&target))
+        }
+        RequestPayload::Locate(p) => {
+            let mut query = locate_query(p.attributes.as_ref())?;
+            query.offset = usize::try_from(p.offset_items.unwrap_or(0))
+                .map_err(|_| CoreError::InvalidField("negative Offset Items".into()))?;
+            query.max_items = p
+                .maximum_items
+                .map(|n| {
+                    usize::try_from(n)
+                        .map_err(|_| CoreError::InvalidField("negative Maximum Items".into()))
+                })
+                .transpose()?;
+            let located = m.locate(who, &query)?;
+            if let Some(first) = located.ids.first() {
+                state.placeholder = Some(first.clone());
+            }
+            ResponsePayload::Locate(LocateResponse {
+                located_items: (version >= Version::V1_3)
+                    .then(|| i32::try_from(located.located_items).unwrap_or(i32::MAX)),
+                unique_identifiers: located.ids.iter().map(text).collect(),
+                ..Default::default()
+            })
+        }
+        RequestPayload::Encrypt(p) => {
+            let target = id(&p.unique_identifier, state)?;
+            let data = p.data.as_ref().map_or(&[][..], SecretBytes::expose);
+            let aad = p
+                .authenticated_encryption_additional_data
+                .as_deref()
+                .unwrap_or_default();
+            let params = cipher_params(
+                p.cryptographic_parameters.as_ref(),
+                p.iv_counter_nonce.as_deref(),
+                aad,
+            )?;
+            let out = m.encrypt(who, &target, &params, data)?;
+            ResponsePayload::Encrypt(EncryptResponse {
+                unique_identifier: text(&target),
+                data: Some(out.data),
+                iv_counter_nonce: out.iv.filter(|_| p.iv_counter_nonce.is_none()),
+                authenticated_encryption_tag: out.tag,
+                ..Default::default()
+            })
+        }
+        RequestPayload::Decrypt(p) => {
+            let target = id(&p.unique_identifier, state)?;
+            let aad = p
+                .authenticated_encryption_additional_data
+                .as_deref()
+                .unwrap_or_default();
+            let params = cipher_params(
+                p.cryptographic_parameters.as_ref(),
+                p.iv_counter_nonce.as_deref(),
+                aad,
+            )?;
+            let plain = m.decrypt(
+                who,
+                &target,
+                &params,
+                p.data.as_deref().unwrap_or_default(),
+                p.authenticated_encryption_tag.as_deref(),
+            )?;
+            ResponsePayload::Decrypt(DecryptResponse {
+                unique_identifier: text(&target),
+                data: Some(SecretBytes(plain)),
+                ..Default::default()
+            })
+        }
+        RequestPayload::Sign(p) => {
+            let target = id(&p.unique_identifier, state)?;
+            let algorithm = signature_algorithm(p.cryptographic_parameters.as_ref())?;
+            let input = sign_input(p.data.as_deref(), p.digested_data.as_deref())?;
+            let signature = m.sign(who, &target, algorithm, input)?;
+            ResponsePayload::Sign(SignResponse {
+                unique_identifier: text(&target),
+                signature_data: Some(signature),
+                ..Default::default()
+            })
+        }
+        RequestPayload::SignatureVerify(p) => {
+            let target = id(&p.unique_identifier, state)?;
+            let algorithm = signature_algorithm(p.cryptographic_parameters.as_ref())?;
+            let input = sign_input(p.data.as_deref(), p.digested_data.as_deref())?;
+            let signature = p
+                .signature_data
+                .as_deref()
+                .ok_or_else(|| CoreError::MissingData("Signature Data".into()))?;
+            let validity = validity(m.verify(who, &target, algorithm, input, signature))?;
+            ResponsePayload::SignatureVerify(SignatureVerifyResponse {
+                unique_identifier: text(&target),
+                validity_indicator: validity,
+                ..Default::default()
+            })
+        }
+        RequestPayload::MAC(p) => {
+            let target = id(&p.unique_identifier, state)?;
+            let hash = mac_hash(p.cryptographic_parameters.as_ref())?;
+            let mac = m.mac(who, &target, hash, p.data.as_deref().unwrap_or_default())?;
+            ResponsePayload::MAC(MACResponse {
+                unique_identifier: text(&target),
+                mac_data: Some(mac),
+                ..Default::default()
+            })
+        }
+        RequestPayload::MACVerify(p) => {
+            let target = id(&p.unique_identifier, state)?;
+            let hash = mac_hash(p.cryptographic_parameters.as_ref())?;
+            let mac_data = p
+                .mac_data
+                .as_deref()
+                .ok_or_else(|| CoreError::MissingData("MAC Data".into()))?;
+            let validity = validity(m.mac_verify(
+                who,
+                &target,
+                hash,
+                p.data.as_deref().unwrap_or_default(),
+                mac_data,
+            ))?;
+            ResponsePayload::MACVerify(MACVerifyResponse {
+                unique_identifier: text(&target),
+                validity_indicator: validity,
+                ..Default::default()
+            })
+        }
+        RequestPayload::Hash(p) => {
+            let algorithm = p
+                .cryptographic_parameters
+                .hashing_algorithm
+                .ok_or_else(|| CoreError::MissingData("Hashing Algorithm".into()))
+                .and_then(hash_in)?;
+            let digest = m.hash(who, algorithm, p.data.as_deref().unwrap_or_default())?;
+            ResponsePayload::Hash(HashResponse {
+                data: Some(digest),
+                ..Default::default()
+            })
+        }
+        RequestPayload::RNGRetrieve(p) => {
+            let len = usize::try_from(p.data_length)
+                .map_err(|_| CoreError::InvalidField("negative Data Length".into()))?;
+            let data = m.random(who, len)?;
+            ResponsePayload::RNGRetrieve(RNGRetrieveResponse {
+                data: SecretBytes(data),
+                ..Default::default()
+            })
+        }
+        _ => {
+            return Err(CoreError::OperationNotSupported(format!(
+                "operation {:?}",
+                item.operation
+            )));
+        }
+    };
+    Ok(Some(payload))
+}
+
+fn placeholder(state: &BatchState) -> Result<ObjectId> {
+    state.placeholder.clone().ok_or_else(|| {
+        CoreError::MissingData("Unique Identifier (no ID Placeholder in this batch)".into())
+    })
+}
+
+fn created(state: &mut BatchState, id: &ObjectId) {
+    state.placeholder = Some(id.clone());
+    state.created.push(id.clone());
+}
+
+fn identifier(id: &ObjectId) -> IdentifierPayload {
+    IdentifierPayload {
+        unique_identifier: Some(UniqueIdentifier::Text(id.as_str().to_owned())),
+        ..Default::default()
+    }
+}
+
+/// Add/Modify/Delete Attribute answer: 1.x echoes the attribute, 2.x only the identifier.
+fn attribute_change(
+    id: ObjectId,
+    version: Version,
+    attribute: Option<crate::message::IndexedAttribute>,
+) -> ResponsePayload {
+    let response = AttributeChangeResponse {
+        unique_identifier: UniqueIdentifier::Text(id.as_str().to_owned()),
+        attribute: attribute.filter(|_| version < Version::V2_0),
+        ..Default::default()
+    };
+    // The three operations share one response structure; the batch item's Operation tells them apart.
+    ResponsePayload::AddAttribute(response)
+}
+
+/// Whether `a` can be written in `version` (an attribute 2.x added is not sent to a 1.x client).
+fn expressible(a: &Attribute, version: Version) -> bool {
+    let mut buf = Vec::new();
+    let mut e = Encoder::new(&mut buf, version);
+    a.encode_for(None, &mut e).is_ok()
+}
+
+fn discover_versions(p: &DiscoverVersionsPayload) -> DiscoverVersionsPayload {
+    let ours = SUPPORTED_VERSIONS.iter().map(|v| ProtocolVersion::from(*v));
+    let protocol_versions = if p.protocol_versions.is_empty() {
+        ours.collect()
+    } else {
+        // The client's list, filtered to what this server speaks, in the server's order of preference.
+        ours.filter(|v| p.protocol_versions.contains(v)).collect()
+    };
+    DiscoverVersionsPayload {
+        protocol_versions,
+        ..Default::default()
+    }
+}
+
+fn query(version: Version, functions: &[QueryFunction]) -> QueryResponse {
+    let mut response = QueryResponse::default();
+    for f in functions {
+        match *f {
+            QueryFunction::QUERY_OPERATIONS => {
+                response.operations = OPERATIONS
+                    .iter()
+                    .copied()
+                    .filter(|op| op.since() != Some(2) || version >= Version::V2_0)
+                    .collect();
+            }
+            QueryFunction::QUERY_OBJECTS => {
+                response.object_types = vec![
+                    ObjectType::CERTIFICATE,
+                    ObjectType::SYMMETRIC_KEY,
+                    ObjectType::PUBLIC_KEY,
+                    ObjectType::PRIVATE_KEY,
+                    ObjectType::SECRET_DATA,
+                    ObjectType::OPAQUE_OBJECT,
+                ];
+            }
+            QueryFunction::QUERY_SERVER_INFORMATION => {
+                response.vendor_identification = Some("kms".to_owned());
+                response.server_information = Some(Box::new(ServerInformation {
+                    server_name: Some("kms".to_owned()),
+                    server_version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+                    product_name: Some("kms".to_owned()),
+                    ..Default::default()
+                }));
+            }
+            QueryFunction::QUERY_CAPABILITIES if version >= Version::V1_3 => {
+                response.capability_information = vec![CapabilityInformation {
+                    streaming_capability: Some(false),
+                    asynchronous_capability: Some(false),
+                    attestation_capability: Some(false),
+                    batch_undo_capability: Some(true),
+                    batch_continue_capability: Some(true),
+                    ..Default::default()
+                }];
+            }
+            // Functions with nothing to list (extensions, attestation types, ...) answer nothing.
+            _ => {}
+        }
+    }
+    response
+}
+
+fn locate_query(attributes: Option<&Attributes>) -> Result<LocateQuery> {
+    let mut q = LocateQuery::default();
+    for a in attributes.map_or(&[][..], |a| &a.attributes) {
+        match a {
+            Attribute::ObjectType(t) => q.object_type = Some(object_type_in(*t)?),
+            Attribute::CryptographicAlgorithm(v) => q.algorithm = Some(algorithm_in(*v)),
+            Attribute::CryptographicLength(v) => {
+                q.length = Some(u32::try_from(*v).map_err(|_| {
+                    CoreError::InvalidAttributeValue("negative Cryptographic Length".into())
+                })?);
+            }
+            Attribute::State(_) => {
+                if let kms_core::manager::Attribute::State(s) = attribute_in(a)? {
+                    q.state = Some(s);
+                }
+            }
+            Attribute::Name(n) => q.name = Some(n.name_value.clone()),
+            Attribute::ObjectGroup(g) => q.object_group = Some(g.clone()),
+            Attribute::CryptographicUsageMask(mask) => {
+                q.usage_mask = Some(kms_core::UsageMask::from_bits_retain(mask.0));
+            }
+            // Two values of a date attribute are a range (KMIP 1.4 §4.9); one is an exact date.
+            Attribute::InitialDate(d) => range(&mut q.initial_date, date_in(*d)?),
+            Attribute::ActivationDate(d) => range(&mut q.activation_date, date_in(*d)?),
+            Attribute::DeactivationDate(d) => range(&mut q.deactivation_date, date_in(*d)?),
+            other => {
+                return Err(CoreError::InvalidField(format!(
+                    "Locate cannot filter on attribute {}",
+                    other.tag()
+                )));
+            }
+        }
+    }
+    Ok(q)
+}
+
+fn range(r: &mut kms_core::store::DateRange, d: time::OffsetDateTime) {
+    match (r.from, r.to) {
+        (None, _) => {
+            r.from = Some(d);
+            r.to = Some(d);
+        }
+        (Some(from), _) if d < from => r.from = Some(d),
+        _ => r.to = Some(d),
+    }
+}
+
+fn hash_in(h: HashingAlgorithm) -> Result<CoreHash> {
+    Ok(match h {
+        HashingAlgorithm::SHA_1 => CoreHash::Sha1,
+        HashingAlgorithm::SHA_224 => CoreHash::Sha224,
+        HashingAlgorithm::SHA_256 => CoreHash::Sha256,
+        HashingAlgorithm::SHA_384 => CoreHash::Sha384,
+        HashingAlgorithm::SHA_512 => CoreHash::Sha512,
+        other => {
+            return Err(CoreError::UnsupportedCryptographicParameters(format!(
+                "Hashing Algorithm {other:?}"
+            )));
+        }
+    })
+}
+
+fn cipher_params<'a>(
+    params: Option<&'a CryptographicParameters>,
+    iv: Option<&'a [u8]>,
+    aad: &'a [u8],
+) -> Result<CipherParams<'a>> {
+    let Some(p) = params else {
+        return Ok(CipherParams::AesGcm {
+            iv,
+            aad,
+            tag_len: 16,
+        });
+    };
+    if p.padding_method == Some(PaddingMethod::OAEP)
+        || p.cryptographic_algorithm == Some(CryptographicAlgorithm::RSA)
+    {
+        if p.padding_method.is_some_and(|m| m != PaddingMethod::OAEP) {
+            return Err(CoreError::UnsupportedCryptographicParameters(
+                "RSA encryption is RSA-OAEP only".into(),
+            ));
+        }
+        // KMIP's default OAEP hash is SHA-1 (KMIP 2.1 §11.7 Mask Generator Hashing Algorithm).
+        let hash = p.hashing_algorithm.map_or(Ok(CoreHash::Sha1), hash_in)?;
+        let mgf1_hash = p
+            .mask_generator_hashing_algorithm
+            .map_or(Ok(CoreHash::Sha1), hash_in)?;
+        return Ok(CipherParams::RsaOaep {
+            hash,
+            mgf1_hash,
+            label: p.p_source.as_deref().filter(|l| !l.is_empty()),
+        });
+    }
+    match p.block_cipher_mode {
+        None | Some(BlockCipherMode::GCM) => {
+            let tag_len = p
+                .tag_length
+                .map_or(Ok(16), usize::try_from)
+                .map_err(|_| CoreError::InvalidField("negative Tag Length".into()))?;
+            Ok(CipherParams::AesGcm { iv, aad, tag_len })
+        }
+        Some(other) => Err(CoreError::UnsupportedCryptographicParameters(format!(
+            "Block Cipher Mode {other:?}"
+        ))),
+    }
+}
+
+fn signature_algorithm(params: Option<&CryptographicParameters>) -> Result<SignatureAlgorithm> {
+    let p = params.ok_or_else(|| CoreError::MissingData("Cryptographic Parameters".into()))?;
+    if let Some(dsa) = p.digital_signature_algorithm {
+        use DigitalSignatureAlgorithm as D;
+        return Ok(match dsa {
+            D::SHA_1_WITH_RSA_ENCRYPTION => SignatureAlgorithm::RsaPkcs1v15(CoreHash::Sha1),
+            D::SHA_224_WITH_RSA_ENCRYPTION => SignatureAlgorithm::RsaPkcs1v15(CoreHash::Sha224),
+            D::SHA_256_WITH_RSA_ENCRYPTION => SignatureAlgorithm::RsaPkcs1v15(CoreHash::Sha256),
+            D::SHA_384_WITH_RSA_ENCRYPTION => SignatureAlgorithm::RsaPkcs1v15(CoreHash::Sha384),
+            D::SHA_512_WITH_RSA_ENCRYPTION => SignatureAlgorithm::RsaPkcs1v15(CoreHash::Sha512),
+            D::RSASSA_PSS => SignatureAlgorithm::RsaPss(
+                p.hashing_algorithm.map_or(Ok(CoreHash::Sha256), hash_in)?,
+            ),
+            D::ECDSA_WITH_SHA_1 => SignatureAlgorithm::Ecdsa(CoreHash::Sha1),
+            D::ECDSA_WITH_SHA224 => SignatureAlgorithm::Ecdsa(CoreHash::Sha224),
+            D::ECDSA_WITH_SHA256 => SignatureAlgorithm::Ecdsa(CoreHash::Sha256),
+            D::ECDSA_WITH_SHA384 => SignatureAlgorithm::Ecdsa(CoreHash::Sha384),
+            D::ECDSA_WITH_SHA512 => SignatureAlgorithm::Ecdsa(CoreHash::Sha512),
+            other => {
+                return Err(CoreError::UnsupportedCryptographicParameters(format!(
+                    "Digital Signature Algorithm {other:?}"
+                )));
+            }
+        });
+    }
+    let hash = p
+        .hashing_algorithm
+        .ok_or_else(|| CoreError::MissingData("Hashing Algorithm".into()))
+        .and_then(hash_in)?;
+    match (p.cryptographic_algorithm, p.padding_method) {
+        (Some(CryptographicAlgorithm::ECDSA | CryptographicAlgorithm::EC), _) => {
+            Ok(SignatureAlgorithm::Ecdsa(hash))
+        }
+        (_, Some(PaddingMethod::PSS)) => Ok(SignatureAlgorithm::RsaPss(hash)),
+        (_, Some(PaddingMethod::PKCS1_V1_5)) | (Some(CryptographicAlgorithm::RSA), None) => {
+            Ok(SignatureAlgorithm::RsaPkcs1v15(hash))
+        }
+        _ => Err(CoreError::MissingData(
+            "Digital Signature Algorithm, or Cryptographic Algorithm and Padding Method".into(),
+        )),
+    }
+}
+
+fn sign_input<'a>(data: Option<&'a [u8]>, digested: Option<&'a [u8]>) -> Result<SignInput<'a>> {
+    match (data, digested) {
+        (Some(d), None) => Ok(SignInput::Message(d)),
+        (None, Some(d)) => Ok(SignInput::Digest(d)),
+        (Some(_), Some(_)) => Err(CoreError::InvalidField(
+            "Data and Digested Data are exclusive".into(),
+        )),
+        (None, None) => Err(CoreError::MissingData("Data".into())),
+    }
+}
+
+fn mac_hash(params: Option<&CryptographicParameters>) -> Result<Option<CoreHash>> {
+    params
+        .and_then(|p| p.hashing_algorithm)
+        .map(hash_in)
+        .transpose()
+}
+
+/// A verification's answer: a mismatch is a Validity Indicator, not a failed operation.
+fn validity(result: Result<()>) -> Result<ValidityIndicator> {
+    match result {
+        Ok(()) => Ok(ValidityIndicator::VALID),
+        Err(CoreError::CryptographicFailure) => Ok(ValidityIndicator::INVALID),
+        Err(e) => Err(e),
+    }
+}
+
+fn wrapping_in(
+    spec: &crate::message::types::KeyWrappingSpecification,
+    state: &BatchState,
+) -> Result<KeyWrappingSpec> {
+    if spec.wrapping_method != WrappingMethod::ENCRYPT {
+        return Err(CoreError::OperationNotSupported(
+            "Wrapping Method other than Encrypt".into(),
+        ));
+    }
+    let info = spec
+        .encryption_key_information
+        .as_ref()
+        .ok_or_else(|| CoreError::MissingData("Encryption Key Information".into()))?;
+    let wrapping_key_id = match &info.unique_identifier {
+        UniqueIdentifier::Text(s) => ObjectId::try_from(s.as_str())?,
+        _ => placeholder(state)?,
+    };
+    let p = info.cryptographic_parameters.as_ref();
+    let algorithm = match p.and_then(|p| p.padding_method) {
+        Some(PaddingMethod::OAEP) => WrapAlgorithm::RsaOaep(
+            p.and_then(|p| p.hashing_algorithm)
+                .map_or(Ok(CoreHash::Sha1), hash_in)?,
+        ),
+        _ => match p.and_then(|p| p.block_cipher_mode) {
+            None | Some(BlockCipherMode::NISTKEYWRAP) => WrapAlgorithm::AesKeyWrap,
+            Some(BlockCipherMode::AESKEYWRAPPADDING) => WrapAlgorithm::AesKeyWrapPadded,
+            Some(other) => {
+                return Err(CoreError::UnsupportedCryptographicParameters(format!(
+                    "wrapping with Block Cipher Mode {other:?}"
+                )));
+            }
+        },
+    };
+    Ok(KeyWrappingSpec {
+        wrapping_key_id,
+        algorithm,
+    })
+}
+
+/// The Key Format Type a stored key's canonical format is sent as.
+fn format_out(format: KeyFormat) -> KeyFormatType {
+    match format {
+        KeyFormat::Raw => KeyFormatType::RAW,
+        KeyFormat::Pkcs8 => KeyFormatType::PKCS_8,
+        KeyFormat::SubjectPublicKeyInfo | KeyFormat::X509Certificate => KeyFormatType::X_509,
+    }
+}
+
+fn key_block(
+    object: &ManagedObject,
+    key: ExportedKey,
+    requested: Option<KeyFormatType>,
+) -> Result<KeyBlock> {
+    let algorithm = object
+        .attributes
+        .cryptographic_algorithm
+        .map(|a| CryptographicAlgorithm(a.to_kmip()));
+    let length = object
+        .attributes
+        .cryptographic_length
+        .and_then(|l| i32::try_from(l).ok());
+    match key {
+        ExportedKey::Plain(material) => {
+            let canonical = format_out(material.format());
+            let format = requested.unwrap_or(canonical);
+            let key_material = if format == canonical {
+                crate::message::KeyMaterial::Bytes(SecretBytes(material.into_bytes()))
+            } else if format == KeyFormatType::TRANSPARENT_SYMMETRIC_KEY
+                && material.format() == KeyFormat::Raw
+            {
+                crate::message::KeyMaterial::TransparentSymmetricKey(
+                    crate::message::objects::TransparentSymmetricKey {
+                        key: SecretBytes(material.into_bytes()),
+                        ..Default::default()
+                    },
+                )
+            } else {
+                return Err(CoreError::KeyFormatTypeNotSupported(format!(
+                    "{format:?} for this object"
+                )));
+            };
+            Ok(KeyBlock {
+                key_format_type: format,
+                key_value: Some(KeyValue::Plain {
+                    key_material,
+                    attributes: None,
+                    extensions: Vec::new(),
+                }),
+                cryptographic_algorithm: algorithm,
+                cryptographic_length: length,
+                ..Default::default()
+            })
+        }
+        ExportedKey::Wrapped {
+            bytes,
+            format,
+            spec,
+        } => {
+            let canonical = format_out(format);
+            if requested.is_some_and(|r| r != canonical) {
+                return Err(CoreError::KeyFormatTypeNotSupported(
+                    "a wrapped key is sent in its stored format".into(),
+                ));
+            }
+            let (block_cipher_mode, padding_method, hashing_algorithm) = match spec.algorithm {
+                WrapAlgorithm::AesKeyWrap => (Some(BlockCipherMode::NISTKEYWRAP), None, None),
+                WrapAlgorithm::AesKeyWrapPadded => {
+                    (Some(BlockCipherMode::AESKEYWRAPPADDING), None, None)
+                }
+                WrapAlgorithm::RsaOaep(h) => (
+                    None,
+                    Some(PaddingMethod::OAEP),
+                    Some(match h {
+                        CoreHash::Sha1 => HashingAlgorithm::SHA_1,
+                        CoreHash::Sha224 => HashingAlgorithm::SHA_224,
+                        CoreHash::Sha256 => HashingAlgorithm::SHA_256,
+                        CoreHash::Sha384 => HashingAlgorithm::SHA_384,
+                        CoreHash::Sha512 => HashingAlgorithm::SHA_512,
+                    }),
+                ),
+            };
+            Ok(KeyBlock {
+                key_format_type: canonical,
+                key_value: Some(KeyValue::Wrapped(SecretBytes::new(bytes))),
+                cryptographic_algorithm: algorithm,
+                cryptographic_length: length,
+                key_wrapping_data: Some(Box::new(KeyWrappingData {
+                    wrapping_method: WrappingMethod::ENCRYPT,
+                    encryption_key_information: Some(EncryptionKeyInformation {
+                        unique_identifier: UniqueIdentifier::Text(
+                            spec.wrapping_key_id.as_str().to_owned(),
+                        ),
+                        cryptographic_parameters: Some(Box::new(CryptographicParameters {
+                            block_cipher_mode,
+                            padding_method,
+                            hashing_algorithm,
+                            ..Default::default()
+                        })),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                })),
+                ..Default::default()
+            })
+        }
+    }
+}
+
+fn object_out(mut object: ManagedObject, requested: Option<KeyFormatType>) -> Result<Object> {
+    let key = std::mem::replace(
+        &mut object.key,
+        ExportedKey::Plain(KeyMaterial::new(KeyFormat::Raw, Zeroizing::new(Vec::new()))),
+    );
+    Ok(match object.object_type {
+        CoreObjectType::SymmetricKey => Object::SymmetricKey(SymmetricKey {
+            key_block: key_block(&object, key, requested)?,
+            ..Default::default()
+        }),
+        CoreObjectType::PrivateKey => Object::PrivateKey(PrivateKey {
+            key_block: key_block(&object, key, requested)?,
+            ..Default::default()
+        }),
+        CoreObjectType::PublicKey => Object::PublicKey(PublicKey {
+            key_block: key_block(&object, key, requested)?,
+            ..Default::default()
+        }),
+        CoreObjectType::SecretData => Object::SecretData(SecretData {
+            secret_data_type: SecretDataType::PASSWORD,
+            key_block: key_block(
+                &object,
+                key,
+                requested
+                    .or(Some(KeyFormatType::OPAQUE))
+                    .filter(|f| *f != KeyFormatType::OPAQUE),
+            )?,
+            ..Default::default()
+        }),
+        CoreObjectType::Certificate | CoreObjectType::OpaqueObject => {
+            let ExportedKey::Plain(material) = key else {
+                return Err(CoreError::OperationNotSupported(
+                    "wrapping certificates and opaque objects".into(),
+                ));
+            };
+            if object.object_type == CoreObjectType::Certificate {
+                Object::Certificate(Certificate {
+                    certificate_type: CertificateType::X_509,
+                    certificate_value: material.bytes().to_vec(),
+                    ..Default::default()
+                })
+            } else {
+                Object::OpaqueObject(OpaqueObject {
+                    opaque_data_type: crate::message::enums::OpaqueDataType(0x8000_0000),
+                    opaque_data_value: material.bytes().to_vec(),
+                    ..Default::default()
+                })
+            }
+        }
+        _ => return Err(CoreError::IllegalObjectType),
+    })
+}
+
+/// The key material of a Register request in kms-core's canonical format; the Key Block's algorithm and
+/// length fill the attributes the template left out.
+fn material_in(object: &Object, attributes: &mut kms_core::Attributes) -> Result<KeyMaterial> {
+    let from_block = |block: &KeyBlock,
+                      attributes: &mut kms_core::Attributes,
+                      accepted: &[(KeyFormatType, KeyFormat)]|
+     -> Result<KeyMaterial> {
+        if attributes.cryptographic_algorithm.is_none() {
+            attributes.cryptographic_algorithm = block.cryptographic_algorithm.map(algorithm_in);
+        }
+        let Some(KeyValue::Plain { key_material, .. }) = &block.key_value else {
+            return Err(CoreError::OperationNotSupported(
+                "registering wrapped key values".into(),
+            ));
+        };
+        let bytes = match key_material {
+            crate::message::KeyMaterial::Bytes(b) => b.0.clone(),
+            crate::message::KeyMaterial::TransparentSymmetricKey(k)
+                if block.key_format_type == KeyFormatType::TRANSPARENT_SYMMETRIC_KEY =>
+            {
+                k.key.0.clone()
+            }
+            _ => {
+                return Err(CoreError::KeyFormatTypeNotSupported(format!(
+                    "{:?} in Register",
+                    block.key_format_type
+                )));
+            }
+        };
+        let format = accepted
+            .iter()
+            .find(|(k, _)| *k == block.key_format_type)
+            .map(|(_, f)| *f)
+            .ok_or_else(|| {
+                CoreError::KeyFormatTypeNotSupported(format!(
+                    "{:?} in Register",
+                    block.key_format_type
+                ))
+            })?;
+        Ok(KeyMaterial::new(format, bytes))
+    };
+    const RAW: &[(KeyFormatType, KeyFormat)] = &[
+        (KeyFormatType::RAW, KeyFormat::Raw),
+        (KeyFormatType::OPAQUE, KeyFormat::Raw),
+        (KeyFormatType::TRANSPARENT_SYMMETRIC_KEY, KeyFormat::Raw),
+    ];
+    match object {
+        Object::SymmetricKey(k) => from_block(&k.key_block, attributes, RAW),
+        Object::SecretData(k) => from_block(&k.key_block, attributes, RAW),
+        Object::PrivateKey(k) => from_block(
+            &k.key_block,
+            attributes,
+            &[(KeyFormatType::PKCS_8, KeyFormat::Pkcs8)],
+        ),
+        Object::PublicKey(k) => from_block(
+            &k.key_block,
+            attributes,
+            &[(KeyFormatType::X_509, KeyFormat::SubjectPublicKeyInfo)],
+        ),
+        Object::Certificate(c) => {
+            if c.certificate_type != CertificateType::X_509 {
+                return Err(CoreError::OperationNotSupported(
+                    "certificates other than X.509".into(),
+                ));
+            }
+            Ok(KeyMaterial::new(
+                KeyFormat::X509Certificate,
+                Zeroizing::new(c.certificate_value.clone()),
+            ))
+        }
+        Object::OpaqueObject(o) => Ok(KeyMaterial::new(
+            KeyFormat::Raw,
+            Zeroizing::new(o.opaque_data_value.clone()),
+        )),
+        _ => Err(CoreError::OperationNotSupported(format!(
+            "registering {:?}",
+            object.object_type()
+        ))),
+    }
+}

@@ -1,0 +1,831 @@
+//! KmipService: operations, batch semantics, version answers, identities and bad input, in process.
+
+#![cfg(feature = "service")]
+
+use std::sync::Arc;
+
+use kms_core::{KeyManager, MemoryStore, Principal, SoftwareBackend};
+use kms_kmip::message::enums::{
+    BatchErrorContinuationOption, CryptographicAlgorithm, CryptographicUsageMask,
+    DigitalSignatureAlgorithm, HashingAlgorithm, KeyFormatType, ObjectType, Operation,
+    QueryFunction, RecommendedCurve, ResultReason, ResultStatus, RevocationReasonCode,
+    UniqueIdentifierEnumeration, ValidityIndicator,
+};
+use kms_kmip::message::objects::SymmetricKey;
+use kms_kmip::message::operations::access::{GetAttributesRequest, GetRequest, LocateRequest};
+use kms_kmip::message::operations::crypto::{
+    DecryptRequest, EncryptRequest, HashRequest, MACRequest, MACVerifyRequest, RNGRetrieveRequest,
+    SignRequest, SignatureVerifyRequest,
+};
+use kms_kmip::message::operations::lifecycle::{
+    CreateKeyPairRequest, CreateRequest, IdentifierPayload, RegisterRequest, RevokeRequest,
+};
+use kms_kmip::message::operations::server::{DiscoverVersionsPayload, QueryRequest};
+use kms_kmip::message::types::{
+    CryptographicDomainParameters, CryptographicParameters, Name, RevocationReason,
+};
+use kms_kmip::message::{
+    Attribute, AttributeReference, Attributes, KeyBlock, KeyMaterial, KeyValue, Object,
+    ProtocolVersion, RequestBatchItem, RequestHeader, RequestMessage, RequestPayload,
+    ResponseBatchItem, ResponseMessage, ResponsePayload, SecretBytes, UniqueIdentifier,
+};
+use kms_kmip::service::KmipService;
+use kms_kmip::tags::Version;
+use kms_kmip::ttlv::Tag;
+
+fn service() -> KmipService {
+    let manager = KeyManager::builder(Arc::new(MemoryStore::new()))
+        .backend(Arc::new(SoftwareBackend::new()))
+        .build()
+        .expect("manager");
+    KmipService::new(Arc::new(manager))
+}
+
+fn alice() -> Principal {
+    Principal::new("alice").expect("principal")
+}
+
+fn message(version: Version, payloads: Vec<RequestPayload>) -> RequestMessage {
+    let n = payloads.len();
+    RequestMessage {
+        header: RequestHeader {
+            protocol_version: version.into(),
+            batch_count: i32::try_from(n).expect("count"),
+            ..Default::default()
+        },
+        batch_items: payloads
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut item = RequestBatchItem::new(p).expect("item");
+                if n > 1 {
+                    item.unique_batch_item_id = Some(vec![u8::try_from(i).expect("small")]);
+                }
+                item
+            })
+            .collect(),
+    }
+}
+
+/// Sends through the TTLV encoding both ways, as a transport would.
+fn send(s: &KmipService, who: &Principal, m: &RequestMessage) -> ResponseMessage {
+    let bytes = m.to_bytes().expect("encode request");
+    let response = s.handle_ttlv(who, &bytes);
+    ResponseMessage::from_bytes(&response).expect("decode response")
+}
+
+fn one(s: &KmipService, who: &Principal, version: Version, p: RequestPayload) -> ResponseBatchItem {
+    let r = send(s, who, &message(version, vec![p]));
+    assert_eq!(r.header.protocol_version, ProtocolVersion::from(version));
+    assert_eq!(r.batch_items.len(), 1);
+    r.batch_items.into_iter().next().expect("item")
+}
+
+fn ok(item: ResponseBatchItem) -> ResponsePayload {
+    assert_eq!(
+        item.result_status,
+        ResultStatus::SUCCESS,
+        "{:?}: {:?}",
+        item.result_reason,
+        item.result_message
+    );
+    item.payload.expect("payload")
+}
+
+fn aes_template(name: Option<&str>) -> Attributes {
+    let mut a = vec![
+        Attribute::CryptographicAlgorithm(CryptographicAlgorithm::AES),
+        Attribute::CryptographicLength(256),
+        Attribute::CryptographicUsageMask(
+            CryptographicUsageMask::ENCRYPT | CryptographicUsageMask::DECRYPT,
+        ),
+    ];
+    if let Some(n) = name {
+        a.push(Attribute::Name(Name {
+            name_value: n.to_owned(),
+            name_type: kms_kmip::message::enums::NameType::UNINTERPRETED_TEXT_STRING,
+            ..Default::default()
+        }));
+    }
+    Attributes::new(a)
+}
+
+fn create_aes(name: Option<&str>) -> RequestPayload {
+    RequestPayload::Create(CreateRequest {
+        object_type: ObjectType::SYMMETRIC_KEY,
+        attributes: aes_template(name),
+        ..Default::default()
+    })
+}
+
+fn uid(s: &str) -> Option<UniqueIdentifier> {
+    Some(UniqueIdentifier::Text(s.to_owned()))
+}
+
+fn created_id(p: ResponsePayload) -> String {
+    match p {
+        ResponsePayload::Create(c) => c.unique_identifier.as_str().expect("text").to_owned(),
+        ResponsePayload::Register(c) => c.unique_identifier.as_str().expect("text").to_owned(),
+        other => panic!("not a create: {other:?}"),
+    }
+}
+
+fn id_payload(id: &str) -> IdentifierPayload {
+    IdentifierPayload {
+        unique_identifier: uid(id),
+        ..Default::default()
+    }
+}
+
+const VERSIONS: [Version; 7] = [
+    Version::V1_0,
+    Version::V1_1,
+    Version::V1_2,
+    Version::V1_3,
+    Version::V1_4,
+    Version::V2_0,
+    Version::V2_1,
+];
+
+#[test]
+fn symmetric_lifecycle_in_every_version() {
+    let s = service();
+    let who = alice();
+    for v in VERSIONS {
+        let id = created_id(ok(one(&s, &who, v, create_aes(None))));
+        let got = ok(one(
+            &s,
+            &who,
+            v,
+            RequestPayload::Get(GetRequest {
+                unique_identifier: uid(&id),
+                ..Default::default()
+            }),
+        ));
+        let ResponsePayload::Get(got) = got else {
+            panic!("get")
+        };
+        let Some(object) = got.object.as_deref() else {
+            panic!("object")
+        };
+        let Object::SymmetricKey(key) = object else {
+            panic!("symmetric key")
+        };
+        assert_eq!(key.key_block.key_format_type, KeyFormatType::RAW);
+        let Some(KeyValue::Plain {
+            key_material: KeyMaterial::Bytes(b),
+            ..
+        }) = &key.key_block.key_value
+        else {
+            panic!("raw bytes")
+        };
+        assert_eq!(b.expose().len(), 32);
+
+        ok(one(&s, &who, v, RequestPayload::Activate(id_payload(&id))));
+        let attrs = ok(one(
+            &s,
+            &who,
+            v,
+            RequestPayload::GetAttributes(GetAttributesRequest {
+                unique_identifier: uid(&id),
+                attribute_references: vec![AttributeReference::Standard(Tag::STATE)],
+                ..Default::default()
+            }),
+        ));
+        let ResponsePayload::GetAttributes(attrs) = attrs else {
+            panic!("attrs")
+        };
+        assert_eq!(
+            attrs.attributes.expect("attributes").attributes,
+            vec![Attribute::State(kms_kmip::message::enums::State::ACTIVE)]
+        );
+        ok(one(
+            &s,
+            &who,
+            v,
+            RequestPayload::Revoke(RevokeRequest {
+                unique_identifier: uid(&id),
+                revocation_reason: RevocationReason {
+                    revocation_reason_code: RevocationReasonCode::CESSATION_OF_OPERATION,
+                    ..Default::default()
+                },
+                ..Default::default()
+            }),
+        ));
+        ok(one(&s, &who, v, RequestPayload::Destroy(id_payload(&id))));
+        let gone = one(
+            &s,
+            &who,
+            v,
+            RequestPayload::Get(GetRequest {
+                unique_identifier: uid(&id),
+                ..Default::default()
+            }),
+        );
+        assert_eq!(gone.result_status, ResultStatus::OPERATION_FAILED);
+        assert!(gone.result_reason.is_some());
+    }
+}
+
+#[test]
+fn get_attributes_never_sends_attributes_the_version_lacks() {
+    let s = service();
+    let who = alice();
+    let id = created_id(ok(one(&s, &who, Version::V1_0, create_aes(Some("k10")))));
+    for v in VERSIONS {
+        let attrs = ok(one(
+            &s,
+            &who,
+            v,
+            RequestPayload::GetAttributes(GetAttributesRequest {
+                unique_identifier: uid(&id),
+                ..Default::default()
+            }),
+        ));
+        let ResponsePayload::GetAttributes(attrs) = attrs else {
+            panic!("attrs")
+        };
+        let attrs = attrs.attributes.expect("attributes").attributes;
+        assert!(
+            attrs
+                .iter()
+                .any(|a| matches!(a, Attribute::Name(n) if n.name_value == "k10"))
+        );
+        // Sensitive and friends came with KMIP 1.4: older answers lack them, newer ones have them.
+        assert_eq!(
+            attrs.iter().any(|a| matches!(a, Attribute::Sensitive(_))),
+            v >= Version::V1_4,
+            "{v}"
+        );
+    }
+}
+
+#[test]
+fn id_placeholder_carries_through_a_batch() {
+    let s = service();
+    let who = alice();
+    let data = b"attack at dawn".to_vec();
+    let m = message(
+        Version::V2_1,
+        vec![
+            create_aes(None),
+            RequestPayload::Activate(IdentifierPayload::default()),
+            RequestPayload::Encrypt(EncryptRequest {
+                unique_identifier: Some(UniqueIdentifier::Enumeration(
+                    UniqueIdentifierEnumeration::ID_PLACEHOLDER,
+                )),
+                data: Some(SecretBytes::new(data.clone())),
+                authenticated_encryption_additional_data: Some(b"aad".to_vec()),
+                ..Default::default()
+            }),
+        ],
+    );
+    let r = send(&s, &who, &m);
+    assert_eq!(r.header.batch_count, 3);
+    let mut items = r.batch_items.into_iter();
+    let id = created_id(ok(items.next().expect("create")));
+    ok(items.next().expect("activate"));
+    let third = items.next().expect("encrypt");
+    assert_eq!(third.unique_batch_item_id, Some(vec![2]));
+    let ResponsePayload::Encrypt(enc) = ok(third) else {
+        panic!("encrypt")
+    };
+    assert_eq!(enc.unique_identifier.as_str(), Some(id.as_str()));
+    let dec = ok(one(
+        &s,
+        &who,
+        Version::V2_1,
+        RequestPayload::Decrypt(DecryptRequest {
+            unique_identifier: uid(&id),
+            data: enc.data,
+            iv_counter_nonce: enc.iv_counter_nonce,
+            authenticated_encryption_tag: enc.authenticated_encryption_tag.clone(),
+            authenticated_encryption_additional_data: Some(b"aad".to_vec()),
+            ..Default::default()
+        }),
+    ));
+    let ResponsePayload::Decrypt(dec) = dec else {
+        panic!("decrypt")
+    };
+    assert_eq!(dec.data.expect("data").expose(), &data[..]);
+}
+
+fn failing_batch(option: Option<BatchErrorContinuationOption>) -> RequestMessage {
+    let mut m = message(
+        Version::V1_4,
+        vec![
+            create_aes(None),
+            // No such object: fails.
+            RequestPayload::Activate(id_payload("no-such-object")),
+            create_aes(None),
+        ],
+    );
+    m.header.batch_error_continuation_option = option;
+    m
+}
+
+#[test]
+fn batch_error_continuation_stop_continue_undo() {
+    let s = service();
+    let who = alice();
+
+    // Stop (the default): the items after the failure are not run.
+    let r = send(&s, &who, &failing_batch(None));
+    assert_eq!(r.batch_items.len(), 2);
+    assert_eq!(r.batch_items[0].result_status, ResultStatus::SUCCESS);
+    assert_eq!(
+        r.batch_items[1].result_status,
+        ResultStatus::OPERATION_FAILED
+    );
+    assert_eq!(
+        r.batch_items[1].result_reason,
+        Some(ResultReason::ITEM_NOT_FOUND)
+    );
+    assert_eq!(r.batch_items[1].unique_batch_item_id, Some(vec![1]));
+
+    // Continue: everything runs.
+    let r = send(
+        &s,
+        &who,
+        &failing_batch(Some(BatchErrorContinuationOption::CONTINUE)),
+    );
+    let statuses: Vec<_> = r.batch_items.iter().map(|i| i.result_status).collect();
+    assert_eq!(
+        statuses,
+        [
+            ResultStatus::SUCCESS,
+            ResultStatus::OPERATION_FAILED,
+            ResultStatus::SUCCESS
+        ]
+    );
+
+    // Undo: the first item's key is destroyed again and the item reported Undone.
+    let before = locate_all(&s, &who);
+    let r = send(
+        &s,
+        &who,
+        &failing_batch(Some(BatchErrorContinuationOption::UNDO)),
+    );
+    let statuses: Vec<_> = r.batch_items.iter().map(|i| i.result_status).collect();
+    assert_eq!(
+        statuses,
+        [
+            ResultStatus::OPERATION_UNDONE,
+            ResultStatus::OPERATION_FAILED
+        ]
+    );
+    let after = locate_all(&s, &who);
+    let new: Vec<_> = after.iter().filter(|id| !before.contains(id)).collect();
+    assert_eq!(new.len(), 1, "the batch's one Create");
+    let get = one(
+        &s,
+        &who,
+        Version::V1_4,
+        RequestPayload::Get(GetRequest {
+            unique_identifier: Some(new[0].clone()),
+            ..Default::default()
+        }),
+    );
+    assert_eq!(get.result_reason, Some(ResultReason::OBJECT_DESTROYED));
+}
+
+fn locate_all(s: &KmipService, who: &Principal) -> Vec<UniqueIdentifier> {
+    let ResponsePayload::Locate(l) = ok(one(
+        s,
+        who,
+        Version::V2_1,
+        RequestPayload::Locate(LocateRequest::default()),
+    )) else {
+        panic!("locate")
+    };
+    l.unique_identifiers
+}
+
+#[test]
+fn two_identities_never_see_each_other() {
+    let s = service();
+    let alice = alice();
+    let bob = Principal::new("bob").expect("bob");
+    let id = created_id(ok(one(
+        &s,
+        &alice,
+        Version::V2_1,
+        create_aes(Some("shared-name")),
+    )));
+    let get = one(
+        &s,
+        &bob,
+        Version::V2_1,
+        RequestPayload::Get(GetRequest {
+            unique_identifier: uid(&id),
+            ..Default::default()
+        }),
+    );
+    assert_eq!(get.result_reason, Some(ResultReason::ITEM_NOT_FOUND));
+    assert!(locate_all(&s, &bob).is_empty());
+    assert_eq!(locate_all(&s, &alice).len(), 1);
+    let destroy = one(
+        &s,
+        &bob,
+        Version::V1_2,
+        RequestPayload::Destroy(id_payload(&id)),
+    );
+    assert_eq!(destroy.result_reason, Some(ResultReason::ITEM_NOT_FOUND));
+}
+
+#[test]
+fn locate_filters_offset_and_located_items() {
+    let s = service();
+    let who = alice();
+    for i in 0..5 {
+        ok(one(
+            &s,
+            &who,
+            Version::V2_1,
+            create_aes(Some(&format!("key-{i}"))),
+        ));
+    }
+    let ResponsePayload::Locate(l) = ok(one(
+        &s,
+        &who,
+        Version::V2_1,
+        RequestPayload::Locate(LocateRequest {
+            offset_items: Some(1),
+            maximum_items: Some(2),
+            attributes: Some(Attributes::new(vec![Attribute::ObjectType(
+                ObjectType::SYMMETRIC_KEY,
+            )])),
+            ..Default::default()
+        }),
+    )) else {
+        panic!("locate")
+    };
+    assert_eq!(l.unique_identifiers.len(), 2);
+    assert_eq!(l.located_items, Some(5));
+    let ResponsePayload::Locate(l) = ok(one(
+        &s,
+        &who,
+        Version::V1_4,
+        RequestPayload::Locate(LocateRequest {
+            attributes: Some(aes_template(Some("key-3"))).map(|mut a| {
+                a.attributes.retain(|x| matches!(x, Attribute::Name(_)));
+                a
+            }),
+            ..Default::default()
+        }),
+    )) else {
+        panic!("locate")
+    };
+    assert_eq!(l.unique_identifiers.len(), 1);
+}
+
+#[test]
+fn register_then_get_a_symmetric_key_and_secret_data() {
+    let s = service();
+    let who = alice();
+    let key = vec![7u8; 16];
+    let block = |format| KeyBlock {
+        key_format_type: format,
+        key_value: Some(KeyValue::Plain {
+            key_material: KeyMaterial::Bytes(SecretBytes::new(key.clone())),
+            attributes: None,
+            extensions: Vec::new(),
+        }),
+        cryptographic_algorithm: Some(CryptographicAlgorithm::AES),
+        cryptographic_length: Some(128),
+        ..Default::default()
+    };
+    let id = created_id(ok(one(
+        &s,
+        &who,
+        Version::V1_2,
+        RequestPayload::Register(RegisterRequest {
+            object_type: ObjectType::SYMMETRIC_KEY,
+            attributes: Attributes::new(vec![Attribute::CryptographicUsageMask(
+                CryptographicUsageMask::ENCRYPT,
+            )]),
+            object: Some(Box::new(Object::SymmetricKey(SymmetricKey {
+                key_block: block(KeyFormatType::RAW),
+                ..Default::default()
+            }))),
+            ..Default::default()
+        }),
+    )));
+    let ResponsePayload::Get(got) = ok(one(
+        &s,
+        &who,
+        Version::V1_2,
+        RequestPayload::Get(GetRequest {
+            unique_identifier: uid(&id),
+            key_format_type: Some(KeyFormatType::TRANSPARENT_SYMMETRIC_KEY),
+            ..Default::default()
+        }),
+    )) else {
+        panic!("get")
+    };
+    let Some(Object::SymmetricKey(k)) = got.object.as_deref() else {
+        panic!("key")
+    };
+    let Some(KeyValue::Plain {
+        key_material: KeyMaterial::TransparentSymmetricKey(t),
+        ..
+    }) = &k.key_block.key_value
+    else {
+        panic!("transparent")
+    };
+    assert_eq!(t.key.expose(), &key[..]);
+}
+
+#[test]
+fn asymmetric_sign_verify_and_mac_hash_rng() {
+    let s = service();
+    let who = alice();
+    let pair = ok(one(
+        &s,
+        &who,
+        Version::V2_1,
+        RequestPayload::CreateKeyPair(CreateKeyPairRequest {
+            common_attributes: Some(Attributes::new(vec![
+                Attribute::CryptographicAlgorithm(CryptographicAlgorithm::EC),
+                Attribute::CryptographicDomainParameters(CryptographicDomainParameters {
+                    recommended_curve: Some(RecommendedCurve::P_256),
+                    ..Default::default()
+                }),
+            ])),
+            private_key_attributes: Some(Attributes::new(vec![Attribute::CryptographicUsageMask(
+                CryptographicUsageMask::SIGN,
+            )])),
+            public_key_attributes: Some(Attributes::new(vec![Attribute::CryptographicUsageMask(
+                CryptographicUsageMask::VERIFY,
+            )])),
+            ..Default::default()
+        }),
+    ));
+    let ResponsePayload::CreateKeyPair(pair) = pair else {
+        panic!("pair")
+    };
+    let private = pair
+        .private_key_unique_identifier
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let public = pair
+        .public_key_unique_identifier
+        .as_str()
+        .expect("id")
+        .to_owned();
+    ok(one(
+        &s,
+        &who,
+        Version::V2_1,
+        RequestPayload::Activate(id_payload(&private)),
+    ));
+    ok(one(
+        &s,
+        &who,
+        Version::V2_1,
+        RequestPayload::Activate(id_payload(&public)),
+    ));
+    let params = Some(CryptographicParameters {
+        digital_signature_algorithm: Some(DigitalSignatureAlgorithm::ECDSA_WITH_SHA256),
+        ..Default::default()
+    });
+    let ResponsePayload::Sign(sig) = ok(one(
+        &s,
+        &who,
+        Version::V2_1,
+        RequestPayload::Sign(SignRequest {
+            unique_identifier: uid(&private),
+            cryptographic_parameters: params.clone(),
+            data: Some(b"message".to_vec()),
+            ..Default::default()
+        }),
+    )) else {
+        panic!("sign")
+    };
+    for (data, expected) in [
+        (&b"message"[..], ValidityIndicator::VALID),
+        (b"other", ValidityIndicator::INVALID),
+    ] {
+        let ResponsePayload::SignatureVerify(v) = ok(one(
+            &s,
+            &who,
+            Version::V2_1,
+            RequestPayload::SignatureVerify(SignatureVerifyRequest {
+                unique_identifier: uid(&public),
+                cryptographic_parameters: params.clone(),
+                data: Some(data.to_vec()),
+                signature_data: sig.signature_data.clone(),
+                ..Default::default()
+            }),
+        )) else {
+            panic!("verify")
+        };
+        assert_eq!(v.validity_indicator, expected);
+    }
+
+    // HMAC
+    let hmac = created_id(ok(one(
+        &s,
+        &who,
+        Version::V1_4,
+        RequestPayload::Create(CreateRequest {
+            object_type: ObjectType::SYMMETRIC_KEY,
+            attributes: Attributes::new(vec![
+                Attribute::CryptographicAlgorithm(CryptographicAlgorithm::HMAC_SHA256),
+                Attribute::CryptographicLength(256),
+            ]),
+            ..Default::default()
+        }),
+    )));
+    ok(one(
+        &s,
+        &who,
+        Version::V1_4,
+        RequestPayload::Activate(id_payload(&hmac)),
+    ));
+    let ResponsePayload::MAC(mac) = ok(one(
+        &s,
+        &who,
+        Version::V1_4,
+        RequestPayload::MAC(MACRequest {
+            unique_identifier: uid(&hmac),
+            data: Some(b"data".to_vec()),
+            ..Default::default()
+        }),
+    )) else {
+        panic!("mac")
+    };
+    let ResponsePayload::MACVerify(v) = ok(one(
+        &s,
+        &who,
+        Version::V1_4,
+        RequestPayload::MACVerify(MACVerifyRequest {
+            unique_identifier: uid(&hmac),
+            data: Some(b"data".to_vec()),
+            mac_data: mac.mac_data,
+            ..Default::default()
+        }),
+    )) else {
+        panic!("mac verify")
+    };
+    assert_eq!(v.validity_indicator, ValidityIndicator::VALID);
+
+    let ResponsePayload::Hash(h) = ok(one(
+        &s,
+        &who,
+        Version::V1_4,
+        RequestPayload::Hash(HashRequest {
+            cryptographic_parameters: CryptographicParameters {
+                hashing_algorithm: Some(HashingAlgorithm::SHA_256),
+                ..Default::default()
+            },
+            data: Some(b"abc".to_vec()),
+            ..Default::default()
+        }),
+    )) else {
+        panic!("hash")
+    };
+    assert_eq!(
+        h.data.expect("digest")[..4],
+        [0xba, 0x78, 0x16, 0xbf],
+        "SHA-256(\"abc\")"
+    );
+    let ResponsePayload::RNGRetrieve(r) = ok(one(
+        &s,
+        &who,
+        Version::V1_4,
+        RequestPayload::RNGRetrieve(RNGRetrieveRequest {
+            data_length: 32,
+            ..Default::default()
+        }),
+    )) else {
+        panic!("rng")
+    };
+    assert_eq!(r.data.expose().len(), 32);
+}
+
+#[test]
+fn query_and_discover_versions() {
+    let s = service();
+    let who = alice();
+    let ResponsePayload::Query(q) = ok(one(
+        &s,
+        &who,
+        Version::V1_2,
+        RequestPayload::Query(QueryRequest {
+            query_functions: vec![
+                QueryFunction::QUERY_OPERATIONS,
+                QueryFunction::QUERY_OBJECTS,
+                QueryFunction::QUERY_SERVER_INFORMATION,
+            ],
+            ..Default::default()
+        }),
+    )) else {
+        panic!("query")
+    };
+    assert!(q.operations.contains(&Operation::CREATE));
+    assert!(q.operations.contains(&Operation::DISCOVER_VERSIONS));
+    assert!(
+        !q.operations.contains(&Operation::SET_ATTRIBUTE),
+        "2.x only"
+    );
+    assert!(q.object_types.contains(&ObjectType::SYMMETRIC_KEY));
+    assert!(q.server_information.is_some());
+
+    let ResponsePayload::DiscoverVersions(d) = ok(one(
+        &s,
+        &who,
+        Version::V1_1,
+        RequestPayload::DiscoverVersions(DiscoverVersionsPayload::default()),
+    )) else {
+        panic!("discover")
+    };
+    assert_eq!(
+        d.protocol_versions.first(),
+        Some(&ProtocolVersion::new(2, 1))
+    );
+    assert_eq!(d.protocol_versions.len(), 7);
+    let ResponsePayload::DiscoverVersions(d) = ok(one(
+        &s,
+        &who,
+        Version::V1_1,
+        RequestPayload::DiscoverVersions(DiscoverVersionsPayload {
+            protocol_versions: vec![ProtocolVersion::new(1, 1), ProtocolVersion::new(3, 0)],
+            ..Default::default()
+        }),
+    )) else {
+        panic!("discover")
+    };
+    assert_eq!(d.protocol_versions, vec![ProtocolVersion::new(1, 1)]);
+}
+
+#[test]
+fn unsupported_operation_is_answered_operation_not_supported() {
+    let s = service();
+    let who = alice();
+    let r = one(
+        &s,
+        &who,
+        Version::V1_4,
+        RequestPayload::Check(kms_kmip::message::operations::access::CheckPayload {
+            unique_identifier: uid("x"),
+            ..Default::default()
+        }),
+    );
+    // Check is not yet served: the reason says so rather than a generic failure.
+    assert!(matches!(
+        r.result_reason,
+        Some(ResultReason::OPERATION_NOT_SUPPORTED | ResultReason::ITEM_NOT_FOUND)
+    ));
+}
+
+#[test]
+fn bad_input_gets_invalid_message_or_invalid_field() {
+    let s = service();
+    let who = alice();
+    for garbage in [
+        &b""[..],
+        b"\x42\x00",
+        b"not ttlv at all, not at all",
+        &[0x42, 0x00, 0x78, 0x01, 0, 0, 0, 8],
+    ] {
+        let r = ResponseMessage::from_bytes(&s.handle_ttlv(&who, garbage)).expect("response");
+        assert_eq!(r.batch_items.len(), 1);
+        assert_eq!(
+            r.batch_items[0].result_reason,
+            Some(ResultReason::INVALID_MESSAGE)
+        );
+    }
+    // A well-formed message whose Cryptographic Length is a Text String: Invalid Field, echoing the operation.
+    let good = message(Version::V1_4, vec![create_aes(None)])
+        .to_bytes()
+        .expect("bytes");
+    let mut node = kms_kmip::ttlv::Node::decode(&good)
+        .expect("tree")
+        .into_owned();
+    fn retype(n: &mut kms_kmip::ttlv::Node<'static>) -> bool {
+        use kms_kmip::ttlv::NodeValue;
+        if let NodeValue::Structure(children) = &mut n.value {
+            for c in children.iter_mut() {
+                if c.tag == Tag::ATTRIBUTE_VALUE && matches!(c.value, NodeValue::Integer(256)) {
+                    c.value = NodeValue::TextString("256".into());
+                    return true;
+                }
+                if retype(c) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+    assert!(retype(&mut node));
+    let bad = node.to_bytes().expect("bytes");
+    let r = ResponseMessage::from_bytes(&s.handle_ttlv(&who, &bad)).expect("response");
+    assert_eq!(r.header.protocol_version, ProtocolVersion::new(1, 4));
+    assert_eq!(r.batch_items[0].operation, Some(Operation::CREATE));
+    assert_eq!(
+        r.batch_items[0].result_reason,
+        Some(ResultReason::INVALID_FIELD)
+    );
+}
