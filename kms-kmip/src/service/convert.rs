@@ -14,6 +14,7 @@ use kms_core::object::{
 };
 use time::OffsetDateTime;
 
+use crate::message::Encoder;
 use crate::message::attributes::VendorAttributeValue;
 use crate::message::enums::{
     CryptographicAlgorithm, CryptographicUsageMask, LinkType, NameType, ObjectType,
@@ -23,6 +24,7 @@ use crate::message::types::{CryptographicDomainParameters, Link, Name, Revocatio
 use crate::message::{
     Attribute, AttributeReference, Attributes, DateTime, UniqueIdentifier, VendorAttribute,
 };
+use crate::tags::Version;
 use crate::ttlv::{NodeValue, Tag};
 
 pub(crate) fn object_type_in(t: ObjectType) -> Result<CoreObjectType, CoreError> {
@@ -160,7 +162,9 @@ fn vendor_value_out(v: &AttributeValue) -> VendorAttributeValue {
 
 /// The name kms-core keeps a custom attribute under: its KMIP 1.x name (`x-Name`).
 fn custom_name(v: &VendorAttribute) -> Result<String, CoreError> {
-    if v.vendor_identification.contains('-')
+    if v.vendor_identification.starts_with(ITEM_PREFIX)
+        || v.attribute_name.starts_with(ITEM_PREFIX)
+        || v.vendor_identification.contains('-')
         || (v.vendor_identification.is_empty() && v.attribute_name.contains('-'))
     {
         // It would not read back as the same vendor and name.
@@ -253,6 +257,15 @@ pub(crate) fn attribute_in(a: &Attribute) -> Result<CoreAttribute, CoreError> {
         Attribute::Vendor(v) => {
             CoreAttribute::Custom(custom_name(v)?, vendor_value_in(&v.attribute_value)?)
         }
+        other if KEPT_AS_ITEMS.contains(&other.tag()) => {
+            let mut buf = Vec::new();
+            let mut e = Encoder::new(&mut buf, Version::V2_1);
+            other
+                .encode_v2(&mut e)
+                .and_then(|()| e.finish())
+                .map_err(|err| CoreError::InvalidAttributeValue(err.to_string()))?;
+            CoreAttribute::Custom(item_name(other.tag()), AttributeValue::Bytes(buf))
+        }
         other => {
             return Err(CoreError::InvalidField(format!(
                 "attribute {} is not supported by this server",
@@ -260,6 +273,36 @@ pub(crate) fn attribute_in(a: &Attribute) -> Result<CoreAttribute, CoreError> {
             )));
         }
     })
+}
+
+/// Client-settable standard attributes kms-core has no field for and enforces nothing about: kept as a
+/// custom attribute named [`ITEM_PREFIX`] + tag, whose value is the attribute's KMIP 2.1 TTLV item, so they
+/// read back exactly. (Usage Limits is not among them: keeping it without enforcing it would mislead.)
+const KEPT_AS_ITEMS: &[Tag] = &[
+    Tag::CRYPTOGRAPHIC_PARAMETERS,
+    Tag::APPLICATION_SPECIFIC_INFORMATION,
+    Tag::ALTERNATIVE_NAME,
+    Tag::KEY_VALUE_LOCATION,
+    Tag::PROTECTION_LEVEL,
+    Tag::PROTECTION_PERIOD,
+    Tag::PROTECTION_STORAGE_MASK,
+    Tag::PKCS_12_FRIENDLY_NAME,
+    Tag::OPERATION_POLICY_NAME,
+    Tag::QUANTUM_SAFE,
+    Tag::NIST_KEY_TYPE,
+];
+
+/// The custom-attribute name prefix of [`KEPT_AS_ITEMS`]; client vendor attributes may not use it.
+const ITEM_PREFIX: &str = "kmip:";
+
+fn item_name(tag: Tag) -> String {
+    format!("{ITEM_PREFIX}{:06X}", tag.value())
+}
+
+fn item_tag(name: &str) -> Option<Tag> {
+    let hex = name.strip_prefix(ITEM_PREFIX)?;
+    let tag = Tag::new(u32::from_str_radix(hex, 16).ok()?)?;
+    KEPT_AS_ITEMS.contains(&tag).then_some(tag)
 }
 
 /// kms-core's attribute as KMIP's.
@@ -325,6 +368,10 @@ pub(crate) fn attribute_out(a: &CoreAttribute) -> Option<Attribute> {
             revocation_message: r.message.clone(),
             ..Default::default()
         }),
+        CoreAttribute::Custom(name, AttributeValue::Bytes(item)) if item_tag(name).is_some() => {
+            let node = crate::ttlv::decode(item).ok()?;
+            Attribute::decode_item(&node).ok()?
+        }
         CoreAttribute::Custom(name, value) => {
             Attribute::Vendor(custom_from_name(name, vendor_value_out(value)))
         }
@@ -377,6 +424,7 @@ pub(crate) fn reference_in(r: &AttributeReference) -> Option<AttributeName> {
             Tag::LAST_CHANGE_DATE => AttributeName::LastChangeDate,
             Tag::ORIGINAL_CREATION_DATE => AttributeName::OriginalCreationDate,
             Tag::REVOCATION_REASON => AttributeName::RevocationReason,
+            t if KEPT_AS_ITEMS.contains(&t) => AttributeName::Custom(item_name(t)),
             _ => return None,
         },
     })
@@ -385,6 +433,7 @@ pub(crate) fn reference_in(r: &AttributeReference) -> Option<AttributeName> {
 /// kms-core's attribute name as a KMIP reference.
 pub(crate) fn reference_out(n: &AttributeName) -> Option<AttributeReference> {
     let tag = match n {
+        AttributeName::Custom(name) if item_tag(name).is_some() => item_tag(name)?,
         AttributeName::Custom(name) => {
             let v = custom_from_name(name, NodeValue::Integer(0));
             return Some(AttributeReference::Vendor {

@@ -1,0 +1,305 @@
+//! OASIS KMIP Profiles test cases (1.4 and 2.1, mandatory and optional) replayed against the KmipService in
+//! process: every request is sent as TTLV, the response compared with the published one.
+//!
+//! Ignored as variable: Date-Time values (time stamps, dates the server sets), correlation values, Server
+//! Information and Vendor Identification, and values the test cases write as placeholders (`$...`: generated
+//! key material, IVs, signatures). `$UNIQUE_IDENTIFIER_n` is bound to the identifier the service returned
+//! the first time it appears in a response, and substituted into later requests. Interop (Begin/End) items
+//! frame the test cases for a test harness and are not sent. Structures compare in order, or else as a
+//! multiset of children (attribute lists have no defined order).
+//!
+//! The test prints the pass counts per profile and the reason for every test case that fails, and asserts
+//! that every case in `oasis_replay_expected.txt` still passes (the list only grows).
+
+#![cfg(all(feature = "xml", feature = "service"))]
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+#[path = "ttlv_support/mod.rs"]
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use kms_core::{KeyManager, MemoryStore, Principal, SoftwareBackend};
+use kms_kmip::service::KmipService;
+use kms_kmip::ttlv::{Node, NodeValue, Tag};
+use kms_kmip::xml;
+
+/// The profile family of a test case: `2.1 CS-BC` for `v2.1/mandatory/CS-BC-M-GCM-1-21`.
+fn family(name: &str) -> String {
+    let stem = name.rsplit('/').next().unwrap_or(name);
+    let cut = stem
+        .find("-M-")
+        .or_else(|| stem.find("-O-"))
+        .unwrap_or(stem.len());
+    let version = if name.starts_with("v1.4") {
+        "1.4"
+    } else {
+        "2.1"
+    };
+    let kind = if name.contains("/mandatory/") {
+        "M"
+    } else {
+        "O"
+    };
+    format!("{version} {kind} {}", &stem[..cut])
+}
+
+/// A placeholder the support module turned into the ASCII bytes of its name (`KEY_MATERIAL_0`).
+fn is_placeholder_bytes(b: &[u8]) -> bool {
+    b.len() >= 2
+        && b[0].is_ascii_uppercase()
+        && b.iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
+}
+
+const IGNORED_TAGS: &[Tag] = &[
+    Tag::TIME_STAMP,
+    Tag::SERVER_CORRELATION_VALUE,
+    Tag::CLIENT_CORRELATION_VALUE,
+    Tag::SERVER_INFORMATION,
+    Tag::VENDOR_IDENTIFICATION,
+    Tag::RESULT_MESSAGE,
+];
+
+struct Replay {
+    bindings: HashMap<String, String>,
+}
+
+impl Replay {
+    /// Substitutes bound `$UNIQUE_IDENTIFIER_n` in a request.
+    fn substitute(&self, node: &mut Node<'static>) -> Result<(), String> {
+        match &mut node.value {
+            NodeValue::Structure(children) => {
+                for c in children {
+                    self.substitute(c)?;
+                }
+            }
+            NodeValue::TextString(s) if s.starts_with('$') => {
+                let bound = self
+                    .bindings
+                    .get(s.as_ref())
+                    .ok_or_else(|| format!("request uses {s} before a response bound it"))?;
+                node.value = NodeValue::TextString(bound.clone().into());
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Whether `actual` matches `expected`, binding identifiers; bindings made by a failed match are undone.
+    fn matches(&mut self, expected: &Node<'_>, actual: &Node<'_>) -> Result<(), String> {
+        let saved = self.bindings.clone();
+        let r = self.matches_inner(expected, actual);
+        if r.is_err() {
+            self.bindings = saved;
+        }
+        r
+    }
+
+    fn matches_inner(&mut self, expected: &Node<'_>, actual: &Node<'_>) -> Result<(), String> {
+        if expected.tag != actual.tag {
+            return Err(format!("expected {}, got {}", expected.tag, actual.tag));
+        }
+        if IGNORED_TAGS.contains(&expected.tag) {
+            return Ok(());
+        }
+        match (&expected.value, &actual.value) {
+            (NodeValue::Structure(e), NodeValue::Structure(a)) => {
+                let e: Vec<_> = e
+                    .iter()
+                    .filter(|n| !IGNORED_TAGS.contains(&n.tag))
+                    .collect();
+                let a: Vec<_> = a
+                    .iter()
+                    .filter(|n| !IGNORED_TAGS.contains(&n.tag))
+                    .collect();
+                if e.len() != a.len() {
+                    return Err(format!(
+                        "{}: expected {} items [{}], got {} [{}]",
+                        expected.tag,
+                        e.len(),
+                        e.iter()
+                            .map(|n| n.tag.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        a.len(),
+                        a.iter()
+                            .map(|n| n.tag.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                let in_order = {
+                    let saved = self.bindings.clone();
+                    let r = e.iter().zip(&a).try_for_each(|(e, a)| self.matches(e, a));
+                    if r.is_err() {
+                        self.bindings = saved;
+                    }
+                    r
+                };
+                match in_order {
+                    Ok(()) => Ok(()),
+                    Err(first) => {
+                        let mut used = vec![false; a.len()];
+                        for en in &e {
+                            let hit =
+                                (0..a.len()).find(|&i| !used[i] && self.matches(en, a[i]).is_ok());
+                            match hit {
+                                Some(i) => used[i] = true,
+                                None => return Err(first),
+                            }
+                        }
+                        Ok(())
+                    }
+                }
+            }
+            (NodeValue::DateTime(_), NodeValue::DateTime(_))
+            | (NodeValue::DateTimeExtended(_), NodeValue::DateTimeExtended(_)) => Ok(()),
+            (NodeValue::ByteString(e), NodeValue::ByteString(_)) if is_placeholder_bytes(e) => {
+                Ok(())
+            }
+            (NodeValue::TextString(e), NodeValue::TextString(a)) if e.starts_with('$') => {
+                match self.bindings.get(e.as_ref()) {
+                    Some(bound) if bound == a.as_ref() => Ok(()),
+                    Some(bound) => Err(format!("{}: {e} is {bound}, got {a}", expected.tag)),
+                    None => {
+                        self.bindings.insert(e.to_string(), a.to_string());
+                        Ok(())
+                    }
+                }
+            }
+            (e, a) if e == a => Ok(()),
+            (e, a) => Err(format!(
+                "{}: expected {}, got {}",
+                expected.tag,
+                show(e),
+                show(a)
+            )),
+        }
+    }
+}
+
+fn show(v: &NodeValue<'_>) -> String {
+    let s = format!("{v:?}");
+    s.chars().take(80).collect()
+}
+
+fn operation_of(request: &Node<'_>) -> Option<u32> {
+    let NodeValue::Structure(children) = &request.value else {
+        return None;
+    };
+    children
+        .iter()
+        .filter(|c| c.tag == Tag::BATCH_ITEM)
+        .find_map(|b| match &b.value {
+            NodeValue::Structure(f) => {
+                f.iter()
+                    .find(|f| f.tag == Tag::OPERATION)
+                    .and_then(|o| match o.value {
+                        NodeValue::Enumeration(v) => Some(v),
+                        _ => None,
+                    })
+            }
+            _ => None,
+        })
+}
+
+fn result_message(node: &Node<'_>) -> Option<String> {
+    if node.tag == Tag::RESULT_MESSAGE {
+        if let NodeValue::TextString(s) = &node.value {
+            return Some(s.to_string());
+        }
+    }
+    match &node.value {
+        NodeValue::Structure(children) => children.iter().find_map(result_message),
+        _ => None,
+    }
+}
+
+const INTEROP: u32 = kms_kmip::message::enums::Operation::INTEROP.0;
+
+fn run_case(text: &str) -> Result<(), String> {
+    let manager = KeyManager::builder(Arc::new(MemoryStore::new()))
+        .backend(Arc::new(SoftwareBackend::new()))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let service = KmipService::new(Arc::new(manager));
+    let who = Principal::new("oasis").map_err(|e| e.to_string())?;
+    let nodes = xml::from_str_all(text).map_err(|e| format!("XML: {e}"))?;
+    let mut replay = Replay {
+        bindings: HashMap::new(),
+    };
+    let mut i = 0;
+    let mut step = 0;
+    while i < nodes.len() {
+        let request = &nodes[i];
+        let expected = nodes
+            .get(i + 1)
+            .filter(|n| n.tag == Tag::RESPONSE_MESSAGE)
+            .ok_or_else(|| format!("message {i}: request without a response"))?;
+        i += 2;
+        if operation_of(request) == Some(INTEROP) {
+            continue;
+        }
+        step += 1;
+        let mut request = request.clone();
+        replay.substitute(&mut request)?;
+        let bytes = request.to_bytes().map_err(|e| e.to_string())?;
+        let response = service.handle_ttlv(&who, &bytes);
+        let actual =
+            Node::decode(&response).map_err(|e| format!("response does not decode: {e}"))?;
+        replay.matches(expected, &actual).map_err(|e| {
+            let said = result_message(&actual).map_or(String::new(), |m| format!(" (server: {m})"));
+            format!("request {step} (message {}): {e}{said}", i - 2)
+        })?;
+    }
+    Ok(())
+}
+
+fn expected_passes() -> BTreeSet<String> {
+    include_str!("oasis_replay_expected.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn oasis_profile_test_cases_replay_against_the_service() {
+    let files = support::oasis_files();
+    assert!(files.len() >= 160, "test cases missing: {}", files.len());
+    let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut passed = BTreeSet::new();
+    let mut failed = Vec::new();
+    for (name, text) in &files {
+        let entry = counts.entry(family(name)).or_default();
+        entry.1 += 1;
+        match run_case(text) {
+            Ok(()) => {
+                entry.0 += 1;
+                passed.insert(name.clone());
+            }
+            Err(e) => failed.push(format!("{name}: {e}")),
+        }
+    }
+    for (fam, (ok, all)) in &counts {
+        eprintln!("OASIS replay {fam:<22} {ok:>3}/{all}");
+    }
+    eprintln!("OASIS replay total {}/{}", passed.len(), files.len());
+    eprintln!("failing test cases:");
+    for f in &failed {
+        eprintln!("  {}", f.chars().take(400).collect::<String>());
+    }
+    if std::env::var_os("KMS_OASIS_PRINT_PASSES").is_some() {
+        for p in &passed {
+            println!("{p}");
+        }
+    }
+    let lost: Vec<_> = expected_passes().difference(&passed).cloned().collect();
+    assert!(
+        lost.is_empty(),
+        "test cases that passed before fail now: {lost:?}"
+    );
+}
