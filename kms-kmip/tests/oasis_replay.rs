@@ -206,10 +206,10 @@ fn operation_of(request: &Node<'_>) -> Option<u32> {
 }
 
 fn result_message(node: &Node<'_>) -> Option<String> {
-    if node.tag == Tag::RESULT_MESSAGE {
-        if let NodeValue::TextString(s) = &node.value {
-            return Some(s.to_string());
-        }
+    if node.tag == Tag::RESULT_MESSAGE
+        && let NodeValue::TextString(s) = &node.value
+    {
+        return Some(s.to_string());
     }
     match &node.value {
         NodeValue::Structure(children) => children.iter().find_map(result_message),

@@ -12,6 +12,7 @@
 //! item type, an unknown enumeration value or an item its payload does not define answers Invalid Field.
 
 mod convert;
+mod formats;
 mod ops;
 
 use std::sync::Arc;

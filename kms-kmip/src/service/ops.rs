@@ -4,8 +4,8 @@ use kms_core::backend::{
     CipherParams, HashingAlgorithm as CoreHash, SignInput, SignatureAlgorithm, WrapAlgorithm,
 };
 use kms_core::manager::{
-    CreateKeyPairRequest as CoreKeyPairRequest, ExportedKey, GetRequest as CoreGetRequest,
-    KeyWrappingSpec, ManagedObject,
+    CheckRequest, CreateKeyPairRequest as CoreKeyPairRequest, ExportedKey,
+    GetRequest as CoreGetRequest, KeyWrappingSpec, ManagedObject,
 };
 use kms_core::store::LocateQuery;
 use kms_core::{
@@ -17,7 +17,7 @@ use super::convert::{
     self, algorithm_in, attribute_in, attribute_out, date_in, object_type_in, object_type_out,
     reference_in, reference_out, template_in,
 };
-use super::{BatchState, KmipService, SUPPORTED_VERSIONS};
+use super::{BatchState, KmipService, SUPPORTED_VERSIONS, formats};
 use crate::message::enums::{
     BlockCipherMode, CertificateType, CryptographicAlgorithm, DigitalSignatureAlgorithm,
     HashingAlgorithm, KeyFormatType, ObjectType, Operation, PaddingMethod, QueryFunction,
@@ -27,8 +27,8 @@ use crate::message::objects::{
     Certificate, OpaqueObject, PrivateKey, PublicKey, SecretData, SymmetricKey,
 };
 use crate::message::operations::access::{
-    AttributeChangeResponse, GetAttributeListResponse, GetAttributesResponse, GetResponse,
-    LocateResponse,
+    AttributeChangeResponse, CheckPayload, GetAttributeListResponse, GetAttributesResponse,
+    GetResponse, LocateResponse,
 };
 use crate::message::operations::crypto::{
     DecryptResponse, EncryptResponse, HashResponse, MACResponse, MACVerifyResponse,
@@ -50,9 +50,10 @@ use crate::tags::Version;
 type Result<T> = std::result::Result<T, CoreError>;
 
 /// The operations this service answers, in Query's order.
-const OPERATIONS: [Operation; 24] = [
+const OPERATIONS: [Operation; 25] = [
     Operation::CREATE,
     Operation::CREATE_KEY_PAIR,
+    Operation::CHECK,
     Operation::REGISTER,
     Operation::LOCATE,
     Operation::GET,
@@ -295,8 +296,10 @@ pub(super) fn execute(
                 state.placeholder = Some(first.clone());
             }
             ResponsePayload::Locate(LocateResponse {
-                located_items: (version >= Version::V1_3)
-                    .then(|| i32::try_from(located.located_items).unwrap_or(i32::MAX)),
+                // Only a paged Locate says how many matched in all: otherwise the list is the count.
+                located_items: (version >= Version::V1_3
+                    && (p.maximum_items.is_some() || p.offset_items.is_some()))
+                .then(|| i32::try_from(located.located_items).unwrap_or(i32::MAX)),
                 unique_identifiers: located.ids.iter().map(text).collect(),
                 ..Default::default()
             })
@@ -308,8 +311,9 @@ pub(super) fn execute(
                 .authenticated_encryption_additional_data
                 .as_deref()
                 .unwrap_or_default();
+            let stored = stored_parameters(m, who, &target, p.cryptographic_parameters.as_ref())?;
             let params = cipher_params(
-                p.cryptographic_parameters.as_ref(),
+                p.cryptographic_parameters.as_ref().or(stored.as_ref()),
                 p.iv_counter_nonce.as_deref(),
                 aad,
             )?;
@@ -328,8 +332,9 @@ pub(super) fn execute(
                 .authenticated_encryption_additional_data
                 .as_deref()
                 .unwrap_or_default();
+            let stored = stored_parameters(m, who, &target, p.cryptographic_parameters.as_ref())?;
             let params = cipher_params(
-                p.cryptographic_parameters.as_ref(),
+                p.cryptographic_parameters.as_ref().or(stored.as_ref()),
                 p.iv_counter_nonce.as_deref(),
                 aad,
             )?;
@@ -348,7 +353,9 @@ pub(super) fn execute(
         }
         RequestPayload::Sign(p) => {
             let target = id(&p.unique_identifier, state)?;
-            let algorithm = signature_algorithm(p.cryptographic_parameters.as_ref())?;
+            let stored = stored_parameters(m, who, &target, p.cryptographic_parameters.as_ref())?;
+            let algorithm =
+                signature_algorithm(p.cryptographic_parameters.as_ref().or(stored.as_ref()))?;
             let input = sign_input(p.data.as_deref(), p.digested_data.as_deref())?;
             let signature = m.sign(who, &target, algorithm, input)?;
             ResponsePayload::Sign(SignResponse {
@@ -359,7 +366,9 @@ pub(super) fn execute(
         }
         RequestPayload::SignatureVerify(p) => {
             let target = id(&p.unique_identifier, state)?;
-            let algorithm = signature_algorithm(p.cryptographic_parameters.as_ref())?;
+            let stored = stored_parameters(m, who, &target, p.cryptographic_parameters.as_ref())?;
+            let algorithm =
+                signature_algorithm(p.cryptographic_parameters.as_ref().or(stored.as_ref()))?;
             let input = sign_input(p.data.as_deref(), p.digested_data.as_deref())?;
             let signature = p
                 .signature_data
@@ -414,6 +423,28 @@ pub(super) fn execute(
                 ..Default::default()
             })
         }
+        RequestPayload::Check(p) => {
+            let target = id(&p.unique_identifier, state)?;
+            if p.usage_limits_count.is_some() || p.lease_time.is_some() {
+                return Err(CoreError::OperationNotSupported(
+                    "Check of usage limits or lease time".into(),
+                ));
+            }
+            m.check(
+                who,
+                &target,
+                &CheckRequest {
+                    usage_mask: p
+                        .cryptographic_usage_mask
+                        .map(|mask| kms_core::UsageMask::from_bits_retain(mask.0)),
+                    cryptographic_length: None,
+                },
+            )?;
+            ResponsePayload::Check(CheckPayload {
+                unique_identifier: Some(text(&target)),
+                ..Default::default()
+            })
+        }
         RequestPayload::RNGRetrieve(p) => {
             let len = usize::try_from(p.data_length)
                 .map_err(|_| CoreError::InvalidField("negative Data Length".into()))?;
@@ -431,6 +462,28 @@ pub(super) fn execute(
         }
     };
     Ok(Some(payload))
+}
+
+/// The Cryptographic Parameters attribute of the key, the operation's defaults when the request has none.
+fn stored_parameters(
+    m: &kms_core::KeyManager,
+    who: &Principal,
+    id: &ObjectId,
+    given: Option<&CryptographicParameters>,
+) -> Result<Option<CryptographicParameters>> {
+    if given.is_some() {
+        return Ok(None);
+    }
+    let Some(name) = convert::reference_in(&crate::message::AttributeReference::Standard(
+        crate::ttlv::Tag::CRYPTOGRAPHIC_PARAMETERS,
+    )) else {
+        return Ok(None);
+    };
+    let found = m.get_attributes(who, id, &[name])?;
+    Ok(found.iter().find_map(|a| match attribute_out(a) {
+        Some(Attribute::CryptographicParameters(p)) => Some(*p),
+        _ => None,
+    }))
 }
 
 fn placeholder(state: &BatchState) -> Result<ObjectId> {
@@ -778,6 +831,16 @@ fn key_block(
             let format = requested.unwrap_or(canonical);
             let key_material = if format == canonical {
                 crate::message::KeyMaterial::Bytes(SecretBytes(material.into_bytes()))
+            } else if format == KeyFormatType::PKCS_1 && material.format() == KeyFormat::Pkcs8 {
+                crate::message::KeyMaterial::Bytes(SecretBytes(
+                    formats::rsa_private_pkcs8_to_pkcs1(material.bytes())?,
+                ))
+            } else if format == KeyFormatType::PKCS_1
+                && material.format() == KeyFormat::SubjectPublicKeyInfo
+            {
+                crate::message::KeyMaterial::Bytes(SecretBytes(formats::rsa_public_spki_to_pkcs1(
+                    material.bytes(),
+                )?))
             } else if format == KeyFormatType::TRANSPARENT_SYMMETRIC_KEY
                 && material.format() == KeyFormat::Raw
             {
@@ -928,6 +991,21 @@ fn material_in(object: &Object, attributes: &mut kms_core::Attributes) -> Result
             ));
         };
         let bytes = match key_material {
+            crate::message::KeyMaterial::Bytes(b)
+                if block.key_format_type == KeyFormatType::PKCS_1 =>
+            {
+                match accepted.first().map(|(_, f)| *f) {
+                    Some(KeyFormat::Pkcs8) => formats::rsa_private_pkcs1_to_pkcs8(b.expose())?,
+                    Some(KeyFormat::SubjectPublicKeyInfo) => {
+                        formats::rsa_public_pkcs1_to_spki(b.expose())?
+                    }
+                    _ => {
+                        return Err(CoreError::KeyFormatTypeNotSupported(
+                            "PKCS#1 for this object type".into(),
+                        ));
+                    }
+                }
+            }
             crate::message::KeyMaterial::Bytes(b) => b.0.clone(),
             crate::message::KeyMaterial::TransparentSymmetricKey(k)
                 if block.key_format_type == KeyFormatType::TRANSPARENT_SYMMETRIC_KEY =>
@@ -943,7 +1021,9 @@ fn material_in(object: &Object, attributes: &mut kms_core::Attributes) -> Result
         };
         let format = accepted
             .iter()
-            .find(|(k, _)| *k == block.key_format_type)
+            .find(|(k, _)| {
+                *k == block.key_format_type || block.key_format_type == KeyFormatType::PKCS_1
+            })
             .map(|(_, f)| *f)
             .ok_or_else(|| {
                 CoreError::KeyFormatTypeNotSupported(format!(
