@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 #[cfg(feature = "kmip")]
 mod cert;
 #[cfg(feature = "kmip")]
+mod client;
+#[cfg(feature = "kmip")]
 mod connection;
 #[cfg(feature = "escrow")]
 mod escrow;
@@ -41,6 +43,10 @@ enum Command {
     /// Key escrow: agents, deposits, m-of-n release, audit log.
     #[cfg(feature = "escrow")]
     Escrow(escrow::EscrowArgs),
+    /// KMIP client subcommands (create, get, locate, encrypt, ...) against a running `kms serve`.
+    #[cfg(feature = "kmip")]
+    #[command(flatten)]
+    Client(client::ClientCommand),
 }
 
 /// Parses the command line, runs the subcommand and turns its error into a message and exit status 1.
@@ -55,6 +61,8 @@ pub fn run() -> ExitCode {
         Command::Cert(cmd) => cert::run(cmd),
         #[cfg(feature = "escrow")]
         Command::Escrow(args) => escrow::run(args),
+        #[cfg(feature = "kmip")]
+        Command::Client(cmd) => client::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
