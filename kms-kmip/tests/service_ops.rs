@@ -829,3 +829,131 @@ fn bad_input_gets_invalid_message_or_invalid_field() {
         Some(ResultReason::INVALID_FIELD)
     );
 }
+
+#[test]
+fn rekey_derive_and_wrapped_get() {
+    use kms_kmip::message::enums::{BlockCipherMode, DerivationMethod, WrappingMethod};
+    use kms_kmip::message::operations::lifecycle::{
+        DerivationParameters, DeriveKeyRequest, ReKeyRequest,
+    };
+    use kms_kmip::message::types::{EncryptionKeyInformation, KeyWrappingSpecification};
+
+    let s = service();
+    let who = alice();
+    let v = Version::V2_1;
+    let old = created_id(ok(one(&s, &who, v, create_aes(None))));
+    ok(one(&s, &who, v, RequestPayload::Activate(id_payload(&old))));
+    let ResponsePayload::ReKey(new) = ok(one(
+        &s,
+        &who,
+        v,
+        RequestPayload::ReKey(ReKeyRequest {
+            unique_identifier: uid(&old),
+            ..Default::default()
+        }),
+    )) else {
+        panic!("rekey")
+    };
+    assert_ne!(new.unique_identifier.as_str(), Some(old.as_str()));
+
+    // HKDF from a key that allows Derive Key.
+    let base = created_id(ok(one(
+        &s,
+        &who,
+        v,
+        RequestPayload::Create(CreateRequest {
+            object_type: ObjectType::SYMMETRIC_KEY,
+            attributes: Attributes::new(vec![
+                Attribute::CryptographicAlgorithm(CryptographicAlgorithm::AES),
+                Attribute::CryptographicLength(256),
+                Attribute::CryptographicUsageMask(CryptographicUsageMask::DERIVE_KEY),
+            ]),
+            ..Default::default()
+        }),
+    )));
+    ok(one(
+        &s,
+        &who,
+        v,
+        RequestPayload::Activate(id_payload(&base)),
+    ));
+    let derived = ok(one(
+        &s,
+        &who,
+        v,
+        RequestPayload::DeriveKey(DeriveKeyRequest {
+            object_type: ObjectType::SYMMETRIC_KEY,
+            unique_identifiers: vec![UniqueIdentifier::Text(base.clone())],
+            derivation_method: DerivationMethod::HKDF,
+            derivation_parameters: DerivationParameters {
+                cryptographic_parameters: Some(CryptographicParameters {
+                    hashing_algorithm: Some(HashingAlgorithm::SHA_256),
+                    ..Default::default()
+                }),
+                salt: Some(b"salt".to_vec()),
+                derivation_data: Some(b"info".to_vec()),
+                ..Default::default()
+            },
+            attributes: aes_template(None),
+            ..Default::default()
+        }),
+    ));
+    let ResponsePayload::DeriveKey(derived) = derived else {
+        panic!("derive")
+    };
+    assert!(derived.unique_identifier.as_str().is_some());
+
+    // Get wrapped under an AES key (AES Key Wrap, RFC 3394).
+    let kek = created_id(ok(one(
+        &s,
+        &who,
+        v,
+        RequestPayload::Create(CreateRequest {
+            object_type: ObjectType::SYMMETRIC_KEY,
+            attributes: Attributes::new(vec![
+                Attribute::CryptographicAlgorithm(CryptographicAlgorithm::AES),
+                Attribute::CryptographicLength(256),
+                Attribute::CryptographicUsageMask(
+                    CryptographicUsageMask::WRAP_KEY | CryptographicUsageMask::UNWRAP_KEY,
+                ),
+            ]),
+            ..Default::default()
+        }),
+    )));
+    ok(one(&s, &who, v, RequestPayload::Activate(id_payload(&kek))));
+    let ResponsePayload::Get(got) = ok(one(
+        &s,
+        &who,
+        v,
+        RequestPayload::Get(GetRequest {
+            unique_identifier: uid(&old),
+            key_wrapping_specification: Some(Box::new(KeyWrappingSpecification {
+                wrapping_method: WrappingMethod::ENCRYPT,
+                encryption_key_information: Some(EncryptionKeyInformation {
+                    unique_identifier: UniqueIdentifier::Text(kek.clone()),
+                    cryptographic_parameters: Some(Box::new(CryptographicParameters {
+                        block_cipher_mode: Some(BlockCipherMode::NISTKEYWRAP),
+                        ..Default::default()
+                    })),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })),
+            ..Default::default()
+        }),
+    )) else {
+        panic!("get")
+    };
+    let Some(Object::SymmetricKey(k)) = got.object.as_deref() else {
+        panic!("key")
+    };
+    let Some(KeyValue::Wrapped(w)) = &k.key_block.key_value else {
+        panic!("wrapped")
+    };
+    assert_eq!(
+        w.expose().len(),
+        40,
+        "RFC 3394 adds 8 bytes to a 32-byte key"
+    );
+    assert!(k.key_block.key_wrapping_data.is_some());
+}

@@ -4,8 +4,8 @@ use kms_core::backend::{
     CipherParams, HashingAlgorithm as CoreHash, SignInput, SignatureAlgorithm, WrapAlgorithm,
 };
 use kms_core::manager::{
-    CheckRequest, CreateKeyPairRequest as CoreKeyPairRequest, ExportedKey,
-    GetRequest as CoreGetRequest, KeyWrappingSpec, ManagedObject,
+    CheckRequest, CreateKeyPairRequest as CoreKeyPairRequest, DerivationMethod as CoreDerivation,
+    ExportedKey, GetRequest as CoreGetRequest, KeyWrappingSpec, ManagedObject,
 };
 use kms_core::store::LocateQuery;
 use kms_core::{
@@ -19,9 +19,10 @@ use super::convert::{
 };
 use super::{BatchState, KmipService, SUPPORTED_VERSIONS, formats};
 use crate::message::enums::{
-    BlockCipherMode, CertificateType, CryptographicAlgorithm, DigitalSignatureAlgorithm,
-    HashingAlgorithm, KeyFormatType, ObjectType, Operation, PaddingMethod, QueryFunction,
-    SecretDataType, UniqueIdentifierEnumeration, ValidityIndicator, WrappingMethod,
+    BlockCipherMode, CertificateType, CryptographicAlgorithm, DerivationMethod,
+    DigitalSignatureAlgorithm, HashingAlgorithm, KeyFormatType, ObjectType, Operation,
+    PaddingMethod, QueryFunction, SecretDataType, UniqueIdentifierEnumeration, ValidityIndicator,
+    WrappingMethod,
 };
 use crate::message::objects::{
     Certificate, OpaqueObject, PrivateKey, PublicKey, SecretData, SymmetricKey,
@@ -50,10 +51,13 @@ use crate::tags::Version;
 type Result<T> = std::result::Result<T, CoreError>;
 
 /// The operations this service answers, in Query's order.
-const OPERATIONS: [Operation; 25] = [
+const OPERATIONS: [Operation; 28] = [
     Operation::CREATE,
     Operation::CREATE_KEY_PAIR,
     Operation::CHECK,
+    Operation::RE_KEY,
+    Operation::RE_KEY_KEY_PAIR,
+    Operation::DERIVE_KEY,
     Operation::REGISTER,
     Operation::LOCATE,
     Operation::GET,
@@ -442,6 +446,100 @@ pub(super) fn execute(
             )?;
             ResponsePayload::Check(CheckPayload {
                 unique_identifier: Some(text(&target)),
+                ..Default::default()
+            })
+        }
+        RequestPayload::ReKey(p) => {
+            let target = id(&p.unique_identifier, state)?;
+            if p.attributes
+                .as_ref()
+                .is_some_and(|a| !a.attributes.is_empty())
+            {
+                return Err(CoreError::OperationNotSupported(
+                    "Re-key with new attributes".into(),
+                ));
+            }
+            let offset = p.offset.map(|o| time::Duration::seconds(i64::from(o.0)));
+            let new = m.rekey(who, &target, offset)?;
+            created(state, &new);
+            ResponsePayload::ReKey(RegisterResponse {
+                unique_identifier: text(&new),
+                ..Default::default()
+            })
+        }
+        RequestPayload::ReKeyKeyPair(p) => {
+            let target = id(&p.private_key_unique_identifier, state)?;
+            let has = |a: &Option<Attributes>| a.as_ref().is_some_and(|a| !a.attributes.is_empty());
+            if has(&p.common_attributes)
+                || has(&p.private_key_attributes)
+                || has(&p.public_key_attributes)
+            {
+                return Err(CoreError::OperationNotSupported(
+                    "Re-key Key Pair with new attributes".into(),
+                ));
+            }
+            let offset = p.offset.map(|o| time::Duration::seconds(i64::from(o.0)));
+            let ids = m.rekey_key_pair(who, &target, offset)?;
+            state.created.push(ids.public_key.clone());
+            created(state, &ids.private_key);
+            ResponsePayload::ReKeyKeyPair(CreateKeyPairResponse {
+                private_key_unique_identifier: text(&ids.private_key),
+                public_key_unique_identifier: text(&ids.public_key),
+                ..Default::default()
+            })
+        }
+        RequestPayload::DeriveKey(p) => {
+            if object_type_in(p.object_type)? != CoreObjectType::SymmetricKey
+                && object_type_in(p.object_type)? != CoreObjectType::SecretData
+            {
+                return Err(CoreError::IllegalObjectType);
+            }
+            let base = match p.unique_identifiers.as_slice() {
+                [one] => id(&Some(one.clone()), state)?,
+                [] => placeholder(state)?,
+                _ => {
+                    return Err(CoreError::OperationNotSupported(
+                        "deriving from several objects".into(),
+                    ));
+                }
+            };
+            let params = &p.derivation_parameters;
+            let hash = params
+                .cryptographic_parameters
+                .as_ref()
+                .and_then(|c| c.hashing_algorithm)
+                .map_or(Ok(CoreHash::Sha256), hash_in)?;
+            let method = match p.derivation_method {
+                DerivationMethod::HKDF => CoreDerivation::Hkdf {
+                    hash,
+                    salt: params.salt.clone().unwrap_or_default(),
+                    info: params.derivation_data.clone().unwrap_or_default(),
+                },
+                DerivationMethod::PBKDF2 => CoreDerivation::Pbkdf2 {
+                    hash,
+                    salt: params
+                        .salt
+                        .clone()
+                        .ok_or_else(|| CoreError::MissingData("Salt".into()))?,
+                    iterations: params
+                        .iteration_count
+                        .ok_or_else(|| CoreError::MissingData("Iteration Count".into()))
+                        .and_then(|n| {
+                            u32::try_from(n).map_err(|_| {
+                                CoreError::InvalidField("negative Iteration Count".into())
+                            })
+                        })?,
+                },
+                other => {
+                    return Err(CoreError::OperationNotSupported(format!(
+                        "Derivation Method {other:?}"
+                    )));
+                }
+            };
+            let new = m.derive(who, &base, &method, template_in(&p.attributes)?)?;
+            created(state, &new);
+            ResponsePayload::DeriveKey(RegisterResponse {
+                unique_identifier: text(&new),
                 ..Default::default()
             })
         }
