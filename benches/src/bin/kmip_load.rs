@@ -11,15 +11,28 @@
 //! cargo run --release -p kms-benches --bin kmip_load -- --in-process --connections 16
 //! ```
 //!
-//! Requests come from a [`RequestFactory`]: `discover-versions` (every server answers it) or `file:PATH` (one
-//! TTLV request message, sent as is). Operations that need set-up (Get, Encrypt, Sign on a created key) are
-//! factories built after a set-up request; add them beside `discover_versions`.
+//! Requests come from a [`RequestFactory`]: `discover-versions` (every server answers it), `file:PATH` (one
+//! TTLV request message, sent as is), or a KMIP 2.1 operation: `create` (an AES-256 key per request), and
+//! `get`, `encrypt` (AES-GCM, 64 bytes) on one AES key a set-up request created and activated first. With
+//! `--in-process --service` the in-process server runs the real KMIP service over an in-memory key manager.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use kms_kmip::message::enums::{
+    CryptographicAlgorithm, CryptographicUsageMask, ObjectType, ResultStatus,
+};
+use kms_kmip::message::operations::access::GetRequest;
+use kms_kmip::message::operations::crypto::EncryptRequest;
+use kms_kmip::message::operations::lifecycle::{CreateRequest, IdentifierPayload};
+use kms_kmip::message::{
+    Attribute, Attributes, RequestBatchItem, RequestHeader, RequestMessage, RequestPayload,
+    ResponseMessage, ResponsePayload, SecretBytes,
+};
+use kms_kmip::service::KmipService;
+use kms_kmip::tags::Version;
 use kms_kmip::transport::client::{AsyncKmipClient, ClientOptions};
 use kms_kmip::transport::{
     ClientIdentity, Encoding, Limits, OperationNotSupported, RequestHandler, tls,
@@ -56,7 +69,7 @@ struct Args {
     /// Requests per connection before measuring.
     #[arg(long, default_value_t = 100)]
     warmup: usize,
-    /// What to send: `discover-versions` or `file:PATH` (a TTLV request message).
+    /// What to send: `discover-versions`, `file:PATH` (a TTLV request message), `create`, `get` or `encrypt`.
     #[arg(long, default_value = "discover-versions")]
     request: String,
     /// Start an in-process server (fresh PKI, Operation Not Supported handler) and load it: the transport's cost.
@@ -66,6 +79,10 @@ struct Args {
     /// handler is called inline), to measure the hand-off.
     #[arg(long)]
     blocking_pool: bool,
+    /// With --in-process: serve the KMIP service (in-memory KeyManager, software backend) instead of the
+    /// Operation Not Supported handler.
+    #[arg(long)]
+    service: bool,
     /// Worker threads of the client runtime.
     #[arg(long, default_value_t = 2)]
     threads: usize,
@@ -80,6 +97,19 @@ struct OnBlockingPool<H>(H);
 impl<H: RequestHandler> RequestHandler for OnBlockingPool<H> {
     fn handle(&self, identity: &ClientIdentity, encoding: Encoding, request: &[u8]) -> Vec<u8> {
         self.0.handle(identity, encoding, request)
+    }
+}
+
+/// A boxed handler with its own `may_block` answer (the service's, or the cheap placeholder's).
+struct Inline(Box<dyn RequestHandler>);
+
+impl RequestHandler for Inline {
+    fn handle(&self, identity: &ClientIdentity, encoding: Encoding, request: &[u8]) -> Vec<u8> {
+        self.0.handle(identity, encoding, request)
+    }
+
+    fn may_block(&self, encoding: Encoding, request: &[u8]) -> bool {
+        self.0.may_block(encoding, request)
     }
 }
 
@@ -119,7 +149,92 @@ fn discover_versions() -> Vec<u8> {
     buf
 }
 
+/// A KMIP 2.1 request message with one batch item.
+fn request_2_1(payload: RequestPayload) -> Result<Vec<u8>, String> {
+    RequestMessage {
+        header: RequestHeader {
+            protocol_version: Version::V2_1.into(),
+            batch_count: 1,
+            ..Default::default()
+        },
+        batch_items: vec![RequestBatchItem::new(payload).map_err(|e| e.to_string())?],
+    }
+    .to_bytes()
+    .map_err(|e| e.to_string())
+}
+
+fn create_aes() -> Result<Vec<u8>, String> {
+    request_2_1(RequestPayload::Create(CreateRequest {
+        object_type: ObjectType::SYMMETRIC_KEY,
+        attributes: Attributes::new(vec![
+            Attribute::CryptographicAlgorithm(CryptographicAlgorithm::AES),
+            Attribute::CryptographicLength(256),
+            Attribute::CryptographicUsageMask(
+                CryptographicUsageMask::ENCRYPT | CryptographicUsageMask::DECRYPT,
+            ),
+        ]),
+        ..Default::default()
+    }))
+}
+
+/// Sends one request and returns the first batch item's payload, failing on anything but Success.
+async fn setup_call(
+    client: &mut AsyncKmipClient,
+    request: Vec<u8>,
+) -> Result<ResponsePayload, String> {
+    let response = client.request(&request).await.map_err(|e| e.to_string())?;
+    let message = ResponseMessage::from_bytes(&response).map_err(|e| e.to_string())?;
+    let item = message
+        .batch_items
+        .into_iter()
+        .next()
+        .ok_or("empty response")?;
+    if item.result_status != ResultStatus::SUCCESS {
+        return Err(format!(
+            "set-up failed: {:?} {:?}",
+            item.result_reason, item.result_message
+        ));
+    }
+    item.payload
+        .ok_or_else(|| "set-up response without payload".to_owned())
+}
+
+/// The factories that need a key: creates and activates one with `client`, then builds the request on it.
+async fn keyed_factory(
+    spec: &str,
+    client: &mut AsyncKmipClient,
+) -> Result<Box<dyn RequestFactory>, String> {
+    let ResponsePayload::Create(created) = setup_call(client, create_aes()?).await? else {
+        return Err("set-up: not a Create response".into());
+    };
+    let id = created.unique_identifier;
+    setup_call(
+        client,
+        request_2_1(RequestPayload::Activate(IdentifierPayload {
+            unique_identifier: Some(id.clone()),
+            ..Default::default()
+        }))?,
+    )
+    .await?;
+    let request = match spec {
+        "get" => request_2_1(RequestPayload::Get(GetRequest {
+            unique_identifier: Some(id),
+            ..Default::default()
+        }))?,
+        "encrypt" => request_2_1(RequestPayload::Encrypt(EncryptRequest {
+            unique_identifier: Some(id),
+            data: Some(SecretBytes::new(vec![0x5a; 64])),
+            ..Default::default()
+        }))?,
+        other => return Err(format!("no keyed request {other:?}")),
+    };
+    Ok(Box::new(Fixed(request)))
+}
+
 fn factory(spec: &str) -> Result<Box<dyn RequestFactory>, String> {
+    if spec == "create" {
+        return Ok(Box::new(Fixed(create_aes()?)));
+    }
     if spec == "discover-versions" {
         return Ok(Box::new(Fixed(discover_versions())));
     }
@@ -130,7 +245,7 @@ fn factory(spec: &str) -> Result<Box<dyn RequestFactory>, String> {
         return Ok(Box::new(Fixed(bytes)));
     }
     Err(format!(
-        "unknown request {spec:?}: discover-versions or file:PATH"
+        "unknown request {spec:?}: discover-versions, file:PATH, create, get or encrypt"
     ))
 }
 
@@ -191,7 +306,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let factory: Arc<dyn RequestFactory> = Arc::from(factory(&args.request)?);
+    let keyed = matches!(args.request.as_str(), "get" | "encrypt");
+    let mut factory: Option<Arc<dyn RequestFactory>> = if keyed {
+        None
+    } else {
+        Some(Arc::from(factory(&args.request)?))
+    };
     let mut _server = None;
     let (addr, client_tls) = if args.in_process {
         let pki = ephemeral_pki()?;
@@ -204,6 +324,11 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         // The server gets its own runtime and threads, as a separate process would.
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (blocking_pool, server_threads) = (args.blocking_pool, args.server_threads.max(1));
+        let service = if args.service {
+            Some(KmipService::in_memory()?)
+        } else {
+            None
+        };
         std::thread::spawn(move || {
             let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(server_threads)
@@ -213,11 +338,17 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 return;
             };
             runtime.block_on(async move {
-                let handler = OperationNotSupported::new(Limits::new().ttlv());
+                let handler: Box<dyn RequestHandler> = match service {
+                    Some(service) => Box::new(service),
+                    None => Box::new(OperationNotSupported::new(Limits::new().ttlv())),
+                };
                 let builder = if blocking_pool {
-                    kms_kmip::transport::server::Server::builder(config, OnBlockingPool(handler))
+                    kms_kmip::transport::server::Server::builder(
+                        config,
+                        OnBlockingPool(Inline(handler)),
+                    )
                 } else {
-                    kms_kmip::transport::server::Server::builder(config, handler)
+                    kms_kmip::transport::server::Server::builder(config, Inline(handler))
                 };
                 let Ok(server) = builder.kmip(([127, 0, 0, 1], 0).into()).bind().await else {
                     return;
@@ -249,6 +380,11 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 .await?,
         );
     }
+    if factory.is_none() {
+        let first = clients.first_mut().ok_or("no connections")?;
+        factory = Some(Arc::from(keyed_factory(&args.request, first).await?));
+    }
+    let factory = factory.ok_or("no request factory")?;
     // All connections start together, after their warm-up.
     let barrier = Arc::new(tokio::sync::Barrier::new(args.connections + 1));
     let mut tasks = Vec::with_capacity(args.connections);
@@ -296,7 +432,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     );
     println!(
         "| {} | {} | {} | {} | {:.0} | {:.3} ms | {:.3} ms | {:.3} ms | {} |",
-        if args.in_process && args.blocking_pool {
+        if args.in_process && args.service {
+            "in-process KMIP service (in-memory)"
+        } else if args.in_process && args.blocking_pool {
             "in-process, blocking pool"
         } else if args.in_process {
             "in-process (transport only)"

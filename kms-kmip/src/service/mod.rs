@@ -65,6 +65,19 @@ impl KmipService {
         }
     }
 
+    /// A service over a fresh in-memory key manager (MemoryStore, SoftwareBackend): nothing persists; for
+    /// tests, demonstrations and load measurements.
+    ///
+    /// # Errors
+    ///
+    /// When the key manager cannot be built.
+    pub fn in_memory() -> Result<Self, CoreError> {
+        let manager = KeyManager::builder(Arc::new(kms_core::MemoryStore::new()))
+            .backend(Arc::new(kms_core::SoftwareBackend::new()))
+            .build()?;
+        Ok(Self::new(Arc::new(manager)))
+    }
+
     /// Decodes requests within `limits` (the transport's message size, at most).
     #[must_use]
     pub fn with_limits(mut self, limits: ttlv::Limits) -> Self {
