@@ -226,6 +226,14 @@ fn run_case(text: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let service = KmipService::new(Arc::new(manager));
     let who = Principal::new("oasis").map_err(|e| e.to_string())?;
+    run_case_with(text, &mut |bytes| Ok(service.handle_ttlv(&who, bytes)))
+}
+
+/// Replays one test case, sending each request's TTLV through `send`.
+/// Sends one TTLV request and returns the TTLV response.
+type Send<'a> = dyn FnMut(&[u8]) -> Result<Vec<u8>, String> + 'a;
+
+fn run_case_with(text: &str, send: &mut Send<'_>) -> Result<(), String> {
     let nodes = xml::from_str_all(text).map_err(|e| format!("XML: {e}"))?;
     let mut replay = Replay {
         bindings: HashMap::new(),
@@ -246,7 +254,7 @@ fn run_case(text: &str) -> Result<(), String> {
         let mut request = request.clone();
         replay.substitute(&mut request)?;
         let bytes = request.to_bytes().map_err(|e| e.to_string())?;
-        let response = service.handle_ttlv(&who, &bytes);
+        let response = send(&bytes)?;
         let actual =
             Node::decode(&response).map_err(|e| format!("response does not decode: {e}"))?;
         replay.matches(expected, &actual).map_err(|e| {
@@ -302,4 +310,54 @@ fn oasis_profile_test_cases_replay_against_the_service() {
         lost.is_empty(),
         "test cases that passed before fail now: {lost:?}"
     );
+}
+
+#[cfg(all(feature = "server", feature = "client"))]
+#[path = "transport_support/mod.rs"]
+mod transport_support;
+
+/// A few passing test cases again, over mutual TLS through the KMIP listener, each against a fresh server.
+#[cfg(all(feature = "server", feature = "client"))]
+#[test]
+fn a_few_oasis_cases_replay_over_mutual_tls() {
+    use kms_kmip::transport::Limits;
+    use kms_kmip::transport::client::{ClientOptions, KmipClient};
+    use transport_support::{Pki, Running};
+
+    const CASES: &[&str] = &[
+        "v2.1/mandatory/AX-M-1-21",
+        "v1.4/mandatory/AX-M-2-14",
+        "v2.1/mandatory/CS-AC-M-1-21",
+        "v1.4/mandatory/SKFF-M-1-14",
+    ];
+    let files = support::oasis_files();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let pki = Pki::new();
+    let leaf = pki.ca.client("oasis");
+    for case in CASES {
+        assert!(
+            expected_passes().contains(*case),
+            "{case} is not in the expected passes"
+        );
+        let (_, text) = files.iter().find(|(n, _)| n == case).expect("case present");
+        let service = KmipService::in_memory().unwrap();
+        let server = runtime.block_on(Running::start(&pki, Limits::new(), service));
+        let mut client = KmipClient::connect(
+            &server.kmip_addr(),
+            pki.ca.client_tls(&leaf),
+            ClientOptions::default(),
+        )
+        .unwrap();
+        let result = run_case_with(text, &mut |bytes| {
+            client.request(bytes).map_err(|e| e.to_string())
+        });
+        drop(client);
+        assert!(runtime.block_on(server.stop()));
+        result.unwrap_or_else(|e| panic!("{case} over TLS: {e}"));
+        eprintln!("OASIS replay over mutual TLS: {case} passes");
+    }
 }
