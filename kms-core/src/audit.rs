@@ -98,6 +98,13 @@ pub struct AuditEvent {
 pub trait AuditSink: Send + Sync {
     /// Records one event.
     fn record(&self, event: &AuditEvent);
+
+    /// Whether [`AuditSink::record`] would keep an event with `outcome`. When `false` the manager skips building
+    /// the event, which saves its allocations on every key use; the default keeps everything.
+    fn wants(&self, outcome: Outcome) -> bool {
+        let _ = outcome;
+        true
+    }
 }
 
 /// Sends each event to `tracing` at INFO (failures at WARN), target `kms_core::audit`.
@@ -105,6 +112,28 @@ pub trait AuditSink: Send + Sync {
 pub struct TracingAuditSink;
 
 impl AuditSink for TracingAuditSink {
+    /// Whether the subscriber takes the event `record` would send, with the same target, level and field names.
+    fn wants(&self, outcome: Outcome) -> bool {
+        match outcome {
+            Outcome::Success => tracing::enabled!(
+                target: "kms_core::audit",
+                tracing::Level::INFO,
+                principal,
+                operation,
+                object,
+                outcome
+            ),
+            Outcome::Failure(_) => tracing::enabled!(
+                target: "kms_core::audit",
+                tracing::Level::WARN,
+                principal,
+                operation,
+                object,
+                outcome
+            ),
+        }
+    }
+
     fn record(&self, e: &AuditEvent) {
         let object = e.object_id.as_ref().map(ObjectId::as_str).unwrap_or("-");
         match e.outcome {
@@ -197,5 +226,71 @@ impl AuditSink for JsonLinesAuditSink {
         if let Err(e) = self.file.lock().write_all(&line) {
             tracing::error!(target: "kms_core::audit", error = %e, "cannot write the audit log");
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Level, Metadata, Subscriber};
+
+    use super::*;
+    use crate::{KeyManager, MemoryStore, Principal, SoftwareBackend};
+
+    /// Takes audit events at `level` and above, counting them.
+    struct Counting {
+        level: Level,
+        events: Arc<AtomicUsize>,
+    }
+
+    impl Subscriber for Counting {
+        fn enabled(&self, m: &Metadata<'_>) -> bool {
+            m.target() == "kms_core::audit" && *m.level() <= self.level
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, _: &Event<'_>) {
+            self.events.fetch_add(1, Ordering::SeqCst);
+        }
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+
+    /// With `level` enabled: what the tracing sink wants, and how many events two calls (one success, one
+    /// failure) through a manager deliver.
+    fn run(level: Level) -> (bool, bool, usize) {
+        let events = Arc::new(AtomicUsize::new(0));
+        let subscriber = Counting {
+            level,
+            events: events.clone(),
+        };
+        tracing::subscriber::with_default(subscriber, || {
+            let m = KeyManager::builder(Arc::new(MemoryStore::new()))
+                .backend(Arc::new(SoftwareBackend::new()))
+                .build()
+                .unwrap();
+            let who = Principal::new("alice").unwrap();
+            m.random(&who, 16).unwrap();
+            m.random(&who, 0).unwrap_err();
+            (
+                TracingAuditSink.wants(Outcome::Success),
+                TracingAuditSink.wants(Outcome::Failure(ResultReason::InvalidField)),
+                events.load(Ordering::SeqCst),
+            )
+        })
+    }
+
+    #[test]
+    fn tracing_sink_wants_what_the_subscriber_takes() {
+        assert_eq!(run(Level::INFO), (true, true, 2));
+        assert_eq!(run(Level::WARN), (false, true, 1));
+        assert_eq!(run(Level::ERROR), (false, false, 0));
     }
 }

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use sha2::Digest;
+use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use super::{KeyManager, check_data_len, require_usage, usable};
@@ -50,8 +51,8 @@ impl KeyManager {
         types: &[ObjectType],
         purpose: Purpose,
         needed: UsageMask,
+        now: OffsetDateTime,
     ) -> Result<(Arc<StoredObject>, CryptographicAlgorithm, &dyn KeyBackend)> {
-        let now = self.now();
         let object = self.load_shared(who, id, Rights::USE)?;
         let backend = self.backend_for(usable(&object, types, purpose, needed, now)?)?;
         let algorithm = object
@@ -76,6 +77,7 @@ impl KeyManager {
         params: &CipherParams<'_>,
         plaintext: &[u8],
     ) -> Result<Ciphertext> {
+        let now = self.now();
         let result = (|| {
             check_data_len(plaintext)?;
             let (key, _, backend) = self.key_for(
@@ -84,13 +86,14 @@ impl KeyManager {
                 &[ObjectType::SymmetricKey, ObjectType::PublicKey],
                 Purpose::Protect,
                 UsageMask::ENCRYPT,
+                now,
             )?;
             let cipher = backend
                 .cipher()
                 .ok_or_else(|| not_offered(backend, "encryption"))?;
             Ok(cipher.encrypt(key_of(&key)?, params, plaintext)?)
         })();
-        self.audited(who, Operation::Encrypt, Some(id), result)
+        self.audited_at(who, Operation::Encrypt, Some(id), now, result)
     }
 
     /// KMIP Decrypt with a symmetric key (AES-GCM, `tag` being the GCM tag) or an RSA private key (OAEP).
@@ -106,6 +109,7 @@ impl KeyManager {
         ciphertext: &[u8],
         tag: Option<&[u8]>,
     ) -> Result<Zeroizing<Vec<u8>>> {
+        let now = self.now();
         let result = (|| {
             check_data_len(ciphertext)?;
             let (key, _, backend) = self.key_for(
@@ -114,13 +118,14 @@ impl KeyManager {
                 &[ObjectType::SymmetricKey, ObjectType::PrivateKey],
                 Purpose::Process,
                 UsageMask::DECRYPT,
+                now,
             )?;
             let cipher = backend
                 .cipher()
                 .ok_or_else(|| not_offered(backend, "decryption"))?;
             Ok(cipher.decrypt(key_of(&key)?, params, ciphertext, tag)?)
         })();
-        self.audited(who, Operation::Decrypt, Some(id), result)
+        self.audited_at(who, Operation::Decrypt, Some(id), now, result)
     }
 
     /// KMIP Sign with a private key.
@@ -134,6 +139,7 @@ impl KeyManager {
         algorithm: SignatureAlgorithm,
         input: SignInput<'_>,
     ) -> Result<Vec<u8>> {
+        let now = self.now();
         let result = (|| {
             check_data_len(sign_input_bytes(&input))?;
             let (key, _, backend) = self.key_for(
@@ -142,13 +148,14 @@ impl KeyManager {
                 &[ObjectType::PrivateKey],
                 Purpose::Protect,
                 UsageMask::SIGN,
+                now,
             )?;
             let signer = backend
                 .signer()
                 .ok_or_else(|| not_offered(backend, "signing"))?;
             Ok(signer.sign(key_of(&key)?, algorithm, input)?)
         })();
-        self.audited(who, Operation::Sign, Some(id), result)
+        self.audited_at(who, Operation::Sign, Some(id), now, result)
     }
 
     /// KMIP Signature Verify with a public key (or a private key whose backend holds the public half).
@@ -164,6 +171,7 @@ impl KeyManager {
         input: SignInput<'_>,
         signature: &[u8],
     ) -> Result<()> {
+        let now = self.now();
         let result = (|| {
             check_data_len(sign_input_bytes(&input))?;
             check_data_len(signature)?;
@@ -173,13 +181,14 @@ impl KeyManager {
                 &[ObjectType::PublicKey, ObjectType::PrivateKey],
                 Purpose::Process,
                 UsageMask::VERIFY,
+                now,
             )?;
             let signer = backend
                 .signer()
                 .ok_or_else(|| not_offered(backend, "verification"))?;
             Ok(signer.verify(key_of(&key)?, algorithm, input, signature)?)
         })();
-        self.audited(who, Operation::SignatureVerify, Some(id), result)
+        self.audited_at(who, Operation::SignatureVerify, Some(id), now, result)
     }
 
     /// KMIP MAC with an HMAC key. The hash is the key's (HMAC-SHA256 keys use SHA-256); `hash`, when given, must
@@ -195,6 +204,7 @@ impl KeyManager {
         hash: Option<HashingAlgorithm>,
         data: &[u8],
     ) -> Result<Vec<u8>> {
+        let now = self.now();
         let result = (|| {
             check_data_len(data)?;
             let (key, algorithm, backend) = self.key_for(
@@ -203,12 +213,13 @@ impl KeyManager {
                 &[ObjectType::SymmetricKey],
                 Purpose::Protect,
                 UsageMask::MAC_GENERATE,
+                now,
             )?;
             let hash = mac_hash(algorithm, hash)?;
             let mac = backend.mac().ok_or_else(|| not_offered(backend, "MAC"))?;
             Ok(mac.mac(key_of(&key)?, hash, data)?)
         })();
-        self.audited(who, Operation::Mac, Some(id), result)
+        self.audited_at(who, Operation::Mac, Some(id), now, result)
     }
 
     /// KMIP MAC Verify, in constant time.
@@ -224,6 +235,7 @@ impl KeyManager {
         data: &[u8],
         mac_data: &[u8],
     ) -> Result<()> {
+        let now = self.now();
         let result = (|| {
             check_data_len(data)?;
             check_data_len(mac_data)?;
@@ -233,12 +245,13 @@ impl KeyManager {
                 &[ObjectType::SymmetricKey],
                 Purpose::Process,
                 UsageMask::MAC_VERIFY,
+                now,
             )?;
             let hash = mac_hash(algorithm, hash)?;
             let mac = backend.mac().ok_or_else(|| not_offered(backend, "MAC"))?;
             Ok(mac.mac_verify(key_of(&key)?, hash, data, mac_data)?)
         })();
-        self.audited(who, Operation::MacVerify, Some(id), result)
+        self.audited_at(who, Operation::MacVerify, Some(id), now, result)
     }
 
     /// KMIP RNG Retrieve: `len` random bytes from the default backend's generator.
@@ -295,8 +308,8 @@ impl KeyManager {
     /// state that processes); [`Error::KeyValueNotPresent`] once destroyed; [`Error::InvalidField`] when the
     /// length differs; access and store errors.
     pub fn check(&self, who: &Principal, id: &ObjectId, request: &CheckRequest) -> Result<()> {
+        let now = self.now();
         let result = (|| {
-            let now = self.now();
             let object = self.load(who, id, Rights::USE, now)?;
             let m = &object.metadata;
             if let Some(mask) = request.usage_mask {
@@ -325,7 +338,7 @@ impl KeyManager {
             }
             Ok(())
         })();
-        self.audited(who, Operation::Check, Some(id), result)
+        self.audited_at(who, Operation::Check, Some(id), now, result)
     }
 }
 

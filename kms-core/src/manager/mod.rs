@@ -255,7 +255,29 @@ impl KeyManager {
         object_id: Option<&ObjectId>,
         result: Result<T>,
     ) -> Result<T> {
-        self.emit(who, operation, object_id.cloned(), result.as_ref().err());
+        self.audited_at(who, operation, object_id, self.now(), result)
+    }
+
+    /// [`KeyManager::audited`] with the time the operation already read, so that a call reads the clock once.
+    fn audited_at<T>(
+        &self,
+        who: &Principal,
+        operation: Operation,
+        object_id: Option<&ObjectId>,
+        time: OffsetDateTime,
+        result: Result<T>,
+    ) -> Result<T> {
+        let outcome = outcome_of(result.as_ref().err());
+        // The event's strings are only built for a sink that keeps it.
+        if self.audit.wants(outcome) {
+            self.audit.record(&AuditEvent {
+                time,
+                principal: who.name().to_owned(),
+                operation,
+                object_id: object_id.cloned(),
+                outcome,
+            });
+        }
         result
     }
 
@@ -266,16 +288,16 @@ impl KeyManager {
         object_id: Option<ObjectId>,
         error: Option<&Error>,
     ) {
-        self.audit.record(&AuditEvent {
-            time: self.now(),
-            principal: who.name().to_owned(),
-            operation,
-            object_id,
-            outcome: match error {
-                None => Outcome::Success,
-                Some(e) => Outcome::Failure(e.result_reason()),
-            },
-        });
+        let outcome = outcome_of(error);
+        if self.audit.wants(outcome) {
+            self.audit.record(&AuditEvent {
+                time: self.now(),
+                principal: who.name().to_owned(),
+                operation,
+                object_id,
+                outcome,
+            });
+        }
     }
 
     /// Reads an object the caller may act on with `right`, its state brought up to date with its dates.
@@ -453,6 +475,13 @@ impl NameLocks {
 
 /// KMIP Date-Time has a resolution of one second: the manager's clock and the dates clients give are both cut to
 /// whole seconds, so that a date compares with "now" as it will after a round trip through any protocol.
+fn outcome_of(error: Option<&Error>) -> Outcome {
+    match error {
+        None => Outcome::Success,
+        Some(e) => Outcome::Failure(e.result_reason()),
+    }
+}
+
 fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
     t.replace_nanosecond(0).unwrap_or(t)
 }
