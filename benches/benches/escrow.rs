@@ -12,13 +12,12 @@
 //!
 //! `cargo bench -p kms-benches --bench escrow -- --warm-up-time 1 --measurement-time 3`
 
-use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use criterion::Criterion;
 use hpke::{Kem as _, OpModeR, OpModeS};
+use kms_benches::{RatioTable, run_case};
 use kms_escrow::deposit::{Deposit, DepositInput};
 use kms_escrow::p256::ecdsa::SigningKey;
 use kms_escrow::zeroize::Zeroizing;
@@ -40,91 +39,6 @@ fn raw_seal(pk: &<Kem as hpke::Kem>::PublicKey) -> (<Kem as hpke::Kem>::Encapped
         &mut UnwrapErr(getrandom::SysRng),
     )
     .expect("seal")
-}
-
-/// Per-iteration times of one column: its label and the samples.
-type Samples = (String, Vec<f64>);
-/// Columns of one row, by position.
-type Row = BTreeMap<usize, Samples>;
-
-/// Medians of each (row, column) over criterion's samples.
-#[derive(Default)]
-struct Table {
-    samples: Mutex<BTreeMap<(usize, String), Row>>,
-}
-
-impl Table {
-    fn add(&self, row: (usize, &str), col: (usize, &str), total: Duration, iters: u64) {
-        let mut s = self.samples.lock().expect("table lock");
-        let cell = s
-            .entry((row.0, row.1.to_owned()))
-            .or_default()
-            .entry(col.0)
-            .or_insert_with(|| (col.1.to_owned(), Vec::new()));
-        cell.1.push(total.as_secs_f64() / iters.max(1) as f64);
-    }
-
-    /// One line per row: each column's median, and its ratio to the row's first column.
-    fn print(&self) {
-        let mut s = self.samples.lock().expect("table lock");
-        println!(
-            "\n{:<34} | {:<34} | {:>12} | {:>7}",
-            "case", "implementation", "median", "ratio"
-        );
-        println!("{}", "-".repeat(96));
-        for ((_, row), cols) in s.iter_mut() {
-            let mut first = None;
-            for (name, v) in cols.values_mut() {
-                v.sort_by(f64::total_cmp);
-                let median = v[v.len() / 2];
-                let reference = *first.get_or_insert(median);
-                println!(
-                    "{row:<34} | {name:<34} | {:>12} | {:>7.3}",
-                    human(median),
-                    median / reference
-                );
-            }
-        }
-        println!("(ratio = implementation / first implementation of the case)\n");
-    }
-}
-
-fn human(secs: f64) -> String {
-    if secs >= 1e-3 {
-        format!("{:.3} ms", secs * 1e3)
-    } else if secs >= 1e-6 {
-        format!("{:.2} µs", secs * 1e6)
-    } else {
-        format!("{:.0} ns", secs * 1e9)
-    }
-}
-
-type Column<'a> = (&'static str, Box<dyn FnMut() + 'a>);
-
-fn case(
-    c: &mut Criterion,
-    table: &Table,
-    order: usize,
-    name: &str,
-    samples: usize,
-    columns: Vec<Column<'_>>,
-) {
-    let mut group = c.benchmark_group(name);
-    group.sample_size(samples);
-    for (i, (col, mut op)) in columns.into_iter().enumerate() {
-        group.bench_function(col, |b| {
-            b.iter_custom(|iters| {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    op();
-                }
-                let elapsed = start.elapsed();
-                table.add((order, name), (i, col), elapsed, iters);
-                elapsed
-            });
-        });
-    }
-    group.finish();
 }
 
 struct AgentKeys {
@@ -169,19 +83,19 @@ fn metadata() -> EscrowedKeyMetadata {
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
-    let table = Table::default();
+    let table = RatioTable::default();
     let secret = [0x5au8; 32];
     let mut order = 0;
 
     for (m, n) in [(3u8, 5u8), (11, 20)] {
         let (mu, nu) = (usize::from(m), usize::from(n));
         order += 1;
-        case(
+        run_case(
             &mut c,
             &table,
             order,
             &format!("split 32 B {m}-of-{n}"),
-            100,
+            Some(100),
             vec![
                 (
                     "raw vsss-rs Gf256::split_bytes",
@@ -212,12 +126,12 @@ fn main() {
             Gf256::split_bytes(mu, nu, secret, UnwrapErr(getrandom::SysRng)).expect("split");
         let parts = split_key::split(&secret, u32::from(m), u32::from(n)).expect("split");
         order += 1;
-        case(
+        run_case(
             &mut c,
             &table,
             order,
             &format!("combine 32 B {m}-of-{n}"),
-            100,
+            Some(100),
             vec![
                 (
                     "raw vsss-rs Gf256::combine_bytes",
@@ -257,12 +171,12 @@ fn main() {
         let sealed: Vec<_> = hpke_pks[..usize::from(m)].iter().map(raw_seal).collect();
         let material = Zeroizing::new(vec![7u8; 32]);
         order += 1;
-        case(
+        run_case(
             &mut c,
             &table,
             order,
             &format!("deposit {m}-of-{n}"),
-            20,
+            Some(20),
             vec![
                 (
                     "floor: n x raw hpke seal",
@@ -337,12 +251,12 @@ fn main() {
             &material
         );
         order += 1;
-        case(
+        run_case(
             &mut c,
             &table,
             order,
             &format!("release {m}-of-{n}"),
-            10,
+            Some(10),
             vec![
                 (
                     "floor: m x raw hpke open",

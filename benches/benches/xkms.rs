@@ -11,13 +11,11 @@
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::path::Path;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use criterion::Criterion;
+use kms_benches::{RatioTable, run_case};
 use kms_xkms::dsig::VerifyingKey;
 use kms_xkms::messages::{
     KeyBinding, KeyBindingCore, KeyBindingResult, KeyInfo, KeyInfoItem, LocateResult, Message,
@@ -26,79 +24,6 @@ use kms_xkms::messages::{
 };
 use kms_xkms::shared_secret::{Conversion, KeyUse, derive_key};
 use kms_xkms::{Parsed, SoapVersion, parse_message, parse_request, serialize_result};
-
-/// Per (order, case): per column, its name and the seconds-per-iteration samples.
-type Rows = BTreeMap<(usize, String), BTreeMap<usize, (String, Vec<f64>)>>;
-
-#[derive(Default)]
-struct Table {
-    samples: Mutex<Rows>,
-}
-
-impl Table {
-    fn add(&self, row: (usize, &str), col: (usize, &str), total: Duration, iters: u64) {
-        let mut s = self.samples.lock().expect("lock");
-        s.entry((row.0, row.1.to_owned()))
-            .or_default()
-            .entry(col.0)
-            .or_insert_with(|| (col.1.to_owned(), Vec::new()))
-            .1
-            .push(total.as_secs_f64() / iters.max(1) as f64);
-    }
-
-    fn print(&self) {
-        let mut s = self.samples.lock().expect("lock");
-        println!(
-            "\n{:<40} | {:<44} | {:>10} | {:>6}",
-            "case", "implementation", "median", "ratio"
-        );
-        println!("{}", "-".repeat(110));
-        for ((_, row), cols) in s.iter_mut() {
-            let mut first = None;
-            for (name, v) in cols.values_mut() {
-                v.sort_by(f64::total_cmp);
-                let median = v[v.len() / 2];
-                let reference = *first.get_or_insert(median);
-                println!(
-                    "{row:<40} | {name:<44} | {:>10} | {:>6.2}",
-                    human(median),
-                    median / reference
-                );
-            }
-        }
-        println!("(ratio = implementation / first implementation of the case)\n");
-    }
-}
-
-fn human(secs: f64) -> String {
-    if secs >= 1e-3 {
-        format!("{:.3} ms", secs * 1e3)
-    } else if secs >= 1e-6 {
-        format!("{:.2} µs", secs * 1e6)
-    } else {
-        format!("{:.0} ns", secs * 1e9)
-    }
-}
-
-type Job<'a> = Box<dyn FnMut() + 'a>;
-
-fn case(c: &mut Criterion, table: &Table, order: usize, name: &str, jobs: Vec<(&str, Job<'_>)>) {
-    let mut g = c.benchmark_group(name);
-    for (i, (impl_name, mut job)) in jobs.into_iter().enumerate() {
-        g.bench_function(impl_name, |b| {
-            b.iter_custom(|iters| {
-                let t = Instant::now();
-                for _ in 0..iters {
-                    job();
-                }
-                let d = t.elapsed();
-                table.add((order, name), (i, impl_name), d, iters);
-                d
-            });
-        });
-    }
-    g.finish();
-}
 
 /// The floor: every event of the document, no tree, no model.
 fn tokenizer_walk(bytes: &[u8]) -> usize {
@@ -168,7 +93,7 @@ fn core(cert: &[u8]) -> KeyBindingCore {
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
-    let table = Table::default();
+    let table = RatioTable::default();
     let cert = cert();
 
     // Requests: the 2003 xmlsec Locate (SOAP 1.2 as sent) and the CXF Validate with a certificate.
@@ -220,11 +145,12 @@ fn main() {
         ("parse ValidateRequest (SOAP 1.2)", &validate_req),
     ] {
         order += 1;
-        case(
+        run_case(
             &mut c,
             &table,
             order,
             name,
+            None,
             vec![
                 (
                     "floor: quick-xml events only",
@@ -258,11 +184,12 @@ fn main() {
         ("parse ValidateResult (SOAP 1.2)", &validate_res_bytes),
     ] {
         order += 1;
-        case(
+        run_case(
             &mut c,
             &table,
             order,
             name,
+            None,
             vec![
                 (
                     "floor: quick-xml events only",
@@ -296,11 +223,12 @@ fn main() {
         ("serialize ValidateResult", &validate_res),
     ] {
         order += 1;
-        case(
+        run_case(
             &mut c,
             &table,
             order,
             name,
+            None,
             vec![(
                 "kms-xkms serialize_result",
                 Box::new(|| {
@@ -314,11 +242,12 @@ fn main() {
     };
     let locate_typed = Request::Locate(lr);
     order += 1;
-    case(
+    run_case(
         &mut c,
         &table,
         order,
         "serialize LocateRequest",
+        None,
         vec![(
             "kms-xkms serialize_request",
             Box::new(|| {
@@ -357,11 +286,12 @@ fn main() {
         .unwrap();
     let pop = parsed.proof_of_possession.clone().unwrap();
     order += 1;
-    case(
+    run_case(
         &mut c,
         &table,
         order,
         "REC RegisterRequest signatures",
+        None,
         vec![
             (
                 "KBA verify: C14N + SHA-1 + HMAC-SHA1",
