@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[cfg(feature = "kmip")]
+mod backend;
+#[cfg(feature = "kmip")]
 mod cert;
 #[cfg(feature = "kmip")]
 mod client;
@@ -16,6 +18,8 @@ mod escrow;
 mod pki;
 #[cfg(feature = "kmip")]
 mod serve;
+#[cfg(feature = "kmip")]
+mod store;
 #[cfg(feature = "kmip")]
 mod ttlv;
 

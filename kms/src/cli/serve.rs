@@ -12,7 +12,9 @@ use kms_kmip::service::KmipService;
 use kms_kmip::transport::server::{Server, ServerConfig, ShutdownHandle};
 use kms_kmip::transport::{Limits, RequestHandler, Transcoding, tls};
 
+use super::backend::{self, BackendArgs};
 use super::pki;
+use super::store::{self, StoreArgs};
 
 /// Default data directory, KMIP address and HTTPS address: shared with the client subcommands.
 pub const DEFAULT_DATA_DIR: &str = "./kms-data";
@@ -45,22 +47,32 @@ pub struct ServeArgs {
     /// Largest request message in bytes (header included); larger ones are refused from their length field.
     #[arg(long, value_name = "BYTES", default_value_t = Limits::DEFAULT_MAX_MESSAGE_SIZE)]
     max_message_size: usize,
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    backend: BackendArgs,
 }
 
-/// The handler behind both listeners: the KMIP service over a KeyManager on a redb store in DATA_DIR (sealed
-/// under DATA_DIR/root.key, made on first start) and the software backend; JSON and XML are transcoded to TTLV.
-fn kmip_handler(
-    data_dir: &std::path::Path,
-    limits: &Limits,
-) -> anyhow::Result<impl RequestHandler> {
-    let store = kms_core::RedbStore::open(data_dir)
-        .with_context(|| format!("opening the object store in {}", data_dir.display()))?;
-    let manager = kms_core::KeyManager::builder(Arc::new(store))
-        .backend(Arc::new(kms_core::SoftwareBackend::new()))
-        .build()
-        .context("building the key manager")?;
-    let service = KmipService::new(Arc::new(manager)).with_limits(limits.ttlv());
-    Ok(Transcoding::new(service, limits.ttlv()))
+/// The key manager behind every protocol: the chosen store (sealed under the chosen root key) and backends.
+fn key_manager(args: &ServeArgs) -> anyhow::Result<Arc<kms_core::KeyManager>> {
+    let opened = store::open_store(&args.store, &args.data_dir)?;
+    let mut builder = kms_core::KeyManager::builder(opened.store);
+    if !opened.exclusive {
+        // Other servers write to the same store: a cached object could be stale.
+        builder = builder.object_cache(0);
+    }
+    for b in backend::key_backends(&args.backend)? {
+        builder = builder.backend(b);
+    }
+    Ok(Arc::new(
+        builder.build().context("building the key manager")?,
+    ))
+}
+
+/// The handler behind both listeners: the KMIP service over the key manager; JSON and XML are transcoded to TTLV.
+fn kmip_handler(manager: Arc<kms_core::KeyManager>, limits: &Limits) -> impl RequestHandler {
+    let service = KmipService::new(manager).with_limits(limits.ttlv());
+    Transcoding::new(service, limits.ttlv())
 }
 
 /// Runs `kms serve` until SIGINT or SIGTERM, then shuts down gracefully.
@@ -120,6 +132,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<bool> {
         &paths.key("server"),
     )
     .context("loading the server's TLS configuration")?;
+    let manager = key_manager(&args)?;
     let limits = Limits::new()
         .with_max_connections(args.max_connections)
         .with_idle_timeout(Duration::from_secs(args.idle_timeout))
@@ -133,7 +146,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<bool> {
     let config = ServerConfig::new(tls)
         .with_admins(admins)
         .with_limits(limits);
-    let server = Server::builder(config, kmip_handler(&args.data_dir, &limits)?)
+    let server = Server::builder(config, kmip_handler(manager, &limits))
         .kmip(args.kmip_addr)
         .https(args.https_addr)
         .bind()

@@ -1,0 +1,67 @@
+//! `kms serve --store`: the object store and the root key that seals it.
+//!
+//! Each store is behind its own feature of the `kms` crate and adds one variant to [`StoreKind`] and its options to
+//! [`StoreArgs`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use kms_core::ObjectStore;
+use kms_core::store::{FileRootKey, RedbOptions, RootKeyProvider};
+
+/// Where managed objects are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreKind {
+    /// The embedded redb database in DATA_DIR/objects.redb.
+    Redb,
+}
+
+/// `kms serve` options that choose and configure the object store.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The object store.
+    #[arg(long, value_enum, value_name = "STORE", default_value = "redb")]
+    store: StoreKind,
+    /// A root key file that must exist (32 bytes, mode 0600), e.g. one shared by several servers. Default:
+    /// DATA_DIR/root.key, generated on first start.
+    #[arg(long, value_name = "PATH")]
+    root_key_file: Option<PathBuf>,
+}
+
+/// An opened store, and whether this process is its only writer.
+pub struct OpenedStore {
+    /// The store.
+    pub store: Arc<dyn ObjectStore>,
+    /// True when no other process writes to the store, so the key manager may cache objects.
+    pub exclusive: bool,
+}
+
+fn root_key(args: &StoreArgs, data_dir: &Path) -> Box<dyn RootKeyProvider> {
+    match &args.root_key_file {
+        Some(path) => Box::new(FileRootKey::existing(path)),
+        None => Box::new(FileRootKey::in_data_dir(data_dir)),
+    }
+}
+
+/// Opens the chosen store, sealed under the chosen root key.
+///
+/// # Errors
+/// When the store or its root key cannot be opened.
+pub fn open_store(args: &StoreArgs, data_dir: &Path) -> anyhow::Result<OpenedStore> {
+    let root_key = root_key(args, data_dir);
+    match args.store {
+        StoreKind::Redb => {
+            let store =
+                kms_core::RedbStore::open_with(data_dir, root_key.as_ref(), RedbOptions::default())
+                    .with_context(|| {
+                        format!("opening the object store in {}", data_dir.display())
+                    })?;
+            Ok(OpenedStore {
+                store: Arc::new(store),
+                exclusive: true,
+            })
+        }
+    }
+}
