@@ -1,3 +1,22 @@
-//! KeyBackend over PKCS#11 hardware security modules (cryptoki)
-//!
-//! Not implemented yet: see the open issue for this crate. Nothing here is published as done.
+#![doc = include_str!("../README.md")]
+
+mod backend;
+mod cipher;
+mod config;
+mod encoding;
+mod error;
+mod key_ref;
+mod mac;
+mod module;
+mod pool;
+mod probe;
+mod sign;
+mod wrap;
+
+pub use backend::Pkcs11Backend;
+pub use config::{PIN_ENV, Pkcs11Config, TokenSelector};
+pub use error::OpenError;
+pub use module::shared_context;
+
+/// The default backend id, written into every [`kms_core::KeyRef`] a [`Pkcs11Backend`] issues.
+pub const BACKEND_ID: &str = "pkcs11";
