@@ -5,6 +5,8 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod messages;
+#[cfg(feature = "service")]
+pub mod service;
 pub mod shared_secret;
 pub mod soap;
 pub mod xenc;

@@ -1,0 +1,868 @@
+//! XkmsService over an in-memory KeyManager, every exchange through SOAP bytes (encode, parse, verify,
+//! process, encode) and every result checked against the schema with xmllint: X-KISS and X-KRSS, the KMIP
+//! view of the same keys, pass phrases, revocation codes, recovery from the KeyManager and through escrow,
+//! the two-phase protocol, Compound, X.509 validation against trust anchors, and bad input.
+
+mod common;
+
+use std::sync::Arc;
+
+use kms_core::manager::{CreateKeyPairRequest, ExportedKey, GetRequest};
+use kms_core::object::{Attributes, CryptographicAlgorithm, Name};
+use kms_core::store::LocateQuery;
+use kms_core::{KeyManager, MemoryStore, ObjectType, Principal, SoftwareBackend};
+use kms_xkms::dsig::{SignOptions, SignatureMethod, SigningKey};
+use kms_xkms::messages::*;
+use kms_xkms::service::{EscrowSettings, EscrowSource, RepresentPolicy, XkmsConfig, XkmsService};
+use kms_xkms::shared_secret::{self, Conversion, KeyUse};
+use kms_xkms::xml::write_document;
+use kms_xkms::{Parsed, SoapVersion, parse_message, serialize_request};
+use rsa::traits::PublicKeyParts as _;
+
+const SERVICE: &str = "http://xkms.example.org/xkms";
+
+fn manager() -> Arc<KeyManager> {
+    Arc::new(
+        KeyManager::builder(Arc::new(MemoryStore::new()))
+            .backend(Arc::new(SoftwareBackend::new()))
+            .build()
+            .expect("key manager"),
+    )
+}
+
+fn service() -> XkmsService {
+    XkmsService::new(manager()).expect("service")
+}
+
+/// One exchange through bytes; the result must validate against the schema.
+fn exchange(svc: &XkmsService, request: &Request) -> XkmsResult {
+    exchange_bytes(svc, &serialize_request(SoapVersion::Soap12, request))
+}
+
+fn exchange_bytes(svc: &XkmsService, bytes: &[u8]) -> XkmsResult {
+    let (version, answer) = svc.handle_soap(bytes, SoapVersion::Soap12);
+    assert_eq!(version, SoapVersion::Soap12);
+    let Parsed::Message(_, Message::Result(result)) =
+        parse_message(&answer).expect("our answer parses")
+    else {
+        panic!("not a result: {}", String::from_utf8_lossy(&answer))
+    };
+    let bare = write_document(&encode_result(&result));
+    if let Err(e) = common::xmllint_validate(&bare) {
+        panic!(
+            "{} is not schema-valid: {e}",
+            String::from_utf8_lossy(&bare)
+        );
+    }
+    result
+}
+
+fn major_minor(r: &XkmsResult) -> (ResultMajor, Option<ResultMinor>) {
+    (
+        r.header().result_major.clone(),
+        r.header().result_minor.clone(),
+    )
+}
+
+fn req_header(id: &str) -> RequestHeader {
+    RequestHeader {
+        message: MessageHeader {
+            id: id.into(),
+            service: Some(SERVICE.into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+fn rsa_key() -> rsa::PrivateKey {
+    let mut rng = rsa::rand_core::UnwrapErr(getrandom::SysRng);
+    rsa::PrivateKey::new(&mut rng, 2048).expect("rsa keygen")
+}
+
+fn rsa_key_value(sk: &rsa::PrivateKey) -> KeyValue {
+    KeyValue::Rsa {
+        modulus: sk.n_bytes().to_vec(),
+        exponent: sk.e_bytes().to_vec(),
+    }
+}
+
+fn auth_key(phrase: &str) -> SigningKey {
+    SigningKey::Hmac(
+        shared_secret::derive_key(phrase, Conversion::SaslPrep, KeyUse::Authentication, 20)
+            .expect("key"),
+    )
+}
+
+const REVOCATION_PHRASE: &str = "Help I Have Revealed My Key";
+
+fn revocation_code(phrase: &str) -> Vec<u8> {
+    shared_secret::revocation_code(phrase, Conversion::SaslPrep)
+        .expect("code")
+        .to_vec()
+}
+
+fn binding(name: &str, key_value: Option<KeyValue>, usage: KeyUsage) -> KeyBindingCore {
+    let mut items = vec![KeyInfoItem::KeyName(name.into())];
+    items.extend(key_value.map(KeyInfoItem::KeyValue));
+    KeyBindingCore {
+        id: Some(format!("I{name}binding")),
+        key_info: Some(KeyInfo { id: None, items }),
+        key_usage: vec![usage],
+        use_key_with: vec![UseKeyWith {
+            application: "urn:ietf:rfc:2633".into(),
+            identifier: format!("{name}@example.com"),
+        }],
+    }
+}
+
+/// A RegisterRequest for `name`, authenticated with `phrase`, with proof of possession of `sk` when given
+/// (otherwise the service generates the key).
+fn register(name: &str, phrase: &str, sk: Option<&rsa::PrivateKey>, usage: KeyUsage) -> Request {
+    let mut request = Request::Register(RegisterRequest {
+        header: req_header(&format!("Ireg{name}")),
+        prototype_key_binding: PrototypeKeyBinding {
+            core: binding(name, sk.map(rsa_key_value), usage),
+            validity_interval: None,
+            revocation_code_identifier: Some(
+                shared_secret::revocation_code_identifier(&revocation_code(REVOCATION_PHRASE))
+                    .to_vec(),
+            ),
+        },
+        authentication: Authentication::default(),
+        proof_of_possession: None,
+    });
+    if let Some(sk) = sk {
+        sign_proof_of_possession(
+            &mut request,
+            &SigningKey::Rsa(Box::new(sk.clone())),
+            &SignOptions::new(SignatureMethod::RsaSha256),
+        )
+        .expect("pop");
+    }
+    sign_key_binding_authentication(
+        &mut request,
+        &auth_key(phrase),
+        &SignOptions::new(SignatureMethod::HmacSha1),
+    )
+    .expect("kba");
+    request
+}
+
+fn locate(name: &str, respond_with: Vec<RespondWith>) -> Request {
+    let mut header = req_header(&format!("Iloc{name}"));
+    header.respond_with = respond_with;
+    Request::Locate(LocateRequest {
+        header,
+        query_key_binding: QueryKeyBinding {
+            core: KeyBindingCore {
+                key_info: Some(KeyInfo {
+                    id: None,
+                    items: vec![KeyInfoItem::KeyName(name.into())],
+                }),
+                ..Default::default()
+            },
+            time_instant: None,
+        },
+    })
+}
+
+fn validate(name: &str) -> Request {
+    let Request::Locate(l) = locate(name, vec![]) else {
+        unreachable!()
+    };
+    Request::Validate(ValidateRequest {
+        header: req_header(&format!("Ival{name}")),
+        query_key_binding: l.query_key_binding,
+    })
+}
+
+fn revoke_with_code(name: &str, code: Vec<u8>) -> Request {
+    Request::Revoke(RevokeRequest {
+        header: req_header(&format!("Irev{name}")),
+        revoke_key_binding: KeyBinding {
+            core: KeyBindingCore {
+                id: Some("Irevbinding".into()),
+                key_info: Some(KeyInfo {
+                    id: None,
+                    items: vec![KeyInfoItem::KeyName(name.into())],
+                }),
+                ..Default::default()
+            },
+            validity_interval: None,
+            status: Status::new(StatusValue::Indeterminate),
+        },
+        revocation: Revocation::RevocationCode(code),
+    })
+}
+
+fn recover(name: &str, phrase: &str, pending: bool) -> Request {
+    let mut header = req_header(&format!("Irec{name}"));
+    if pending {
+        header.response_mechanisms = vec![ResponseMechanism::Pending];
+    }
+    let mut request = Request::Recover(RecoverRequest {
+        header,
+        recover_key_binding: KeyBinding {
+            core: KeyBindingCore {
+                id: Some("Irecbinding".into()),
+                key_info: Some(KeyInfo {
+                    id: None,
+                    items: vec![KeyInfoItem::KeyName(name.into())],
+                }),
+                ..Default::default()
+            },
+            validity_interval: None,
+            status: Status::new(StatusValue::Indeterminate),
+        },
+        authentication: Authentication::default(),
+    });
+    sign_key_binding_authentication(
+        &mut request,
+        &auth_key(phrase),
+        &SignOptions::new(SignatureMethod::HmacSha1),
+    )
+    .expect("kba");
+    request
+}
+
+fn objects_named(m: &KeyManager, name: &str) -> usize {
+    m.locate(
+        &Principal::admin("test").expect("admin"),
+        &LocateQuery {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+    )
+    .expect("locate")
+    .ids
+    .len()
+}
+
+fn decrypt_private_key(pk: &PrivateKey, phrase: &str) -> kms_xkms::xenc::RsaKeyPair {
+    let method = kms_xkms::xenc::EncryptionMethod::from_uri(
+        pk.encrypted_data.algorithm.as_deref().expect("algorithm"),
+    )
+    .expect("known method");
+    let kek = shared_secret::derive_key(
+        phrase,
+        Conversion::SaslPrep,
+        KeyUse::PrivateKeyEncryption,
+        method.key_len(),
+    )
+    .expect("kek");
+    kms_xkms::xenc::decrypt_private_key(&pk.encrypted_data, &kek).expect("decrypts")
+}
+
+fn status_of(r: &XkmsResult) -> Status {
+    match r {
+        XkmsResult::Validate(v) | XkmsResult::Revoke(v) => v.key_bindings[0].status.clone(),
+        XkmsResult::Register(v) => v.key_bindings[0].status.clone(),
+        other => panic!("no key binding in {}", other.element_name()),
+    }
+}
+
+#[test]
+fn register_locate_validate_revoke_and_the_kmip_view_of_the_key() {
+    let svc = service();
+    let sk = rsa_key();
+    let phrase = svc.issue_pass_phrase("alice").expect("phrase");
+    let request = register("alice", &phrase, Some(&sk), KeyUsage::Signature);
+    let bytes = serialize_request(SoapVersion::Soap12, &request);
+    let registered = exchange_bytes(&svc, &bytes);
+    assert_eq!(major_minor(&registered), (ResultMajor::Success, None));
+    assert_eq!(status_of(&registered).status_value, StatusValue::Valid);
+
+    // The pass phrase was for one use: the same request again is refused and stores nothing.
+    let replay = exchange_bytes(&svc, &bytes);
+    assert_eq!(
+        major_minor(&replay),
+        (ResultMajor::Sender, Some(ResultMinor::NoAuthentication))
+    );
+    assert_eq!(objects_named(svc.manager(), "alice"), 1);
+
+    // KMIP view: the key belongs to the principal named like the key, as a KMIP public key.
+    let alice = Principal::new("alice").expect("principal");
+    let ids = svc
+        .manager()
+        .locate(
+            &alice,
+            &LocateQuery {
+                name: Some("alice".into()),
+                object_type: Some(ObjectType::PublicKey),
+                ..Default::default()
+            },
+        )
+        .expect("locate")
+        .ids;
+    assert_eq!(ids.len(), 1);
+    let meta = svc.manager().metadata(&alice, &ids[0]).expect("metadata");
+    assert_eq!(meta.owner, "alice");
+
+    // Locate by name, by UseKeyWith, by a usage the key does not have.
+    let XkmsResult::Locate(found) = exchange(&svc, &locate("alice", vec![RespondWith::KeyValue]))
+    else {
+        panic!("locate result")
+    };
+    assert_eq!(found.header.result_major, ResultMajor::Success);
+    assert_eq!(
+        found.unverified_key_bindings[0]
+            .core
+            .key_info
+            .as_ref()
+            .and_then(KeyInfo::key_value),
+        Some(&rsa_key_value(&sk))
+    );
+    let by_use = Request::Locate(LocateRequest {
+        header: req_header("Ilocuse"),
+        query_key_binding: QueryKeyBinding {
+            core: KeyBindingCore {
+                use_key_with: vec![UseKeyWith {
+                    application: "urn:ietf:rfc:2633".into(),
+                    identifier: "alice@example.com".into(),
+                }],
+                key_usage: vec![KeyUsage::Signature],
+                ..Default::default()
+            },
+            time_instant: None,
+        },
+    });
+    let XkmsResult::Locate(found) = exchange(&svc, &by_use) else {
+        panic!("locate")
+    };
+    assert_eq!(found.unverified_key_bindings.len(), 1);
+    let Request::Locate(mut wrong_usage) = locate("alice", vec![]) else {
+        unreachable!()
+    };
+    wrong_usage.query_key_binding.core.key_usage = vec![KeyUsage::Exchange];
+    assert_eq!(
+        major_minor(&exchange(&svc, &Request::Locate(wrong_usage))),
+        (ResultMajor::Sender, Some(ResultMinor::NoMatch))
+    );
+
+    let valid = exchange(&svc, &validate("alice"));
+    let s = status_of(&valid);
+    assert_eq!(s.status_value, StatusValue::Valid);
+    assert!(s.valid_reasons.contains(&Reason::RevocationStatus));
+
+    // Revoke: a wrong code is refused, the right one revokes, a second revocation is refused.
+    let wrong = exchange(&svc, &revoke_with_code("alice", revocation_code("not it")));
+    assert_eq!(
+        major_minor(&wrong),
+        (ResultMajor::Sender, Some(ResultMinor::NoAuthentication))
+    );
+    assert_eq!(
+        status_of(&exchange(&svc, &validate("alice"))).status_value,
+        StatusValue::Valid
+    );
+    let revoked = exchange(
+        &svc,
+        &revoke_with_code("alice", revocation_code(REVOCATION_PHRASE)),
+    );
+    assert_eq!(major_minor(&revoked), (ResultMajor::Success, None));
+    assert_eq!(status_of(&revoked).status_value, StatusValue::Invalid);
+    let s = status_of(&exchange(&svc, &validate("alice")));
+    assert_eq!(s.status_value, StatusValue::Invalid);
+    assert_eq!(s.invalid_reasons, vec![Reason::RevocationStatus]);
+    let again = exchange(
+        &svc,
+        &revoke_with_code("alice", revocation_code(REVOCATION_PHRASE)),
+    );
+    assert_eq!(
+        major_minor(&again),
+        (ResultMajor::Sender, Some(ResultMinor::Refused))
+    );
+    // KMIP sees the revocation too.
+    let meta = svc.manager().metadata(&alice, &ids[0]).expect("metadata");
+    assert!(meta.attributes.revocation_reason.is_some());
+}
+
+#[test]
+fn a_kmip_key_is_located_and_validated_over_xkms() {
+    let svc = service();
+    let bob = Principal::new("bob").expect("principal");
+    let mut common = Attributes::default();
+    common.cryptographic_algorithm = Some(CryptographicAlgorithm::Rsa);
+    common.cryptographic_length = Some(2048);
+    let mut public = Attributes::default();
+    public.names = vec![Name::text("bob-signing")];
+    let ids = svc
+        .manager()
+        .create_key_pair(
+            &bob,
+            CreateKeyPairRequest {
+                common_attributes: common,
+                private_key_attributes: Attributes::default(),
+                public_key_attributes: public,
+            },
+        )
+        .expect("create key pair");
+    svc.manager()
+        .activate(&bob, &ids.public_key)
+        .expect("activate");
+    let ExportedKey::Plain(spki) = svc
+        .manager()
+        .get(&bob, &ids.public_key, &GetRequest::default())
+        .expect("get")
+        .key
+    else {
+        panic!("plain")
+    };
+    use rsa::pkcs8::DecodePublicKey as _;
+    let pk = rsa::PublicKey::from_public_key_der(spki.bytes()).expect("spki");
+
+    let XkmsResult::Locate(found) = exchange(&svc, &locate("bob-signing", vec![])) else {
+        panic!("locate")
+    };
+    assert_eq!(found.header.result_major, ResultMajor::Success);
+    assert_eq!(
+        found.unverified_key_bindings[0]
+            .core
+            .key_info
+            .as_ref()
+            .and_then(KeyInfo::key_value),
+        Some(&KeyValue::Rsa {
+            modulus: pk.n_bytes().to_vec(),
+            exponent: pk.e_bytes().to_vec()
+        })
+    );
+    assert_eq!(
+        status_of(&exchange(&svc, &validate("bob-signing"))).status_value,
+        StatusValue::Valid
+    );
+    // Locate never answers with the private half.
+    assert_eq!(found.unverified_key_bindings.len(), 1);
+}
+
+#[test]
+fn a_server_generated_key_comes_back_encrypted_and_is_recovered() {
+    let svc = XkmsService::new(manager()).expect("service");
+    let phrase = svc.issue_pass_phrase("carol").expect("phrase");
+    let XkmsResult::Register(reg) = exchange(
+        &svc,
+        &register("carol", &phrase, None, KeyUsage::Encryption),
+    ) else {
+        panic!("register")
+    };
+    assert_eq!(reg.header.result_major, ResultMajor::Success);
+    let pair = decrypt_private_key(reg.private_key.as_ref().expect("PrivateKey"), &phrase);
+    let key = pair.to_rsa().expect("valid RSA key");
+    assert_eq!(
+        reg.key_bindings[0]
+            .core
+            .key_info
+            .as_ref()
+            .and_then(KeyInfo::key_value),
+        Some(&rsa_key_value(&key))
+    );
+
+    // Recover needs a pass phrase of its own.
+    assert_eq!(
+        major_minor(&exchange(&svc, &recover("carol", &phrase, false))),
+        (ResultMajor::Sender, Some(ResultMinor::NoAuthentication))
+    );
+    let phrase2 = svc.issue_pass_phrase("carol").expect("phrase");
+    let XkmsResult::Recover(rec) = exchange(&svc, &recover("carol", &phrase2, false)) else {
+        panic!("recover")
+    };
+    assert_eq!(rec.header.result_major, ResultMajor::Success);
+    let again = decrypt_private_key(rec.private_key.as_ref().expect("PrivateKey"), &phrase2);
+    assert_eq!(again.modulus, pair.modulus);
+    assert_eq!(again.d, pair.d);
+}
+
+#[test]
+fn recover_through_escrow_is_pending_until_the_agents_approve() {
+    use kms_escrow::*;
+    use p256::ecdsa::SigningKey as EcSigningKey;
+    let clock = Arc::new(ManualClock::new(1_800_000_000));
+    let escrow = Arc::new(
+        Escrow::in_memory(
+            EcSigningKey::from(&generate_p256_secret_key().expect("key")),
+            clock.clone(),
+        )
+        .expect("escrow"),
+    );
+    let mut creds = Vec::new();
+    for (id, role) in [("sec-1", "security"), ("legal-1", "legal")] {
+        let enc = generate_p256_secret_key().expect("key");
+        let sig = EcSigningKey::from(&generate_p256_secret_key().expect("key"));
+        escrow
+            .add_agent(
+                "admin",
+                Agent::new(
+                    AgentId::new(id).expect("id"),
+                    id,
+                    Role::new(role).expect("role"),
+                    AgentEncryptionKey::HpkeP256(enc.public_key()),
+                    ApprovalKey(*sig.verifying_key()),
+                )
+                .expect("agent"),
+            )
+            .expect("add agent");
+        creds.push((
+            AgentId::new(id).expect("id"),
+            AgentDecryptionKey::HpkeP256(enc),
+            sig,
+        ));
+    }
+    let policy = EscrowPolicy::new(2, creds.iter().map(|c| c.0.clone()).collect());
+    let svc = XkmsService::new(manager())
+        .expect("service")
+        .with_escrow(EscrowSettings::new(
+            EscrowSource::Shared(escrow.clone()),
+            policy,
+        ));
+    let phrase = svc.issue_pass_phrase("dave").expect("phrase");
+    let XkmsResult::Register(reg) =
+        exchange(&svc, &register("dave", &phrase, None, KeyUsage::Encryption))
+    else {
+        panic!("register")
+    };
+    assert_eq!(reg.header.result_major, ResultMajor::Success);
+    let generated = decrypt_private_key(reg.private_key.as_ref().expect("PrivateKey"), &phrase);
+    assert_eq!(escrow.deposits().expect("deposits").len(), 1);
+
+    // Escrow needs approvals: a client that cannot wait is told so, before any pass phrase is used.
+    let phrase = svc.issue_pass_phrase("dave").expect("phrase");
+    assert_eq!(
+        major_minor(&exchange(&svc, &recover("dave", &phrase, false))),
+        (ResultMajor::Receiver, Some(ResultMinor::NotSynchronous))
+    );
+    let rec = exchange(&svc, &recover("dave", &phrase, true));
+    assert_eq!(rec.header().result_major, ResultMajor::Pending);
+    let response_id = rec.header().message.id.clone();
+
+    let pending = |id: &str| {
+        let mut header = req_header("Ipend");
+        header.original_request_id = Some("Irecdave".into());
+        Request::Pending(PendingRequest {
+            header,
+            response_id: id.into(),
+        })
+    };
+    let status = Request::Status(StatusRequest {
+        header: req_header("Istatus"),
+        response_id: response_id.clone(),
+    });
+    assert_eq!(
+        exchange(&svc, &status).header().result_major,
+        ResultMajor::Pending
+    );
+    assert_eq!(
+        exchange(&svc, &pending(&response_id)).header().result_major,
+        ResultMajor::Pending
+    );
+    assert_eq!(
+        major_minor(&exchange(&svc, &pending("Iunknown"))),
+        (ResultMajor::Sender, Some(ResultMinor::UnknownResponseId))
+    );
+
+    let (request, _) = escrow.requests().expect("requests").remove(0);
+    let package = escrow.request_package(&request.id).expect("package");
+    for (id, dec, sig) in &creds {
+        let me = AgentCredentials {
+            agent_id: id.clone(),
+            decryption_key: dec,
+            signer: sig,
+        };
+        escrow
+            .submit_approval(&approve(&package, &me, clock.now()).expect("approve"))
+            .expect("submit");
+    }
+    let XkmsResult::Recover(done) = exchange(&svc, &pending(&response_id)) else {
+        panic!("the RecoverResult")
+    };
+    assert_eq!(done.header.result_major, ResultMajor::Success);
+    assert_eq!(done.header.request_id.as_deref(), Some("Irecdave"));
+    let recovered = decrypt_private_key(done.private_key.as_ref().expect("PrivateKey"), &phrase);
+    assert_eq!(recovered.modulus, generated.modulus);
+    assert_eq!(recovered.d, generated.d);
+    assert_eq!(
+        major_minor(&exchange(&svc, &pending(&response_id))),
+        (ResultMajor::Sender, Some(ResultMinor::UnknownResponseId))
+    );
+}
+
+#[test]
+fn two_phase_nonce_is_checked_without_state_and_cannot_be_replayed() {
+    let svc = service();
+    let phrase = svc.issue_pass_phrase("erin").expect("phrase");
+    let sk = rsa_key();
+    exchange(
+        &svc,
+        &register("erin", &phrase, Some(&sk), KeyUsage::Signature),
+    );
+
+    let Request::Locate(mut first) = locate("erin", vec![]) else {
+        unreachable!()
+    };
+    first.header.response_mechanisms = vec![ResponseMechanism::Represent];
+    let represent = exchange(&svc, &Request::Locate(first.clone()));
+    assert_eq!(represent.header().result_major, ResultMajor::Represent);
+    let nonce = represent.header().message.nonce.clone().expect("nonce");
+
+    let mut second = first.clone();
+    second.header.message.id = "Isecond".into();
+    second.header.message.nonce = Some(nonce.clone());
+    second.header.original_request_id = Some(first.header.message.id.clone());
+    let answer = exchange(&svc, &Request::Locate(second.clone()));
+    assert_eq!(answer.header().result_major, ResultMajor::Success);
+    // The same nonce twice, a nonce for another request, a changed nonce: refused.
+    assert_eq!(
+        major_minor(&exchange(&svc, &Request::Locate(second.clone()))),
+        (ResultMajor::Sender, Some(ResultMinor::Refused))
+    );
+    let represent = exchange(&svc, &Request::Locate(first.clone()));
+    let mut other = second.clone();
+    other.header.message.nonce = represent.header().message.nonce.clone();
+    other.header.original_request_id = Some("Isomeotherrequest".into());
+    assert_eq!(
+        major_minor(&exchange(&svc, &Request::Locate(other))),
+        (ResultMajor::Sender, Some(ResultMinor::Refused))
+    );
+    let mut changed = second;
+    let mut n = nonce;
+    n[30] ^= 1;
+    changed.header.message.nonce = Some(n);
+    assert_eq!(
+        major_minor(&exchange(&svc, &Request::Locate(changed))),
+        (ResultMajor::Sender, Some(ResultMinor::Refused))
+    );
+
+    let strict = XkmsService::new(manager())
+        .expect("service")
+        .with_config(XkmsConfig::default().with_represent(RepresentPolicy::Required));
+    assert_eq!(
+        major_minor(&exchange(&strict, &locate("erin", vec![]))),
+        (ResultMajor::Sender, Some(ResultMinor::RepresentRequired))
+    );
+}
+
+#[test]
+fn a_guessed_pass_phrase_is_burned_and_nothing_is_stored() {
+    let svc = service();
+    let phrase = svc.issue_pass_phrase("frank").expect("phrase");
+    let sk = rsa_key();
+    for _ in 0..5 {
+        let r = exchange(
+            &svc,
+            &register("frank", "wrong guess", Some(&sk), KeyUsage::Signature),
+        );
+        assert_eq!(
+            major_minor(&r),
+            (ResultMajor::Sender, Some(ResultMinor::NoAuthentication))
+        );
+    }
+    let r = exchange(
+        &svc,
+        &register("frank", &phrase, Some(&sk), KeyUsage::Signature),
+    );
+    assert_eq!(
+        major_minor(&r),
+        (ResultMajor::Sender, Some(ResultMinor::NoAuthentication))
+    );
+    assert_eq!(objects_named(svc.manager(), "frank"), 0);
+
+    // A request whose proof of possession is missing keeps the pass phrase usable.
+    let phrase = svc.issue_pass_phrase("frank").expect("phrase");
+    let mut no_pop = register("frank", &phrase, Some(&sk), KeyUsage::Signature);
+    if let Request::Register(r) = &mut no_pop {
+        r.proof_of_possession = None;
+    }
+    assert_eq!(
+        major_minor(&exchange(&svc, &no_pop)),
+        (
+            ResultMajor::Sender,
+            Some(ResultMinor::ProofOfPossessionRequired)
+        )
+    );
+    // A proof of possession by another key: refused, pass phrase still good afterwards.
+    let other = rsa_key();
+    let mut wrong_pop = register("frank", &phrase, Some(&sk), KeyUsage::Signature);
+    sign_proof_of_possession(
+        &mut wrong_pop,
+        &SigningKey::Rsa(Box::new(other)),
+        &SignOptions::new(SignatureMethod::RsaSha256),
+    )
+    .expect("sign");
+    sign_key_binding_authentication(
+        &mut wrong_pop,
+        &auth_key(&phrase),
+        &SignOptions::new(SignatureMethod::HmacSha1),
+    )
+    .expect("sign");
+    assert_eq!(
+        major_minor(&exchange(&svc, &wrong_pop)),
+        (
+            ResultMajor::Sender,
+            Some(ResultMinor::ProofOfPossessionRequired)
+        )
+    );
+    assert_eq!(objects_named(svc.manager(), "frank"), 0);
+    let ok = exchange(
+        &svc,
+        &register("frank", &phrase, Some(&sk), KeyUsage::Signature),
+    );
+    assert_eq!(ok.header().result_major, ResultMajor::Success);
+}
+
+#[test]
+fn compound_answers_each_inner_request() {
+    let svc = service();
+    let phrase = svc.issue_pass_phrase("gina").expect("phrase");
+    let sk = rsa_key();
+    exchange(
+        &svc,
+        &register("gina", &phrase, Some(&sk), KeyUsage::Signature),
+    );
+    let compound = Request::Compound(CompoundRequest {
+        header: req_header("Icompound"),
+        requests: vec![
+            locate("gina", vec![]),
+            validate("gina"),
+            locate("nobody", vec![]),
+        ],
+    });
+    let XkmsResult::Compound(c) = exchange(&svc, &compound) else {
+        panic!("compound")
+    };
+    assert_eq!(c.header.result_major, ResultMajor::Success);
+    let inner: Vec<_> = c.results.iter().map(major_minor).collect();
+    assert_eq!(
+        inner,
+        vec![
+            (ResultMajor::Success, None),
+            (ResultMajor::Success, None),
+            (ResultMajor::Sender, Some(ResultMinor::NoMatch)),
+        ]
+    );
+}
+
+fn ca(name: &str) -> (rcgen::Certificate, rcgen::Issuer<'static, rcgen::KeyPair>) {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).expect("self-signed");
+    (cert, rcgen::Issuer::new(params, key))
+}
+
+fn leaf(name: &str, issuer: &rcgen::Issuer<'_, rcgen::KeyPair>) -> rcgen::Certificate {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::new(vec![name.into()]).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    params.signed_by(&key, issuer).expect("signed")
+}
+
+fn validate_cert(der: &[u8]) -> Request {
+    Request::Validate(ValidateRequest {
+        header: req_header("Ivalcert"),
+        query_key_binding: QueryKeyBinding {
+            core: KeyBindingCore {
+                key_info: Some(KeyInfo {
+                    id: None,
+                    items: vec![KeyInfoItem::X509Data(vec![X509Item::Certificate(
+                        der.to_vec(),
+                    )])],
+                }),
+                ..Default::default()
+            },
+            time_instant: None,
+        },
+    })
+}
+
+#[test]
+fn certificates_are_validated_against_the_trust_anchors() {
+    let svc = service();
+    let (ca_cert, issuer) = ca("Test Root");
+    let (_, other) = ca("Test Root");
+    let good = leaf("www.example.org", &issuer);
+    let forged = leaf("www.example.org", &other);
+
+    // No anchor yet: not trusted.
+    let s = status_of(&exchange(&svc, &validate_cert(good.der())));
+    assert_eq!(s.status_value, StatusValue::Invalid);
+    assert!(s.invalid_reasons.contains(&Reason::IssuerTrust));
+
+    svc.add_trust_anchor(ca_cert.pem().as_bytes())
+        .expect("anchor");
+    let s = status_of(&exchange(&svc, &validate_cert(good.der())));
+    assert_eq!(s.status_value, StatusValue::Valid, "{s:?}");
+    assert!(s.valid_reasons.contains(&Reason::IssuerTrust));
+    assert!(s.valid_reasons.contains(&Reason::Signature));
+    // Same issuer name, other key: the signature does not verify.
+    let s = status_of(&exchange(&svc, &validate_cert(forged.der())));
+    assert_eq!(s.status_value, StatusValue::Invalid);
+    assert!(s.invalid_reasons.contains(&Reason::Signature));
+    // A TimeInstant after the certificate expired.
+    let Request::Validate(mut later) = validate_cert(good.der()) else {
+        unreachable!()
+    };
+    later.query_key_binding.time_instant =
+        Some(time::OffsetDateTime::now_utc() + time::Duration::days(365 * 6000));
+    let s = status_of(&exchange(&svc, &Request::Validate(later)));
+    assert_eq!(s.status_value, StatusValue::Invalid);
+    assert!(s.invalid_reasons.contains(&Reason::ValidityInterval));
+    assert!(svc.add_trust_anchor(b"not a certificate").is_err());
+}
+
+#[test]
+fn bad_input_is_answered_and_stores_nothing() {
+    let svc = service();
+    let laughs = br#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]><env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body>&lol2;</env:Body></env:Envelope>"#;
+    let deep = format!(
+        r#"<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body>{}{}</env:Body></env:Envelope>"#,
+        "<a>".repeat(200),
+        "</a>".repeat(200)
+    );
+    let huge = format!(
+        r#"<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body><LocateRequest xmlns="http://www.w3.org/2002/03/xkms#" Id="{}"/></env:Body></env:Envelope>"#,
+        "x".repeat(2 << 20)
+    );
+    for bad in [
+        &b"<not xml"[..],
+        laughs,
+        deep.as_bytes(),
+        huge.as_bytes(),
+        b"",
+    ] {
+        let (_, answer) = svc.handle_soap(bad, SoapVersion::Soap12);
+        assert!(
+            matches!(parse_message(&answer), Ok(Parsed::Fault(..))),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+    let wrong_ns = br#"<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body><LocateRequest xmlns="urn:not-xkms" Id="I1"/></env:Body></env:Envelope>"#;
+    let r = exchange_bytes(&svc, wrong_ns);
+    assert_eq!(
+        major_minor(&r),
+        (ResultMajor::Sender, Some(ResultMinor::MessageNotSupported))
+    );
+    // A register whose signed binding was changed after signing.
+    let phrase = svc.issue_pass_phrase("hank").expect("phrase");
+    let sk = rsa_key();
+    let bytes = serialize_request(
+        SoapVersion::Soap12,
+        &register("hank", &phrase, Some(&sk), KeyUsage::Signature),
+    );
+    let tampered = String::from_utf8(bytes)
+        .expect("utf8")
+        .replace("hank@example.com", "mallory@example.com");
+    let r = exchange_bytes(&svc, tampered.as_bytes());
+    assert_eq!(r.header().result_major, ResultMajor::Sender);
+    assert_eq!(objects_named(svc.manager(), "hank"), 0);
+    assert!(
+        svc.manager()
+            .locate(&Principal::admin("t").expect("p"), &LocateQuery::default())
+            .expect("locate")
+            .ids
+            .is_empty()
+    );
+}
