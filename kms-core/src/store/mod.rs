@@ -8,6 +8,8 @@
 #[doc(hidden)]
 pub mod contract;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod query;
 #[cfg(feature = "redb")]
 mod redb;
@@ -18,6 +20,11 @@ use std::error::Error as StdError;
 #[cfg(feature = "redb")]
 pub use self::redb::{CommitStats, RedbOptions, RedbStore};
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{
+    PostgresError, PostgresOptions, PostgresStore, PutStats,
+    SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION,
+};
 pub use query::{DateRange, LocateQuery};
 pub use seal::{FileRootKey, RootKeyError, RootKeyProvider, Sealer};
 

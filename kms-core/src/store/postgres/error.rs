@@ -1,0 +1,111 @@
+//! PostgreSQL failures as [`StoreError`]s: what a retry may cure ([`StoreError::Unavailable`]) apart from what it
+//! cannot ([`StoreError::Storage`]).
+
+use std::time::Duration;
+
+use deadpool_postgres::PoolError;
+
+use crate::store::StoreError;
+
+/// Failures of the PostgreSQL store that are not the database's own errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PostgresError {
+    /// An operation did not finish within [`PostgresOptions::operation_timeout`](super::PostgresOptions).
+    #[error("database operation timed out after {0:?}; it may or may not have been applied")]
+    Timeout(Duration),
+    /// The store's own runtime has shut down (the store is being dropped).
+    #[error("the store's database runtime has stopped")]
+    RuntimeStopped,
+    /// The connection URL could not be parsed.
+    #[error("invalid database URL: {0}")]
+    Url(String),
+    /// An option is out of range.
+    #[error("invalid PostgreSQL store option: {0}")]
+    Option(&'static str),
+    /// The database's schema was written by a newer build.
+    #[error("the database has kms schema version {found}; this build knows versions up to {known}")]
+    NewerSchema {
+        /// The version in the database.
+        found: i32,
+        /// The newest version this build can migrate to.
+        known: i32,
+    },
+    /// The database's records were sealed under another root key.
+    #[error(
+        "the root key does not open this database's records: every node sharing a database must use the same root \
+         key (e.g. one --root-key-file)"
+    )]
+    WrongRootKey,
+    /// The connection pool could not be used.
+    #[error("connection pool: {0}")]
+    Pool(String),
+}
+
+impl From<PostgresError> for StoreError {
+    fn from(e: PostgresError) -> Self {
+        match e {
+            PostgresError::Timeout(_) | PostgresError::RuntimeStopped => {
+                StoreError::Unavailable(Box::new(e))
+            }
+            other => StoreError::Storage(Box::new(other)),
+        }
+    }
+}
+
+/// Whether an error of the client means that the database, or the way to it, is away for now: the connection
+/// broke or could not be made, the server is shutting down or starting, out of connections, or a transaction
+/// lost a serialization race.
+fn is_transient(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    match e.code() {
+        Some(code) => {
+            let code = code.code();
+            // 08: connection exception; 53: insufficient resources (too many connections, disk full);
+            // 57P01-57P05: admin or crash shutdown, cannot connect now, idle session timeout;
+            // 57014: statement cancelled; 40001 / 40P01: serialization failure, deadlock; 55P03: lock not available.
+            code.starts_with("08")
+                || code.starts_with("53")
+                || code.starts_with("57P")
+                || matches!(code, "57014" | "40001" | "40P01" | "55P03")
+        }
+        // No SQLSTATE: the client's own error. I/O and connection failures are transient; encoding and decoding
+        // errors are bugs.
+        None => {
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                if s.is::<std::io::Error>() {
+                    return true;
+                }
+                source = s.source();
+            }
+            let text = e.to_string();
+            text.starts_with("error connecting to server")
+                || text.starts_with("timeout")
+                || text.starts_with("unexpected message")
+                || text.starts_with("error communicating")
+        }
+    }
+}
+
+/// A client error as a store error.
+pub(super) fn db(e: tokio_postgres::Error) -> StoreError {
+    if is_transient(&e) {
+        StoreError::Unavailable(Box::new(e))
+    } else {
+        StoreError::Storage(Box::new(e))
+    }
+}
+
+/// A pool error as a store error.
+pub(super) fn pool(e: PoolError) -> StoreError {
+    match e {
+        PoolError::Backend(e) => db(e),
+        PoolError::Timeout(_) | PoolError::Closed => {
+            StoreError::Unavailable(Box::new(PostgresError::Pool(e.to_string())))
+        }
+        other => StoreError::Storage(Box::new(PostgresError::Pool(other.to_string()))),
+    }
+}
