@@ -64,6 +64,19 @@ impl fmt::Debug for Pkcs11Backend {
     }
 }
 
+/// Fails with CKR_USER_NOT_LOGGED_IN when the session is not logged in as the user, so that the pool logs in and
+/// retries: without the login, private objects are not found rather than refused (PKCS#11 §4.1.2).
+fn logged_in(session: &Session) -> Result<(), CkError> {
+    if session.get_session_info()?.session_state() == cryptoki::session::SessionState::RwUser {
+        Ok(())
+    } else {
+        Err(CkError::Pkcs11(
+            RvError::UserNotLoggedIn,
+            cryptoki::context::Function::FindObjects,
+        ))
+    }
+}
+
 /// A random CKA_ID.
 pub(crate) fn new_id() -> Result<[u8; ID_LEN], BackendError> {
     let mut id = [0u8; ID_LEN];
@@ -246,7 +259,14 @@ fn usage_attributes(kind: Kind, usage: UsageMask) -> Vec<Attribute> {
 fn allowed_mechanisms(kind: Kind) -> Vec<MechanismType> {
     type M = MechanismType;
     match kind {
-        Kind::Aes(_) => vec![M::AES_GCM, M::AES_KEY_WRAP, M::AES_KEY_WRAP_PAD],
+        Kind::Aes(_) => vec![
+            M::AES_GCM,
+            M::AES_CBC,
+            M::AES_CBC_PAD,
+            M::AES_ECB,
+            M::AES_KEY_WRAP,
+            M::AES_KEY_WRAP_PAD,
+        ],
         Kind::Hmac(h) => vec![probe::hmac_mechanism(h)],
         Kind::RsaPrivate | Kind::RsaPublic => vec![M::RSA_PKCS, M::RSA_PKCS_PSS, M::RSA_PKCS_OAEP],
         Kind::EcPrivate(_) | Kind::EcPublic(_) => vec![M::ECDSA, M::ECDH1_DERIVE],
@@ -384,6 +404,7 @@ impl Pkcs11Backend {
         self.pool
             .with(what, |s| {
                 let Some(h) = self.find(s, kind, id)? else {
+                    logged_in(s)?;
                     return Ok(Err(BackendError::KeyNotFound));
                 };
                 match f(s, h) {
@@ -394,6 +415,8 @@ impl Pkcs11Backend {
                         ) =>
                     {
                         self.forget_handle(kind, id);
+                        // A private object is invisible, not absent, when the login was lost.
+                        logged_in(s)?;
                         let Some(h) = self.find(s, kind, id)? else {
                             return Ok(Err(BackendError::KeyNotFound));
                         };
@@ -604,7 +627,17 @@ impl Pkcs11Backend {
             let wrapped = s.wrap_key(&Mechanism::AesKeyWrapPad, kek.handle, h)?;
             Ok((wrapped, kek.value.clone()))
         })?;
-        kwp_unwrap(&kek, &wrapped)
+        let mut plain = kwp_unwrap(&kek, &wrapped)?;
+        if matches!(key.kind, Kind::RsaPrivate | Kind::EcPrivate(_)) {
+            // SoftHSM pads the PKCS#8 to whole semiblocks before wrapping; the key is the DER inside.
+            let len = encoding::der_len(&plain).ok_or(BackendError::Device {
+                message: "the token wrapped something that is not PKCS#8".into(),
+                retryable: false,
+                source: None,
+            })?;
+            plain.truncate(len);
+        }
+        Ok(plain)
     }
 
     fn import_key(

@@ -163,6 +163,7 @@ impl Cipher for Pkcs11Backend {
                 };
                 let data = self.use_object("RSA-OAEP encryption", public, &k.id, |s, h| {
                     s.encrypt(&oaep(hash, mgf1_hash, label), h, plaintext)
+                        .map_err(params_refused)
                 })?;
                 Ok(Ciphertext {
                     data,
@@ -206,6 +207,7 @@ impl Cipher for Pkcs11Backend {
                     let mut nonce = iv.to_vec();
                     let params = GcmParams::new(&mut nonce, aad, ((tag_len * 8) as u64).into())?;
                     s.decrypt(&Mechanism::AesGcm(params), h, &input)
+                        .map_err(tag_mismatch)
                 });
                 opaque_on_failure(result)
             }
@@ -246,6 +248,7 @@ impl Cipher for Pkcs11Backend {
                 }
                 let result = self.use_key("RSA-OAEP decryption", &k, |s, h| {
                     s.decrypt(&oaep(hash, mgf1_hash, label), h, ciphertext)
+                        .map_err(|e| tag_mismatch(params_refused(e)))
                 });
                 opaque_on_failure(result)
             }
@@ -321,4 +324,26 @@ fn pkcs5_unpad(mut data: Zeroizing<Vec<u8>>) -> Result<Zeroizing<Vec<u8>>, Backe
     let len = data.len() - n;
     data.truncate(len);
     Ok(data)
+}
+
+/// SoftHSM 2.6 answers a GCM tag or OAEP padding that does not verify with CKR_GENERAL_ERROR; inside C_Decrypt
+/// that can only be the data, so it is the cryptographic failure it stands for.
+fn tag_mismatch(e: cryptoki::error::Error) -> cryptoki::error::Error {
+    use cryptoki::error::{Error, RvError};
+    match e {
+        Error::Pkcs11(RvError::GeneralError, f @ cryptoki::context::Function::Decrypt) => {
+            Error::Pkcs11(RvError::EncryptedDataInvalid, f)
+        }
+        other => other,
+    }
+}
+
+/// SoftHSM 2.6.1 answers OAEP parameters it does not do (any hash but SHA-1) with CKR_ARGUMENTS_BAD before
+/// looking at the data: the parameters are what it refuses, so the caller learns "unsupported".
+pub(crate) fn params_refused(e: cryptoki::error::Error) -> cryptoki::error::Error {
+    use cryptoki::error::{Error, RvError};
+    match e {
+        Error::Pkcs11(RvError::ArgumentsBad, f) => Error::Pkcs11(RvError::MechanismParamInvalid, f),
+        other => other,
+    }
 }

@@ -289,6 +289,25 @@ pub(crate) fn parse_public(
     Err(bad())
 }
 
+/// The length of the DER element at the start of `der` (tag, length and contents), if it fits in `der`.
+pub(crate) fn der_len(der: &[u8]) -> Option<usize> {
+    let (&first, rest) = der.get(1..)?.split_first()?;
+    let (len, header) = if first < 0x80 {
+        (usize::from(first), 2)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        (len, 2 + n)
+    };
+    let total = header.checked_add(len)?;
+    (total <= der.len()).then_some(total)
+}
+
 /// Digest length in bytes.
 pub(crate) fn digest_len(h: HashingAlgorithm) -> usize {
     match h {
@@ -387,6 +406,17 @@ mod tests {
             // The outer SEQUENCE covers the prefix after its header plus the digest.
             assert_eq!(usize::from(p[1]), p.len() - 2 + digest_len(h));
         }
+    }
+
+    #[test]
+    fn der_len_reads_short_and_long_forms() {
+        assert_eq!(der_len(&[0x30, 0x02, 1, 2, 0, 0]), Some(4));
+        let mut long = vec![0x30, 0x82, 0x01, 0x00];
+        long.resize(4 + 256 + 7, 0);
+        assert_eq!(der_len(&long), Some(260));
+        assert_eq!(der_len(&[0x30, 0x05, 1]), None);
+        assert_eq!(der_len(&[0x30]), None);
+        assert_eq!(der_len(&[0x30, 0x85, 1, 1, 1, 1, 1]), None);
     }
 
     #[test]

@@ -122,7 +122,9 @@ impl KeyWrap for Pkcs11Backend {
         let template = self.template(provisional, &id, policy);
         let (handle, attrs) = self
             .use_object("unwrapping a key", unwrapper, &uk.id, |s, h| {
-                let new = s.unwrap_key(&mech, h, wrapped, &template)?;
+                let new = s
+                    .unwrap_key(&mech, h, wrapped, &template)
+                    .map_err(integrity_failure)?;
                 let read = match provisional {
                     Kind::Aes(_) => vec![AttributeType::ValueLen],
                     Kind::EcPrivate(_) => vec![AttributeType::EcParams],
@@ -145,12 +147,22 @@ impl KeyWrap for Pkcs11Backend {
             })?;
         let kind = match provisional {
             Kind::Aes(_) => {
-                let len = attrs.iter().find_map(|a| match a {
+                let reported = attrs.iter().find_map(|a| match a {
                     Attribute::ValueLen(l) => Some(u64::from(*l)),
                     _ => None,
                 });
+                // SoftHSM 2.6 leaves CKA_VALUE_LEN at 0 on unwrapped keys; KW and KWP tell the length by the
+                // wrapped size (8 bytes of integrity block; KWP pads AES keys to no extra semiblock). RSA-OAEP
+                // does not, and AES operations do not depend on it, so such a key is recorded as 256-bit.
+                let len = match (reported, algorithm) {
+                    (Some(l @ (16 | 24 | 32)), _) => l as usize,
+                    (_, WrapAlgorithm::AesKeyWrap | WrapAlgorithm::AesKeyWrapPadded) => {
+                        wrapped.len().saturating_sub(8)
+                    }
+                    (_, WrapAlgorithm::RsaOaep(_)) => 32,
+                };
                 match len {
-                    Some(l @ (16 | 24 | 32)) => Kind::Aes(l as u8),
+                    16 | 24 | 32 => Kind::Aes(len as u8),
                     _ => {
                         self.destroy_handle(handle);
                         return Err(BackendError::InvalidInput(
@@ -195,5 +207,17 @@ impl KeyWrap for Pkcs11Backend {
             extractable: policy.extractable,
             id,
         }))
+    }
+}
+
+/// SoftHSM 2.6 answers a wrapping whose integrity check fails with CKR_GENERAL_ERROR; inside C_UnwrapKey that is
+/// the wrapped data, so it is the cryptographic failure it stands for.
+fn integrity_failure(e: cryptoki::error::Error) -> cryptoki::error::Error {
+    use cryptoki::error::{Error, RvError};
+    match crate::cipher::params_refused(e) {
+        Error::Pkcs11(RvError::GeneralError, f @ cryptoki::context::Function::UnwrapKey) => {
+            Error::Pkcs11(RvError::WrappedKeyInvalid, f)
+        }
+        other => other,
     }
 }
