@@ -74,3 +74,18 @@ pub fn pair(
 pub fn raw_session(b: &Pkcs11Backend) -> Session {
     b.context().open_rw_session(b.slot()).unwrap()
 }
+
+/// An AES-256 key made directly in the backend, labelled with `id` (a key the store never recorded).
+pub fn symmetric_with_id(b: &Pkcs11Backend, id: &ObjectId) -> KeyRef {
+    let spec = KeySpec::Symmetric {
+        algorithm: kms_core::object::CryptographicAlgorithm::Aes,
+        bits: 256,
+    };
+    match b
+        .generate(&spec, &policy(id, UsageMask::ENCRYPT, false))
+        .unwrap()
+    {
+        GeneratedKey::Symmetric(k) => k,
+        GeneratedKey::KeyPair { .. } => panic!("a pair for a symmetric spec"),
+    }
+}
