@@ -24,9 +24,16 @@ const MAX_FILE: u64 = 8 << 10;
 /// load, so the copied store cannot be opened.
 #[derive(Debug, Clone)]
 pub struct TpmRootKey {
-    tpm: Arc<Tpm>,
+    tpm: Source,
     path: PathBuf,
     policy: Option<PcrPolicy>,
+}
+
+/// The TPM: an open connection, or a connection string opened (shared) when the key is asked for.
+#[derive(Debug, Clone)]
+enum Source {
+    Open(Arc<Tpm>),
+    Tcti(String),
 }
 
 impl TpmRootKey {
@@ -37,9 +44,29 @@ impl TpmRootKey {
     #[must_use]
     pub fn in_data_dir(tpm: Arc<Tpm>, dir: impl AsRef<Path>) -> Self {
         Self {
-            tpm,
+            tpm: Source::Open(tpm),
             path: dir.as_ref().join(Self::FILE_NAME),
             policy: None,
+        }
+    }
+
+    /// As [`TpmRootKey::in_data_dir`], connecting to `tcti` ([`Tpm::shared`]) when the key is first asked for, so
+    /// that configuration code needs no TPM at hand.
+    #[must_use]
+    pub fn in_data_dir_with_tcti(tcti: &str, dir: impl AsRef<Path>) -> Self {
+        Self {
+            tpm: Source::Tcti(tcti.to_owned()),
+            path: dir.as_ref().join(Self::FILE_NAME),
+            policy: None,
+        }
+    }
+
+    fn tpm(&self) -> Result<Arc<Tpm>, RootKeyError> {
+        match &self.tpm {
+            Source::Open(t) => Ok(t.clone()),
+            Source::Tcti(tcti) => {
+                Tpm::shared(tcti).map_err(|e| RootKeyError::Provider(Box::new(e)))
+            }
         }
     }
 
@@ -67,7 +94,7 @@ impl TpmRootKey {
         let sealed =
             SealedData::from_bytes(bytes).map_err(|e| RootKeyError::Provider(Box::new(e)))?;
         let key = self
-            .tpm
+            .tpm()?
             .unseal(&sealed)
             .map_err(|e| RootKeyError::Provider(Box::new(e)))?;
         let mut out = Zeroizing::new([0u8; ROOT_KEY_LEN]);
@@ -106,7 +133,7 @@ impl TpmRootKey {
         let mut key = Zeroizing::new([0u8; ROOT_KEY_LEN]);
         getrandom::fill(key.as_mut()).map_err(|_| RootKeyError::Random)?;
         let sealed = self
-            .tpm
+            .tpm()?
             .seal(key.as_ref(), self.policy.as_ref())
             .map_err(|e| RootKeyError::Provider(Box::new(e)))?;
         let tmp = self

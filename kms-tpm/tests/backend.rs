@@ -485,10 +485,18 @@ fn bad_references_fail_cleanly() {
         usage: UsageMask::SIGN,
         extractable: true,
     };
-    assert!(matches!(
-        b.generate(&KeySpec::Rsa { bits: 2048 }, &extractable),
-        Err(BackendError::Unsupported(_))
-    ));
+    let GeneratedKey::KeyPair { private: k, .. } = b
+        .generate(
+            &KeySpec::Ec {
+                curve: RecommendedCurve::P256,
+            },
+            &extractable,
+        )
+        .unwrap()
+    else {
+        panic!("a pair was asked for")
+    };
+    assert!(matches!(b.export(&k), Err(BackendError::NotExtractable)));
     let pkcs8 = KeyMaterial::new(KeyFormat::Pkcs8, Zeroizing::new(vec![0x30, 0]));
     assert!(matches!(
         b.import(

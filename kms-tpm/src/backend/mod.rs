@@ -270,12 +270,8 @@ impl KeyBackend for TpmBackend {
         spec: &KeySpec,
         policy: &KeyPolicy<'_>,
     ) -> Result<GeneratedKey, BackendError> {
-        if policy.extractable {
-            // TPM keys are fixedTPM: not even wrapped may they leave.
-            return Err(BackendError::Unsupported(
-                "extractable keys (TPM keys are fixedTPM)".into(),
-            ));
-        }
+        // `extractable` permits export, it does not demand it (KMIP's default is true): TPM keys are fixedTPM
+        // whatever it says, and export answers NotExtractable for their private halves.
         Ok(match *spec {
             KeySpec::Symmetric { algorithm, bits } => {
                 GeneratedKey::Symmetric(self.generate_hmac(algorithm, bits)?)

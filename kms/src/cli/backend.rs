@@ -13,6 +13,9 @@ use kms_core::KeyBackend;
 pub enum BackendKind {
     /// In-process RustCrypto; key material sealed at rest under the root key.
     Software,
+    /// A TPM 2.0 (--tpm-tcti): keys are TPM-wrapped blobs only that TPM loads.
+    #[cfg(feature = "tpm")]
+    Tpm,
 }
 
 /// `kms serve` options that choose and configure the key backend.
@@ -21,6 +24,11 @@ pub struct BackendArgs {
     /// The backend that generates and holds new keys.
     #[arg(long, value_enum, value_name = "BACKEND", default_value = "software")]
     backend: BackendKind,
+    /// The TPM for --backend tpm, as a TCTI string: swtpm:host=127.0.0.1,port=2321 (simulator),
+    /// device:/dev/tpmrm0 (hardware, through the kernel resource manager).
+    #[cfg(feature = "tpm")]
+    #[arg(long, value_name = "STRING", default_value = "device:/dev/tpmrm0")]
+    tpm_tcti: String,
 }
 
 /// The backends for the key manager, the one that generates new keys first.
@@ -31,5 +39,11 @@ pub fn key_backends(args: &BackendArgs) -> anyhow::Result<Vec<Arc<dyn KeyBackend
     let software: Arc<dyn KeyBackend> = Arc::new(kms_core::SoftwareBackend::new());
     match args.backend {
         BackendKind::Software => Ok(vec![software]),
+        #[cfg(feature = "tpm")]
+        BackendKind::Tpm => {
+            let tpm = kms_tpm::TpmBackend::open(&args.tpm_tcti)
+                .map_err(|e| anyhow::anyhow!("opening the TPM at {:?}: {e}", args.tpm_tcti))?;
+            Ok(vec![Arc::new(tpm), software])
+        }
     }
 }
