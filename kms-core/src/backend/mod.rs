@@ -147,12 +147,24 @@ pub enum HashingAlgorithm {
 pub enum CipherParams<'a> {
     /// AES-GCM. On encrypt a missing IV makes the backend choose a random 96-bit one.
     AesGcm {
-        /// The IV (nonce); 12 bytes recommended.
+        /// The IV (nonce): 12 bytes recommended; 8, 16 and 60 bytes are accepted from clients.
         iv: Option<&'a [u8]>,
         /// Additional authenticated data.
         aad: &'a [u8],
         /// Tag length in bytes (12 to 16).
         tag_len: usize,
+    },
+    /// AES-ECB (NIST SP 800-38A), for interoperability only: equal blocks encrypt equally.
+    AesEcb {
+        /// PKCS#5 padding; without it the data is whole 16-byte blocks.
+        padding: bool,
+    },
+    /// AES-CBC (NIST SP 800-38A). On encrypt a missing IV makes the backend choose a random one.
+    AesCbc {
+        /// The 16-byte IV.
+        iv: Option<&'a [u8]>,
+        /// PKCS#5 padding; without it the data is whole 16-byte blocks.
+        padding: bool,
     },
     /// RSA-OAEP.
     RsaOaep {

@@ -1,4 +1,5 @@
-//! AES-GCM (NIST SP 800-38D) and RSA-OAEP (RFC 8017 §7.1).
+//! AES-GCM (NIST SP 800-38D) and RSA-OAEP (RFC 8017 §7.1); AES-ECB, AES-CBC and GCM with other IV lengths
+//! are in `modes`.
 
 use aes_gcm::AesGcm;
 use aes_gcm::aead::consts::{U12, U13, U14, U15, U16};
@@ -7,9 +8,9 @@ use aes_gcm::aes::{Aes128, Aes192, Aes256};
 use getrandom::SysRng;
 use zeroize::Zeroizing;
 
-use super::SoftwareBackend;
 use super::cache::Parsed;
 use super::key_data::Kind;
+use super::{SoftwareBackend, modes};
 use crate::backend::{BackendError, Cipher, CipherParams, Ciphertext, HashingAlgorithm, KeyRef};
 
 /// The IV length this backend uses and accepts: SP 800-38D §8.2.1's recommended 96 bits, which keeps IVs out of
@@ -120,7 +121,8 @@ fn check_iv(iv: &[u8]) -> Result<(), BackendError> {
 }
 
 /// The [`rsa::Oaep`] padding for a hash pair, bound to `$p` in `$body` (the hashes are type parameters).
-/// MGF1 uses the OAEP hash, or SHA-1 (the pairing older tokens and Android's keystore use).
+/// Any pair of OAEP hash and MGF1 hash: usually the same, or SHA-1 for MGF1 (older tokens, Android's
+/// keystore); the KMIP profiles test every pairing.
 macro_rules! with_oaep {
     ($hash:expr, $mgf:expr, $label:expr, |$p:ident| $body:expr) => {{
         use HashingAlgorithm as H;
@@ -143,9 +145,23 @@ macro_rules! with_oaep {
             (H::Sha256, H::Sha1) => arm!(sha2::Sha256, sha1::Sha1),
             (H::Sha384, H::Sha1) => arm!(sha2::Sha384, sha1::Sha1),
             (H::Sha512, H::Sha1) => arm!(sha2::Sha512, sha1::Sha1),
-            (h, m) => Err(BackendError::Unsupported(format!(
-                "RSA-OAEP with {h:?} and MGF1-{m:?}"
-            ))),
+            // The KMIP profiles' RSA-OAEP cases (CS-AC-M-OAEP-*) pair every SHA-2 hash with every MGF1 hash.
+            (H::Sha1, H::Sha224) => arm!(sha1::Sha1, sha2::Sha224),
+            (H::Sha1, H::Sha256) => arm!(sha1::Sha1, sha2::Sha256),
+            (H::Sha1, H::Sha384) => arm!(sha1::Sha1, sha2::Sha384),
+            (H::Sha1, H::Sha512) => arm!(sha1::Sha1, sha2::Sha512),
+            (H::Sha224, H::Sha256) => arm!(sha2::Sha224, sha2::Sha256),
+            (H::Sha224, H::Sha384) => arm!(sha2::Sha224, sha2::Sha384),
+            (H::Sha224, H::Sha512) => arm!(sha2::Sha224, sha2::Sha512),
+            (H::Sha256, H::Sha224) => arm!(sha2::Sha256, sha2::Sha224),
+            (H::Sha256, H::Sha384) => arm!(sha2::Sha256, sha2::Sha384),
+            (H::Sha256, H::Sha512) => arm!(sha2::Sha256, sha2::Sha512),
+            (H::Sha384, H::Sha224) => arm!(sha2::Sha384, sha2::Sha224),
+            (H::Sha384, H::Sha256) => arm!(sha2::Sha384, sha2::Sha256),
+            (H::Sha384, H::Sha512) => arm!(sha2::Sha384, sha2::Sha512),
+            (H::Sha512, H::Sha224) => arm!(sha2::Sha512, sha2::Sha224),
+            (H::Sha512, H::Sha256) => arm!(sha2::Sha512, sha2::Sha256),
+            (H::Sha512, H::Sha384) => arm!(sha2::Sha512, sha2::Sha384),
         }
     }};
 }
@@ -210,6 +226,9 @@ impl Cipher for SoftwareBackend {
                 check_tag_len(tag_len)?;
                 let mut fresh = [0u8; GCM_IV_LEN];
                 let iv = match iv {
+                    Some(iv) if modes::GCM_OTHER_IV_LENS.contains(&iv.len()) => {
+                        return modes::gcm_encrypt_other_iv(key, iv, aad, tag_len, plaintext);
+                    }
                     Some(iv) => {
                         check_iv(iv)?;
                         iv
@@ -232,6 +251,12 @@ impl Cipher for SoftwareBackend {
                     iv: Some(iv.to_vec()),
                     tag: Some(tag),
                 })
+            }
+            CipherParams::AesEcb { padding } => {
+                modes::block_encrypt(key, false, None, padding, plaintext)
+            }
+            CipherParams::AesCbc { iv, padding } => {
+                modes::block_encrypt(key, true, iv, padding, plaintext)
             }
             CipherParams::RsaOaep {
                 hash,
@@ -271,6 +296,9 @@ impl Cipher for SoftwareBackend {
                 let iv = iv.ok_or_else(|| {
                     BackendError::InvalidInput("AES-GCM decryption needs the IV".into())
                 })?;
+                if modes::GCM_OTHER_IV_LENS.contains(&iv.len()) {
+                    return modes::gcm_decrypt_other_iv(key, iv, aad, tag_len, ciphertext, tag);
+                }
                 check_iv(iv)?;
                 let tag = tag.ok_or_else(|| {
                     BackendError::InvalidInput("AES-GCM decryption needs the tag".into())
@@ -296,6 +324,12 @@ impl Cipher for SoftwareBackend {
                     gcm_dispatch!(gcm_open, data.material, tag_len, iv, aad, &mut buf, tag)?;
                 }
                 Ok(buf)
+            }
+            CipherParams::AesEcb { padding } => {
+                modes::block_decrypt(key, false, None, padding, ciphertext)
+            }
+            CipherParams::AesCbc { iv, padding } => {
+                modes::block_decrypt(key, true, iv, padding, ciphertext)
             }
             CipherParams::RsaOaep {
                 hash,

@@ -21,6 +21,7 @@ mod formats;
 mod hash;
 mod key_data;
 mod mac;
+mod modes;
 mod sign;
 mod wrap;
 

@@ -1,4 +1,5 @@
-//! RSASSA-PKCS1-v1_5 and RSASSA-PSS (RFC 8017 §8, salt as long as the hash) and ECDSA (FIPS 186-5) with DER
+//! RSASSA-PKCS1-v1_5 and RSASSA-PSS (RFC 8017 §8, signed with a salt as long as the hash, verified with any
+//! salt length) and ECDSA (FIPS 186-5) with DER
 //! signatures.
 
 use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
@@ -130,7 +131,14 @@ impl Signer for SoftwareBackend {
         let ok = match (&*parsed, algorithm) {
             (p, SignatureAlgorithm::RsaPss(h)) => {
                 let k = rsa_public(p).ok_or_else(|| mismatch(algorithm, data.kind))?;
-                with_hash_type!(h, D => k.pss_verify_prehash::<D>(digest, signature)).is_ok()
+                // Any salt length verifies, as OpenSSL's default (RSA_PSS_SALTLEN_AUTO): signers differ (the
+                // hash length, or the maximum as OpenSSL signs by default), and the salt is in the signature.
+                with_hash_type!(h, D => k.verify(
+                    rsa::pss::Pss::<D> { blinded: false, digest: <D as sha2::Digest>::new(), salt_len: None },
+                    digest,
+                    signature,
+                ))
+                .is_ok()
             }
             (p, SignatureAlgorithm::RsaPkcs1v15(h)) => {
                 let k = rsa_public(p).ok_or_else(|| mismatch(algorithm, data.kind))?;
