@@ -1,6 +1,9 @@
 //! OASIS KMIP Profiles test cases (1.4 and 2.1, mandatory and optional) replayed against the KmipService in
 //! process: every request is sent as TTLV, the response compared with the published one.
 //!
+//! Request Date-Times written `$NOW±N` are sent as the current time ± N seconds, so that Activation, Process
+//! Start and Protect Stop Dates relative to now mean what the test case means.
+//!
 //! Ignored as variable: Date-Time values (time stamps, dates the server sets), correlation values, Server
 //! Information and Vendor Identification, and values the test cases write as placeholders (`$...`: generated
 //! key material, IVs, signatures). `$UNIQUE_IDENTIFIER_n` is bound to the identifier the service returned
@@ -9,8 +12,8 @@
 //! multiset of children (attribute lists have no defined order).
 //!
 //! Compared by length only, because the server randomises them: RNG Retrieve's Data, the Data of Encrypt
-//! with an asymmetric key (RSA-OAEP), and the Digest Value of an object the server generated (Create,
-//! Create Key Pair, Re-key, Derive Key). A Query answer must list every Operation and Object Type the test
+//! with an asymmetric key (RSA-OAEP) or with an IV the server chose (and that IV), the Data of Encrypt and Decrypt with a
+//! key the server generated (Create, Create Key Pair, Re-key, Derive Key) and that key's Digest Value. A Query answer must list every Operation and Object Type the test
 //! case lists, and may list more (the published lists are what the reference server implemented).
 //!
 //! The test prints the pass counts per profile and the reason for every test case that fails, and asserts
@@ -81,6 +84,9 @@ struct Variable {
 
 struct Replay {
     bindings: HashMap<String, String>,
+    /// Byte String placeholders (`$SIGNATURE_DATA`, `$IV_COUNTER_NONCE`) bound to what the server answered,
+    /// for the requests that send the value back.
+    bytes: HashMap<Vec<u8>, Vec<u8>>,
     variable: Variable,
 }
 
@@ -91,6 +97,15 @@ impl Replay {
             NodeValue::Structure(children) => {
                 for c in children {
                     self.substitute(c)?;
+                }
+            }
+            // `$NOW±N` is the time the request is sent (the support module wrote it as a fixed instant).
+            NodeValue::DateTime(d) if (*d - support::NOW).abs() <= 30 * 86_400 => {
+                *d += now() - support::NOW;
+            }
+            NodeValue::ByteString(b) if is_placeholder_bytes(b) => {
+                if let Some(bound) = self.bytes.get(b.as_ref()) {
+                    node.value = NodeValue::ByteString(bound.clone().into());
                 }
             }
             NodeValue::TextString(s) if s.starts_with('$') => {
@@ -107,10 +122,10 @@ impl Replay {
 
     /// Whether `actual` matches `expected`, binding identifiers; bindings made by a failed match are undone.
     fn matches(&mut self, expected: &Node<'_>, actual: &Node<'_>) -> Result<(), String> {
-        let saved = self.bindings.clone();
+        let saved = (self.bindings.clone(), self.bytes.clone());
         let r = self.matches_inner(expected, actual);
         if r.is_err() {
-            self.bindings = saved;
+            (self.bindings, self.bytes) = saved;
         }
         r
     }
@@ -179,10 +194,10 @@ impl Replay {
                     ));
                 }
                 let in_order = {
-                    let saved = self.bindings.clone();
+                    let saved = (self.bindings.clone(), self.bytes.clone());
                     let r = e.iter().zip(&a).try_for_each(|(e, a)| self.matches(e, a));
                     if r.is_err() {
-                        self.bindings = saved;
+                        (self.bindings, self.bytes) = saved;
                     }
                     r
                 };
@@ -204,7 +219,8 @@ impl Replay {
             }
             (NodeValue::DateTime(_), NodeValue::DateTime(_))
             | (NodeValue::DateTimeExtended(_), NodeValue::DateTimeExtended(_)) => Ok(()),
-            (NodeValue::ByteString(e), NodeValue::ByteString(_)) if is_placeholder_bytes(e) => {
+            (NodeValue::ByteString(e), NodeValue::ByteString(a)) if is_placeholder_bytes(e) => {
+                self.bytes.entry(e.to_vec()).or_insert_with(|| a.to_vec());
                 Ok(())
             }
             (NodeValue::ByteString(e), NodeValue::ByteString(a))
@@ -240,6 +256,13 @@ impl Replay {
             )),
         }
     }
+}
+
+fn now() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(since.as_secs()).unwrap()
 }
 
 fn show(v: &NodeValue<'_>) -> String {
@@ -299,6 +322,7 @@ fn run_case_with(text: &str, send: &mut Send<'_>) -> Result<(), String> {
     let nodes = xml::from_str_all(text).map_err(|e| format!("XML: {e}"))?;
     let mut replay = Replay {
         bindings: HashMap::new(),
+        bytes: HashMap::new(),
         variable: Variable::default(),
     };
     let mut keys = Keys::default();
@@ -317,7 +341,7 @@ fn run_case_with(text: &str, send: &mut Send<'_>) -> Result<(), String> {
         step += 1;
         let mut request = request.clone();
         replay.substitute(&mut request)?;
-        replay.variable = keys.variable_in(&request);
+        replay.variable = keys.variable_in(&request, expected);
         let bytes = request.to_bytes().map_err(|e| e.to_string())?;
         let response = send(&bytes)?;
         let actual =
@@ -375,19 +399,35 @@ fn target_of(payload: Option<&Node<'_>>) -> Option<String> {
 
 impl Keys {
     /// What the answer to `request` may vary in.
-    fn variable_in(&self, request: &Node<'_>) -> Variable {
+    fn variable_in(&self, request: &Node<'_>, expected: &Node<'_>) -> Variable {
         let mut v = Variable::default();
-        for item in children(request)
+        let answers: Vec<_> = children(expected)
             .iter()
             .filter(|c| c.tag == Tag::BATCH_ITEM)
-        {
+            .collect();
+        let items = children(request)
+            .iter()
+            .filter(|c| c.tag == Tag::BATCH_ITEM);
+        for (n, item) in items.enumerate() {
             let payload = child(item, Tag::REQUEST_PAYLOAD);
             let target = target_of(payload);
             let is = |set: &BTreeSet<String>| target.as_ref().is_some_and(|t| set.contains(t));
+            // An IV the server chose makes the ciphertext random.
+            let server_iv = payload.is_some_and(|p| child(p, Tag::IV_COUNTER_NONCE).is_none())
+                && answers
+                    .get(n)
+                    .and_then(|a| child(a, Tag::RESPONSE_PAYLOAD))
+                    .is_some_and(|p| child(p, Tag::IV_COUNTER_NONCE).is_some());
+            if server_iv {
+                v.lengths_only.push(Tag::IV_COUNTER_NONCE);
+            }
             match enumeration(child(item, Tag::OPERATION)).map(Op) {
                 Some(Op::RNG_RETRIEVE) => v.lengths_only.push(Tag::DATA),
-                // RSA-OAEP output is randomised.
-                Some(Op::ENCRYPT) if is(&self.asymmetric) => v.lengths_only.push(Tag::DATA),
+                // RSA-OAEP output is randomised; so is anything done with a key the server generated.
+                Some(Op::ENCRYPT) if is(&self.asymmetric) || is(&self.generated) || server_iv => {
+                    v.lengths_only.push(Tag::DATA);
+                }
+                Some(Op::DECRYPT) if is(&self.generated) => v.lengths_only.push(Tag::DATA),
                 Some(Op::GET_ATTRIBUTES) if is(&self.generated) => {
                     v.lengths_only.push(Tag::DIGEST_VALUE);
                 }

@@ -386,6 +386,17 @@ fn batch_error_continuation_stop_continue_undo() {
             ..Default::default()
         }),
     );
+    // Object Destroyed is a KMIP 2.0 reason: a 1.x client reads Key Value Not Present.
+    assert_eq!(get.result_reason, Some(ResultReason::KEY_VALUE_NOT_PRESENT));
+    let get = one(
+        &s,
+        &who,
+        Version::V2_1,
+        RequestPayload::Get(GetRequest {
+            unique_identifier: Some(new[0].clone()),
+            ..Default::default()
+        }),
+    );
     assert_eq!(get.result_reason, Some(ResultReason::OBJECT_DESTROYED));
 }
 
@@ -421,7 +432,8 @@ fn two_identities_never_see_each_other() {
             ..Default::default()
         }),
     );
-    assert_eq!(get.result_reason, Some(ResultReason::ITEM_NOT_FOUND));
+    // KMIP 2.x answers Object Not Found, 1.x Item Not Found (Object Not Found is a 2.0 reason).
+    assert_eq!(get.result_reason, Some(ResultReason::OBJECT_NOT_FOUND));
     assert!(locate_all(&s, &bob).is_empty());
     assert_eq!(locate_all(&s, &alice).len(), 1);
     let destroy = one(

@@ -138,15 +138,14 @@ impl KmipService {
             let result = if item.payload.extensions().is_some_and(|x| !x.is_empty()) {
                 Err(CoreError::InvalidField(
                     "the request payload holds items its operation does not define".into(),
-                ))
+                )
+                .into())
             } else if item
                 .message_extension
                 .as_ref()
                 .is_some_and(|x| x.criticality_indicator)
             {
-                Err(CoreError::OperationNotSupported(
-                    "critical message extension".into(),
-                ))
+                Err(CoreError::OperationNotSupported("critical message extension".into()).into())
             } else {
                 ops::execute(self, who, version, item, &mut state)
             };
@@ -154,8 +153,8 @@ impl KmipService {
                 Ok(payload) => ResponseBatchItem::success(item.operation, payload),
                 Err(e) => ResponseBatchItem::failure(
                     Some(item.operation),
-                    reason_of(&e),
-                    Some(message_of(&e)),
+                    e.reason(version),
+                    Some(e.message()),
                 ),
             };
             answer
@@ -173,7 +172,31 @@ impl KmipService {
                 break;
             }
         }
-        response_message(version, request, items)
+        let response = response_message(version, request, items);
+        match request.header.maximum_response_size {
+            Some(max) if response_too_large(&response, max) => {
+                // KMIP 2.1 §9.2 Maximum Response Size: the whole answer is refused, item by item.
+                let items = response
+                    .batch_items
+                    .iter()
+                    .map(|item| {
+                        let mut failure = ResponseBatchItem::failure(
+                            item.operation,
+                            ResultReason::RESPONSE_TOO_LARGE,
+                            Some(format!(
+                                "the response exceeds the Maximum Response Size {max}"
+                            )),
+                        );
+                        failure
+                            .unique_batch_item_id
+                            .clone_from(&item.unique_batch_item_id);
+                        failure
+                    })
+                    .collect();
+                response_message(version, request, items)
+            }
+            _ => response,
+        }
     }
 
     /// The Undo option: destroys what the batch created and marks the items that had succeeded Undone.
@@ -198,16 +221,88 @@ impl KmipService {
     }
 }
 
-fn reason_of(e: &CoreError) -> ResultReason {
-    ResultReason(e.result_reason() as u32)
+/// Why a batch item failed: a kms-core error, or an answer the service gives itself.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// kms-core's error, its Result Reason from [`kms_core::Error::result_reason`].
+    Core(CoreError),
+    /// A Result Reason kms-core has no error for (General Failure where the profiles answer it, Response
+    /// Too Large), with its Result Message.
+    Reason(ResultReason, String),
 }
 
-/// The Result Message: kms-core's errors never hold key material; storage and backend errors may hold paths
-/// and internals, which are the operator's business, not the client's.
-fn message_of(e: &CoreError) -> String {
-    match e {
-        CoreError::Store(_) | CoreError::Backend(_) => "internal server error".to_owned(),
-        other => other.to_string(),
+impl From<CoreError> for Failure {
+    fn from(e: CoreError) -> Self {
+        Self::Core(e)
+    }
+}
+
+impl Failure {
+    /// General Failure: what the KMIP profiles answer for a request the server refuses without a more
+    /// specific reason (an unusable tag length, a Quantum Safe object the server cannot make).
+    pub(crate) fn general(message: impl Into<String>) -> Self {
+        Self::Reason(ResultReason::GENERAL_FAILURE, message.into())
+    }
+
+    /// The Result Reason in `version`'s terms.
+    fn reason(&self, version: Version) -> ResultReason {
+        let reason = match self {
+            Self::Core(CoreError::ItemNotFound) if version >= Version::V2_0 => {
+                // KMIP 2.0 added Object Not Found for a Unique Identifier that names nothing.
+                ResultReason::OBJECT_NOT_FOUND
+            }
+            Self::Core(e) => ResultReason(e.result_reason() as u32),
+            Self::Reason(r, _) => *r,
+        };
+        reason_in(version, reason)
+    }
+
+    /// The Result Message: kms-core's errors never hold key material; storage and backend errors may hold
+    /// paths and internals, which are the operator's business, not the client's.
+    fn message(&self) -> String {
+        match self {
+            Self::Core(CoreError::Store(_) | CoreError::Backend(_)) => {
+                "internal server error".to_owned()
+            }
+            Self::Core(other) => other.to_string(),
+            Self::Reason(_, m) => m.clone(),
+        }
+    }
+}
+
+/// A Result Reason a 1.x client knows: the reasons KMIP 2.0 added are answered with the 1.x reason that
+/// covered the case before (KMIP 1.4 §11.10), so a 1.x client never reads a value its version lacks.
+/// Whether `response`, encoded, is longer than `max` bytes.
+fn response_too_large(response: &ResponseMessage, max: i32) -> bool {
+    let max = usize::try_from(max).unwrap_or(0);
+    encode_response(response).len() > max
+}
+
+fn reason_in(version: Version, reason: ResultReason) -> ResultReason {
+    use ResultReason as R;
+    if version >= Version::V2_0 || reason.since() == Some(1) {
+        return reason;
+    }
+    match reason {
+        R::WRONG_KEY_LIFECYCLE_STATE
+        | R::INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK
+        | R::ATTRIBUTE_READ_ONLY
+        | R::READ_ONLY_ATTRIBUTE
+        | R::NOT_AUTHORIZED
+        | R::USAGE_LIMIT_EXCEEDED => R::PERMISSION_DENIED,
+        R::OBJECT_DESTROYED => R::KEY_VALUE_NOT_PRESENT,
+        R::OBJECT_NOT_FOUND | R::ATTRIBUTE_NOT_FOUND | R::ATTRIBUTE_INSTANCE_NOT_FOUND => {
+            R::ITEM_NOT_FOUND
+        }
+        R::UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS
+        | R::UNSUPPORTED_ATTRIBUTE
+        | R::KEY_WRAP_TYPE_NOT_SUPPORTED
+        | R::UNSUPPORTED_PROTOCOL_VERSION => R::FEATURE_NOT_SUPPORTED,
+        R::INTERNAL_SERVER_ERROR | R::SERVER_LIMIT_EXCEEDED => R::GENERAL_FAILURE,
+        R::NON_UNIQUE_NAME_ATTRIBUTE => R::OBJECT_ALREADY_EXISTS,
+        // Bad Cryptographic Parameters, Invalid Attribute (Value), Single/Multi-valued, Illegal/Invalid
+        // Object Type, Unknown Tag/Enumeration, Missing IV, Codec Error, ...: all malformed requests.
+        _ => R::INVALID_FIELD,
     }
 }
 

@@ -17,7 +17,7 @@ use super::convert::{
     self, algorithm_in, attribute_in, attribute_out, date_in, object_type_in, object_type_out,
     reference_in, reference_out, template_in,
 };
-use super::{BatchState, KmipService, SUPPORTED_VERSIONS, formats};
+use super::{BatchState, Failure, KmipService, SUPPORTED_VERSIONS, formats};
 use crate::message::enums::{
     BlockCipherMode, CertificateType, CryptographicAlgorithm, DerivationMethod,
     DigitalSignatureAlgorithm, HashingAlgorithm, KeyFormatType, ObjectType, Operation,
@@ -89,12 +89,10 @@ pub(super) fn execute(
     version: Version,
     item: &RequestBatchItem,
     state: &mut BatchState,
-) -> Result<Option<ResponsePayload>> {
+) -> std::result::Result<Option<ResponsePayload>, Failure> {
     let m = &*service.manager;
     if item.ephemeral == Some(true) {
-        return Err(CoreError::OperationNotSupported(
-            "ephemeral batch items".into(),
-        ));
+        return Err(CoreError::OperationNotSupported("ephemeral batch items".into()).into());
     }
     let id = |u: &Option<UniqueIdentifier>, state: &BatchState| -> Result<ObjectId> {
         match u {
@@ -118,7 +116,7 @@ pub(super) fn execute(
         RequestPayload::Query(p) => ResponsePayload::Query(query(version, &p.query_functions)),
         RequestPayload::Create(p) => {
             if object_type_in(p.object_type)? != CoreObjectType::SymmetricKey {
-                return Err(CoreError::IllegalObjectType);
+                return Err(CoreError::IllegalObjectType.into());
             }
             let new = m.create(who, template_in(&p.attributes)?)?;
             created(state, &new);
@@ -156,7 +154,8 @@ pub(super) fn execute(
             if object.object_type() != p.object_type {
                 return Err(CoreError::InvalidField(
                     "Object Type does not match the object".into(),
-                ));
+                )
+                .into());
             }
             let mut attributes = template_in(&p.attributes)?;
             let material = material_in(object, &mut attributes)?;
@@ -257,7 +256,7 @@ pub(super) fn execute(
                     None,
                 ),
                 (None, None) => {
-                    return Err(CoreError::MissingData("the attribute to delete".into()));
+                    return Err(CoreError::MissingData("the attribute to delete".into()).into());
                 }
             };
             m.delete_attribute(who, &target, name, current)?;
@@ -316,11 +315,17 @@ pub(super) fn execute(
                 .as_deref()
                 .unwrap_or_default();
             let stored = stored_parameters(m, who, &target, p.cryptographic_parameters.as_ref())?;
-            let params = cipher_params(
-                p.cryptographic_parameters.as_ref().or(stored.as_ref()),
-                p.iv_counter_nonce.as_deref(),
-                aad,
-            )?;
+            let given = p.cryptographic_parameters.as_ref().or(stored.as_ref());
+            if let Some(t) = given.and_then(|c| c.tag_length)
+                && !(4..=16).contains(&t)
+            {
+                // SP 800-38D §5.2.1.2 defines tags of 32 to 128 bits; the profiles (CS-BC-M-GCM-1) answer
+                // General Failure for others.
+                return Err(Failure::general(format!(
+                    "Tag Length {t} is not an authentication tag length"
+                )));
+            }
+            let params = cipher_params(given, p.iv_counter_nonce.as_deref(), aad)?;
             let out = m.encrypt(who, &target, &params, data)?;
             ResponsePayload::Encrypt(EncryptResponse {
                 unique_identifier: text(&target),
@@ -342,6 +347,18 @@ pub(super) fn execute(
                 p.iv_counter_nonce.as_deref(),
                 aad,
             )?;
+            if p.iv_counter_nonce.is_none()
+                && matches!(
+                    params,
+                    CipherParams::AesCbc { .. } | CipherParams::AesGcm { .. }
+                )
+            {
+                // The profiles (CS-BC-M-11..13) answer Invalid Message for a Decrypt that lacks its IV.
+                return Err(Failure::Reason(
+                    crate::message::enums::ResultReason::INVALID_MESSAGE,
+                    "the IV/Counter/Nonce is missing".into(),
+                ));
+            }
             let plain = m.decrypt(
                 who,
                 &target,
@@ -387,7 +404,8 @@ pub(super) fn execute(
         }
         RequestPayload::MAC(p) => {
             let target = id(&p.unique_identifier, state)?;
-            let hash = mac_hash(p.cryptographic_parameters.as_ref())?;
+            let stored = stored_parameters(m, who, &target, p.cryptographic_parameters.as_ref())?;
+            let hash = mac_hash(p.cryptographic_parameters.as_ref().or(stored.as_ref()))?;
             let mac = m.mac(who, &target, hash, p.data.as_deref().unwrap_or_default())?;
             ResponsePayload::MAC(MACResponse {
                 unique_identifier: text(&target),
@@ -397,7 +415,8 @@ pub(super) fn execute(
         }
         RequestPayload::MACVerify(p) => {
             let target = id(&p.unique_identifier, state)?;
-            let hash = mac_hash(p.cryptographic_parameters.as_ref())?;
+            let stored = stored_parameters(m, who, &target, p.cryptographic_parameters.as_ref())?;
+            let hash = mac_hash(p.cryptographic_parameters.as_ref().or(stored.as_ref()))?;
             let mac_data = p
                 .mac_data
                 .as_deref()
@@ -432,7 +451,8 @@ pub(super) fn execute(
             if p.usage_limits_count.is_some() || p.lease_time.is_some() {
                 return Err(CoreError::OperationNotSupported(
                     "Check of usage limits or lease time".into(),
-                ));
+                )
+                .into());
             }
             m.check(
                 who,
@@ -455,9 +475,9 @@ pub(super) fn execute(
                 .as_ref()
                 .is_some_and(|a| !a.attributes.is_empty())
             {
-                return Err(CoreError::OperationNotSupported(
-                    "Re-key with new attributes".into(),
-                ));
+                return Err(
+                    CoreError::OperationNotSupported("Re-key with new attributes".into()).into(),
+                );
             }
             let offset = p.offset.map(|o| time::Duration::seconds(i64::from(o.0)));
             let new = m.rekey(who, &target, offset)?;
@@ -476,7 +496,8 @@ pub(super) fn execute(
             {
                 return Err(CoreError::OperationNotSupported(
                     "Re-key Key Pair with new attributes".into(),
-                ));
+                )
+                .into());
             }
             let offset = p.offset.map(|o| time::Duration::seconds(i64::from(o.0)));
             let ids = m.rekey_key_pair(who, &target, offset)?;
@@ -492,7 +513,7 @@ pub(super) fn execute(
             if object_type_in(p.object_type)? != CoreObjectType::SymmetricKey
                 && object_type_in(p.object_type)? != CoreObjectType::SecretData
             {
-                return Err(CoreError::IllegalObjectType);
+                return Err(CoreError::IllegalObjectType.into());
             }
             let base = match p.unique_identifiers.as_slice() {
                 [one] => id(&Some(one.clone()), state)?,
@@ -500,7 +521,8 @@ pub(super) fn execute(
                 _ => {
                     return Err(CoreError::OperationNotSupported(
                         "deriving from several objects".into(),
-                    ));
+                    )
+                    .into());
                 }
             };
             let params = &p.derivation_parameters;
@@ -533,7 +555,8 @@ pub(super) fn execute(
                 other => {
                     return Err(CoreError::OperationNotSupported(format!(
                         "Derivation Method {other:?}"
-                    )));
+                    ))
+                    .into());
                 }
             };
             let new = m.derive(who, &base, &method, template_in(&p.attributes)?)?;
@@ -556,7 +579,8 @@ pub(super) fn execute(
             return Err(CoreError::OperationNotSupported(format!(
                 "operation {:?}",
                 item.operation
-            )));
+            ))
+            .into());
         }
     };
     Ok(Some(payload))
@@ -778,7 +802,18 @@ fn cipher_params<'a>(
             label: p.p_source.as_deref().filter(|l| !l.is_empty()),
         });
     }
+    let padding = match p.padding_method {
+        None | Some(PaddingMethod::NONE) => false,
+        Some(PaddingMethod::PKCS5) => true,
+        Some(other) => {
+            return Err(CoreError::UnsupportedCryptographicParameters(format!(
+                "Padding Method {other:?} with a block cipher"
+            )));
+        }
+    };
     match p.block_cipher_mode {
+        Some(BlockCipherMode::ECB) => Ok(CipherParams::AesEcb { padding }),
+        Some(BlockCipherMode::CBC) => Ok(CipherParams::AesCbc { iv, padding }),
         None | Some(BlockCipherMode::GCM) => {
             let tag_len = p
                 .tag_length
@@ -846,11 +881,23 @@ fn sign_input<'a>(data: Option<&'a [u8]>, digested: Option<&'a [u8]>) -> Result<
     }
 }
 
+/// The MAC's hash: the Hashing Algorithm, or the one an HMAC Cryptographic Algorithm names (an AES key
+/// registered with Cryptographic Parameters saying HMAC-SHA256 computes HMAC-SHA256).
 fn mac_hash(params: Option<&CryptographicParameters>) -> Result<Option<CoreHash>> {
-    params
-        .and_then(|p| p.hashing_algorithm)
-        .map(hash_in)
-        .transpose()
+    let Some(p) = params else {
+        return Ok(None);
+    };
+    if let Some(h) = p.hashing_algorithm {
+        return hash_in(h).map(Some);
+    }
+    Ok(match p.cryptographic_algorithm {
+        Some(CryptographicAlgorithm::HMAC_SHA1) => Some(CoreHash::Sha1),
+        Some(CryptographicAlgorithm::HMAC_SHA224) => Some(CoreHash::Sha224),
+        Some(CryptographicAlgorithm::HMAC_SHA256) => Some(CoreHash::Sha256),
+        Some(CryptographicAlgorithm::HMAC_SHA384) => Some(CoreHash::Sha384),
+        Some(CryptographicAlgorithm::HMAC_SHA512) => Some(CoreHash::Sha512),
+        _ => None,
+    })
 }
 
 /// A verification's answer: a mismatch is a Validity Indicator, not a failed operation.
