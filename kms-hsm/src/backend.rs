@@ -44,6 +44,8 @@ pub struct Pkcs11Backend {
     /// Object handles by (kind, CKA_ID): handles stay valid for the application's life (PKCS#11 §2.4), so the
     /// search is done once per key. A stale handle (object destroyed elsewhere) is dropped and searched again.
     handles: RwLock<HashMap<(Kind, [u8; ID_LEN]), ObjectHandle>>,
+    /// See [`Pkcs11Config::allow_extractable`].
+    allow_extractable: bool,
     /// Cleared when the token refuses CKA_ALLOWED_MECHANISMS in a template.
     allowed_mechanisms: AtomicBool,
     token_label: String,
@@ -318,6 +320,7 @@ impl Pkcs11Backend {
             mechanisms,
             handles: RwLock::new(HashMap::new()),
             allowed_mechanisms: AtomicBool::new(true),
+            allow_extractable: config.allow_extractable,
             token_label: info.label().trim_end().to_owned(),
             token_serial: info.serial_number().trim_end().to_owned(),
             software: SoftwareBackend::new(),
@@ -446,6 +449,11 @@ impl Pkcs11Backend {
         self.pool.with(what, f)
     }
 
+    /// Whether a new key with `policy` is made extractable.
+    pub(crate) fn extractable(&self, policy: &KeyPolicy<'_>) -> bool {
+        policy.extractable && self.allow_extractable
+    }
+
     /// The template of a new object of `kind`, with CKA_ALLOWED_MECHANISMS unless the token refused it before.
     pub(crate) fn template(
         &self,
@@ -486,7 +494,7 @@ impl Pkcs11Backend {
         if kind.is_secret() {
             t.push(Attribute::Private(true));
             t.push(Attribute::Sensitive(true));
-            t.push(Attribute::Extractable(policy.extractable));
+            t.push(Attribute::Extractable(self.extractable(policy)));
         } else {
             t.push(Attribute::Private(false));
         }
@@ -534,7 +542,7 @@ impl Pkcs11Backend {
         })?;
         Ok(self.issue(&TokenKey {
             kind,
-            extractable: policy.extractable,
+            extractable: self.extractable(policy),
             id,
         }))
     }
@@ -557,7 +565,7 @@ impl Pkcs11Backend {
         Ok(GeneratedKey::KeyPair {
             private: self.issue(&TokenKey {
                 kind: private,
-                extractable: policy.extractable,
+                extractable: self.extractable(policy),
                 id,
             }),
             public: self.issue(&TokenKey {
@@ -658,7 +666,7 @@ impl Pkcs11Backend {
                 self.unwrap_in(kind, &id, material.bytes(), policy)?;
                 Ok(self.issue(&TokenKey {
                     kind,
-                    extractable: policy.extractable,
+                    extractable: self.extractable(policy),
                     id,
                 }))
             }
@@ -678,7 +686,7 @@ impl Pkcs11Backend {
                 }
                 Ok(self.issue(&TokenKey {
                     kind: parsed.kind,
-                    extractable: policy.extractable,
+                    extractable: self.extractable(policy),
                     id,
                 }))
             }

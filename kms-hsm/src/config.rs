@@ -41,6 +41,10 @@ pub struct Pkcs11Config {
     pub max_sessions: usize,
     /// How long a caller waits for a free session before the operation fails as retryable (default 30 s).
     pub session_wait: std::time::Duration,
+    /// Whether a caller may ask for an exportable key (KeyPolicy::extractable). When false every key is made
+    /// non-extractable whatever the caller asks: KMIP's Extractable attribute defaults to True, so a server that
+    /// must never let keys out says so here (default true: the caller's policy is honoured).
+    pub allow_extractable: bool,
     /// The backend id written into every key reference (default `"pkcs11"`). Two tokens served by one key manager
     /// need two ids.
     pub backend_id: String,
@@ -61,6 +65,7 @@ impl Pkcs11Config {
             pin,
             max_sessions: Self::DEFAULT_MAX_SESSIONS,
             session_wait: std::time::Duration::from_secs(30),
+            allow_extractable: true,
             backend_id: crate::BACKEND_ID.to_owned(),
         }
     }
@@ -83,6 +88,7 @@ impl fmt::Debug for Pkcs11Config {
             .field("module", &self.module)
             .field("token", &self.token)
             .field("max_sessions", &self.max_sessions)
+            .field("allow_extractable", &self.allow_extractable)
             .field("backend_id", &self.backend_id)
             .finish_non_exhaustive()
     }

@@ -204,7 +204,7 @@ impl KeyWrap for Pkcs11Backend {
         }
         Ok(self.issue(&TokenKey {
             kind,
-            extractable: policy.extractable,
+            extractable: self.extractable(policy),
             id,
         }))
     }

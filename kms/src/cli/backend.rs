@@ -16,6 +16,10 @@ pub enum BackendKind {
     /// A TPM 2.0 (--tpm-tcti): keys are TPM-wrapped blobs only that TPM loads.
     #[cfg(feature = "tpm")]
     Tpm,
+    /// A PKCS#11 token (--pkcs11-module, --pkcs11-token; user PIN in KMS_PKCS11_PIN): keys never leave it in
+    /// plaintext.
+    #[cfg(feature = "hsm")]
+    Pkcs11,
 }
 
 /// `kms serve` options that choose and configure the key backend.
@@ -29,6 +33,19 @@ pub struct BackendArgs {
     #[cfg(feature = "tpm")]
     #[arg(long, value_name = "STRING", default_value = "device:/dev/tpmrm0")]
     tpm_tcti: String,
+    /// The PKCS#11 module (shared library) for --backend pkcs11, e.g. /usr/lib/softhsm/libsofthsm2.so.
+    #[cfg(feature = "hsm")]
+    #[arg(long, value_name = "PATH")]
+    pkcs11_module: Option<std::path::PathBuf>,
+    /// The label of the token for --backend pkcs11 (tokens are chosen by label, never by slot number).
+    #[cfg(feature = "hsm")]
+    #[arg(long, value_name = "LABEL")]
+    pkcs11_token: Option<String>,
+    /// Let KMIP clients create exportable keys in the token (their Extractable attribute, True by default in
+    /// KMIP). Without it every key made in the token is non-extractable.
+    #[cfg(feature = "hsm")]
+    #[arg(long)]
+    pkcs11_allow_export: bool,
 }
 
 /// The backends for the key manager, the one that generates new keys first.
@@ -45,5 +62,25 @@ pub fn key_backends(args: &BackendArgs) -> anyhow::Result<Vec<Arc<dyn KeyBackend
                 .map_err(|e| anyhow::anyhow!("opening the TPM at {:?}: {e}", args.tpm_tcti))?;
             Ok(vec![Arc::new(tpm), software])
         }
+        #[cfg(feature = "hsm")]
+        BackendKind::Pkcs11 => Ok(vec![Arc::new(open_pkcs11(args)?), software]),
     }
+}
+
+/// Opens the token of --backend pkcs11; the user PIN comes from KMS_PKCS11_PIN only, so it is never in argv.
+#[cfg(feature = "hsm")]
+fn open_pkcs11(args: &BackendArgs) -> anyhow::Result<kms_hsm::Pkcs11Backend> {
+    let module = args
+        .pkcs11_module
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("--backend pkcs11 needs --pkcs11-module PATH"))?;
+    let label = args
+        .pkcs11_token
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("--backend pkcs11 needs --pkcs11-token LABEL"))?;
+    let pin = kms_hsm::Pkcs11Config::pin_from_env(kms_hsm::PIN_ENV)?;
+    let mut config = kms_hsm::Pkcs11Config::new(module, kms_hsm::TokenSelector::Label(label), pin);
+    config.allow_extractable = args.pkcs11_allow_export;
+    kms_hsm::Pkcs11Backend::open(config)
+        .map_err(|e| anyhow::anyhow!("opening the PKCS#11 token: {e}"))
 }

@@ -16,6 +16,10 @@ use kms_core::store::{FileRootKey, RedbOptions, RootKeyProvider};
 pub enum StoreKind {
     /// The embedded redb database in DATA_DIR/objects.redb.
     Redb,
+    /// A PostgreSQL database that several servers share (--database-url; every server needs the same root key,
+    /// e.g. one --root-key-file).
+    #[cfg(feature = "postgres")]
+    Postgres,
 }
 
 /// `kms serve` options that choose and configure the object store.
@@ -28,6 +32,20 @@ pub struct StoreArgs {
     /// DATA_DIR/root.key, generated on first start.
     #[arg(long, value_name = "PATH")]
     root_key_file: Option<PathBuf>,
+    /// With --store postgres: the database, as a libpq URL (postgres://user@host:port/db) or key=value string.
+    /// Prefer the environment variable when the URL has a password: the command line is visible to other users.
+    #[cfg(feature = "postgres")]
+    #[arg(long, value_name = "URL", env = "KMS_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// With --store postgres: the schema holding the tables (created when missing), so that several kms
+    /// clusters can share one database. Default: the connection's search_path (normally public).
+    #[cfg(feature = "postgres")]
+    #[arg(long, value_name = "NAME")]
+    database_schema: Option<String>,
+    /// With --store postgres: most database connections this server opens.
+    #[cfg(feature = "postgres")]
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    database_pool_size: usize,
     /// Seal the root key to this TPM (a TCTI string, e.g. device:/dev/tpmrm0): DATA_DIR/root.tpm, generated and
     /// sealed on first start, opens only on this TPM.
     #[cfg(feature = "tpm")]
@@ -70,6 +88,23 @@ pub fn open_store(args: &StoreArgs, data_dir: &Path) -> anyhow::Result<OpenedSto
             Ok(OpenedStore {
                 store: Arc::new(store),
                 exclusive: true,
+            })
+        }
+        #[cfg(feature = "postgres")]
+        StoreKind::Postgres => {
+            let url = args.database_url.as_deref().context(
+                "--store postgres needs --database-url URL (or the KMS_DATABASE_URL environment variable)",
+            )?;
+            let mut options = kms_core::store::PostgresOptions::default();
+            options.schema.clone_from(&args.database_schema);
+            options.pool_size = args.database_pool_size;
+            // Not the URL in the message: it may carry a password.
+            let store = kms_core::store::PostgresStore::connect(url, root_key.as_ref(), options)
+                .context("opening the PostgreSQL object store")?;
+            Ok(OpenedStore {
+                store: Arc::new(store),
+                // Other servers write to the same database.
+                exclusive: false,
             })
         }
     }
