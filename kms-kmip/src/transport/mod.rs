@@ -115,6 +115,12 @@ impl ClientIdentity {
         }
     }
 
+    /// The identity of a request on the plain-HTTP listener: no certificate, an empty name, never an admin.
+    #[must_use]
+    pub fn anonymous() -> Self {
+        Self::new("", "", false)
+    }
+
     /// The caller's name: the Common Name of its certificate's subject.
     #[must_use]
     pub fn name(&self) -> &str {

@@ -54,6 +54,13 @@ impl HttpsClient {
         })
     }
 
+    /// This client posting to `path` instead of `/kmip/2_1` (the XKMS routes of `kms serve`).
+    #[must_use]
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
     /// Posts one request message in `encoding` and returns the response body.
     ///
     /// # Errors

@@ -13,9 +13,7 @@ use hyper::body::Incoming;
 use hyper::header::{ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio_rustls::server::TlsStream;
 
 use super::Shared;
 use crate::transport::{ClientIdentity, Encoding, KMIP_PATH, RequestHandler};
@@ -83,13 +81,25 @@ impl std::fmt::Debug for HttpRoute {
     }
 }
 
-pub(super) async fn serve(
+/// Which route table a connection uses.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Routes {
+    /// The HTTPS listener's.
+    Tls,
+    /// The plain-HTTP listener's.
+    Plain,
+}
+
+pub(super) async fn serve<S>(
     shared: &Arc<Shared>,
-    tls: TlsStream<TcpStream>,
+    io: S,
     identity: &Arc<ClientIdentity>,
     peer: SocketAddr,
     mut stop: watch::Receiver<bool>,
-) {
+    routes: Routes,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let limits = shared.limits;
     let service = {
         let shared = Arc::clone(shared);
@@ -97,7 +107,7 @@ pub(super) async fn serve(
         hyper::service::service_fn(move |request| {
             let shared = Arc::clone(&shared);
             let identity = Arc::clone(&identity);
-            async move { Ok::<_, Infallible>(respond(&shared, &identity, request).await) }
+            async move { Ok::<_, Infallible>(respond(&shared, &identity, request, routes).await) }
         })
     };
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -107,8 +117,11 @@ pub(super) async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.idle_timeout)
         .max_headers(64)
+        // `Content-Length`, not `content-length`: some SOAP clients (xsec-xklient) match header names
+        // case-sensitively; HTTP/1.1 allows either.
+        .title_case_headers(true)
         .keep_alive(true);
-    let connection = builder.serve_connection(TokioIo::new(tls), service);
+    let connection = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
     let result = tokio::select! {
         result = connection.as_mut() => result,
@@ -137,12 +150,13 @@ async fn respond(
     shared: &Shared,
     identity: &Arc<ClientIdentity>,
     request: Request<Incoming>,
+    routes: Routes,
 ) -> Response<Full<Bytes>> {
-    let Some(route) = shared
-        .routes
-        .iter()
-        .find(|r| r.path == request.uri().path())
-    else {
+    let routes = match routes {
+        Routes::Tls => &shared.routes,
+        Routes::Plain => &shared.http_routes,
+    };
+    let Some(route) = routes.iter().find(|r| r.path == request.uri().path()) else {
         return status(StatusCode::NOT_FOUND, "no such resource\n");
     };
     if request.method() != Method::POST {

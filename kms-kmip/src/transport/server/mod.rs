@@ -95,6 +95,8 @@ pub struct ServerBuilder {
     kmip: Option<SocketAddr>,
     https: Option<SocketAddr>,
     routes: Vec<HttpRoute>,
+    http: Option<SocketAddr>,
+    http_routes: Vec<HttpRoute>,
 }
 
 impl ServerBuilder {
@@ -121,6 +123,23 @@ impl ServerBuilder {
         self
     }
 
+    /// Serves plain HTTP (no TLS, no client certificate) on `addr` with only the routes added with
+    /// [`http_route`](Self::http_route), never KMIP: for protocols whose messages carry their own security
+    /// (XKMS signatures and pass phrases). Their handlers see the identity [`ClientIdentity::anonymous`].
+    #[must_use]
+    pub const fn http(mut self, addr: SocketAddr) -> Self {
+        self.http = Some(addr);
+        self
+    }
+
+    /// Adds a route to the plain-HTTP listener. A route on a path already taken replaces it.
+    #[must_use]
+    pub fn http_route(mut self, route: HttpRoute) -> Self {
+        self.http_routes.retain(|r| r.path() != route.path());
+        self.http_routes.push(route);
+        self
+    }
+
     /// Binds the listeners.
     ///
     /// # Errors
@@ -135,6 +154,10 @@ impl ServerBuilder {
             Some(addr) => Some(TcpListener::bind(addr).await?),
             None => None,
         };
+        let http = match self.http {
+            Some(addr) => Some(TcpListener::bind(addr).await?),
+            None => None,
+        };
         let mut https_tls = (*self.config.tls).clone();
         https_tls.alpn_protocols = vec![tls::ALPN_HTTP1.to_vec()];
         let limits = self.config.limits.clamped();
@@ -145,6 +168,7 @@ impl ServerBuilder {
             limits,
             handler: self.handler,
             routes: self.routes,
+            http_routes: self.http_routes,
             connections: Arc::new(Semaphore::new(limits.max_connections)),
             workers: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
         });
@@ -152,6 +176,7 @@ impl ServerBuilder {
         Ok(Server {
             kmip,
             https,
+            http,
             shared,
             shutdown: Arc::new(shutdown),
         })
@@ -166,6 +191,7 @@ struct Shared {
     limits: Limits,
     handler: Arc<dyn RequestHandler>,
     routes: Vec<HttpRoute>,
+    http_routes: Vec<HttpRoute>,
     connections: Arc<Semaphore>,
     workers: Arc<Semaphore>,
 }
@@ -230,6 +256,7 @@ impl Shared {
 pub struct Server {
     kmip: Option<TcpListener>,
     https: Option<TcpListener>,
+    http: Option<TcpListener>,
     shared: Arc<Shared>,
     shutdown: Arc<watch::Sender<bool>>,
 }
@@ -249,6 +276,7 @@ impl ShutdownHandle {
 enum Listener {
     Kmip,
     Https,
+    Http,
 }
 
 impl Server {
@@ -262,6 +290,8 @@ impl Server {
             handler,
             kmip: None,
             https: None,
+            http: None,
+            http_routes: Vec::new(),
         }
     }
 
@@ -275,6 +305,12 @@ impl Server {
     #[must_use]
     pub fn https_addr(&self) -> Option<SocketAddr> {
         self.https.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// The bound address of the plain-HTTP listener.
+    #[must_use]
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// A handle that stops this server.
@@ -295,6 +331,7 @@ impl Server {
                 () = stopped(&mut stop) => break,
                 r = accept(self.kmip.as_ref()) => (Listener::Kmip, r),
                 r = accept(self.https.as_ref()) => (Listener::Https, r),
+                r = accept(self.http.as_ref()) => (Listener::Http, r),
             };
             let (tcp, peer) = match accepted {
                 Ok(accepted) => accepted,
@@ -322,6 +359,7 @@ impl Server {
         }
         drop(self.kmip);
         drop(self.https);
+        drop(self.http);
         drop(drain_tx);
         tracing::info!("stopped accepting; finishing in-flight requests");
         let drained = tokio::time::timeout(self.shared.limits.shutdown_grace, drain_rx.recv())
@@ -357,6 +395,13 @@ async fn connection(
     let acceptor = match listener {
         Listener::Kmip => &shared.kmip_tls,
         Listener::Https => &shared.https_tls,
+        Listener::Http => {
+            let identity = Arc::new(ClientIdentity::anonymous());
+            tracing::debug!(%peer, "plain HTTP connection open");
+            https::serve(&shared, tcp, &identity, peer, stop, https::Routes::Plain).await;
+            tracing::debug!(%peer, "plain HTTP connection closed");
+            return;
+        }
     };
     let tls =
         match tokio::time::timeout(shared.limits.handshake_timeout, acceptor.accept(tcp)).await {
@@ -378,7 +423,10 @@ async fn connection(
     tracing::debug!(%peer, ?listener, client = %identity, admin = identity.is_admin(), "connection open");
     match listener {
         Listener::Kmip => kmip::serve(&shared, tls, &identity, peer, stop).await,
-        Listener::Https => https::serve(&shared, tls, &identity, peer, stop).await,
+        Listener::Https => {
+            https::serve(&shared, tls, &identity, peer, stop, https::Routes::Tls).await;
+        }
+        Listener::Http => {}
     }
     tracing::debug!(%peer, client = %identity, "connection closed");
 }
