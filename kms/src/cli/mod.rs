@@ -22,6 +22,8 @@ mod serve;
 mod store;
 #[cfg(feature = "kmip")]
 mod ttlv;
+#[cfg(all(feature = "kmip", feature = "xkms"))]
+mod xkms;
 
 /// Key management: serve KMIP and XKMS, and talk to a running server.
 #[derive(Debug, Parser)]
@@ -47,6 +49,10 @@ enum Command {
     /// Key escrow: agents, deposits, m-of-n release, audit log.
     #[cfg(feature = "escrow")]
     Escrow(escrow::EscrowArgs),
+    /// XKMS administration of a running `kms serve`: one-time pass phrases, trust anchors.
+    #[cfg(all(feature = "kmip", feature = "xkms"))]
+    #[command(subcommand)]
+    Xkms(xkms::XkmsCommand),
     /// KMIP client subcommands (create, get, locate, encrypt, ...) against a running `kms serve`.
     #[cfg(feature = "kmip")]
     #[command(flatten)]
@@ -65,6 +71,8 @@ pub fn run() -> ExitCode {
         Command::Cert(cmd) => cert::run(cmd),
         #[cfg(feature = "escrow")]
         Command::Escrow(args) => escrow::run(args),
+        #[cfg(all(feature = "kmip", feature = "xkms"))]
+        Command::Xkms(cmd) => xkms::run(cmd),
         #[cfg(feature = "kmip")]
         Command::Client(cmd) => client::run(cmd),
     };

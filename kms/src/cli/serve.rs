@@ -51,6 +51,9 @@ pub struct ServeArgs {
     store: StoreArgs,
     #[command(flatten)]
     backend: BackendArgs,
+    #[cfg(feature = "xkms")]
+    #[command(flatten)]
+    xkms: super::xkms::XkmsServeArgs,
 }
 
 /// The key manager behind every protocol: the chosen store (sealed under the chosen root key) and backends.
@@ -146,17 +149,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<bool> {
     let config = ServerConfig::new(tls)
         .with_admins(admins)
         .with_limits(limits);
-    let server = Server::builder(config, kmip_handler(manager, &limits))
+    let builder = Server::builder(config, kmip_handler(Arc::clone(&manager), &limits))
         .kmip(args.kmip_addr)
-        .https(args.https_addr)
-        .bind()
-        .await
-        .context("binding the listeners")?;
+        .https(args.https_addr);
+    #[cfg(feature = "xkms")]
+    let builder = super::xkms::mount(builder, &args.xkms, Arc::clone(&manager), &args.data_dir)?;
+    let server = builder.bind().await.context("binding the listeners")?;
     let kmip = server.kmip_addr().context("KMIP listener address")?;
     let https = server.https_addr().context("HTTPS listener address")?;
     tracing::info!(%kmip, %https, data_dir = %args.data_dir.display(), "serving");
     // One stable line on stdout for scripts (and tests using port 0) to read the bound addresses from.
     println!("kms: serving KMIP on {kmip} (mutual TLS) and HTTPS on https://{https}/kmip/2_1");
+    #[cfg(feature = "xkms")]
+    super::xkms::announce(&server, https);
 
     tokio::spawn(on_signals(server.shutdown_handle()));
     Ok(server.run().await)
