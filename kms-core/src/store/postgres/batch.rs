@@ -128,8 +128,12 @@ fn shared(e: &Arc<StoreError>) -> StoreError {
 struct SharedError(Arc<StoreError>);
 
 impl std::fmt::Display for SharedError {
+    /// The cause itself, not its "store unavailable:" prefix, which the outer error adds again.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(&self.0, f)
+        match std::error::Error::source(self.0.as_ref()) {
+            Some(cause) => std::fmt::Display::fmt(cause, f),
+            None => std::fmt::Display::fmt(&self.0, f),
+        }
     }
 }
 

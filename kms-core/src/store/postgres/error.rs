@@ -40,6 +40,15 @@ pub enum PostgresError {
     /// The connection pool could not be used.
     #[error("connection pool: {0}")]
     Pool(String),
+    /// The database or the client failed; the message has the SQLSTATE and the server's words when there are.
+    #[error("database: {message}")]
+    Database {
+        /// What failed.
+        message: String,
+        /// The client's error.
+        #[source]
+        source: tokio_postgres::Error,
+    },
 }
 
 impl From<PostgresError> for StoreError {
@@ -92,10 +101,24 @@ fn is_transient(e: &tokio_postgres::Error) -> bool {
 
 /// A client error as a store error.
 pub(super) fn db(e: tokio_postgres::Error) -> StoreError {
-    if is_transient(&e) {
-        StoreError::Unavailable(Box::new(e))
+    let transient = is_transient(&e);
+    // tokio-postgres says only "db error" for server errors; the SQLSTATE and message are what operators need.
+    let mut message = match e.as_db_error() {
+        Some(d) => format!("{} {}", d.code().code(), d.message()),
+        None => e.to_string(),
+    };
+    if e.as_db_error().is_none() {
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            message = format!("{message}: {s}");
+            source = s.source();
+        }
+    }
+    let error = Box::new(PostgresError::Database { message, source: e });
+    if transient {
+        StoreError::Unavailable(error)
     } else {
-        StoreError::Storage(Box::new(e))
+        StoreError::Storage(error)
     }
 }
 

@@ -1,0 +1,431 @@
+//! Shared set-up of the multi-server tests: `kms serve --store postgres` processes on free ports sharing one
+//! database schema, one development PKI and one root key file, and a typed KMIP 2.1 client for them.
+#![allow(dead_code, clippy::unwrap_used, clippy::missing_panics_doc)]
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use kms::kmip::message::enums::{
+    CryptographicAlgorithm, CryptographicUsageMask, NameType, ObjectType, ResultReason,
+    ResultStatus,
+};
+use kms::kmip::message::operations::lifecycle::{CreateRequest, IdentifierPayload};
+use kms::kmip::message::types::Name;
+use kms::kmip::message::{
+    Attribute, Attributes, RequestBatchItem, RequestHeader, RequestMessage, RequestPayload,
+    ResponseMessage, ResponsePayload, UniqueIdentifier,
+};
+use kms::kmip::tags::Version;
+use kms::kmip::transport::client::{ClientOptions, KmipClient};
+use kms::kmip::transport::{rustls, tls};
+
+/// Generous bound for liveness only: nothing here measures time.
+pub const LIVENESS: Duration = Duration::from_secs(90);
+
+/// The URL of the server the tests share (scripts/test always sets it).
+pub fn shared_url() -> String {
+    std::env::var("KMS_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!(
+            "KMS_TEST_POSTGRES_URL is not set: run ./scripts/test, which starts a throwaway PostgreSQL \
+             (or set it to a server where this role may create schemas)"
+        )
+    })
+}
+
+pub fn fresh_schema() -> String {
+    format!("kms_test_{}", uuid_like())
+}
+
+fn uuid_like() -> String {
+    // Unique enough per test run without another dependency: pid, time and a counter.
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{:x}_{:x}_{}",
+        std::process::id(),
+        t,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Servers of one deployment: their common database, schema, root key and PKI.
+pub struct Deployment {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pub schema: String,
+    pub root_key: PathBuf,
+}
+
+impl Deployment {
+    pub fn new(url: String) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root_key = dir.path().join("root.key");
+        let mut key = [0u8; 32];
+        for (i, b) in key.iter_mut().enumerate() {
+            // Not secret: a test key, distinct per run only by chance of the schema.
+            *b = u8::try_from(i).unwrap() ^ 0x5c;
+        }
+        std::fs::write(&root_key, key).unwrap();
+        std::fs::set_permissions(&root_key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        Self {
+            dir,
+            url,
+            schema: fresh_schema(),
+            root_key,
+        }
+    }
+
+    /// The data directory of node `n`: node 0 makes the PKI on its first start; the others get a copy, so that
+    /// one client identity is valid on every node (as one operator PKI would be).
+    pub fn data_dir(&self, n: usize) -> PathBuf {
+        let dir = self.dir.path().join(format!("node{n}"));
+        if n > 0 && !dir.join("certs").exists() {
+            let certs = self.dir.path().join("node0").join("certs");
+            assert!(certs.exists(), "start node 0 first");
+            std::fs::create_dir_all(dir.join("certs")).unwrap();
+            for entry in std::fs::read_dir(&certs).unwrap() {
+                let entry = entry.unwrap();
+                let to = dir.join("certs").join(entry.file_name());
+                std::fs::copy(entry.path(), &to).unwrap();
+                let mode = entry.metadata().unwrap().permissions().mode();
+                std::fs::set_permissions(&to, std::fs::Permissions::from_mode(mode)).unwrap();
+            }
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        dir
+    }
+
+    /// Starts node `n` and waits for its KMIP address.
+    pub fn start(&self, n: usize) -> Served {
+        let data_dir = self.data_dir(n);
+        // The server's log goes beside its data, for whoever debugs a failure.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join(format!("node{n}.log")))
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_kms"))
+            .env("RUST_LOG", "info")
+            .args(["serve", "--data-dir"])
+            .arg(&data_dir)
+            .args(["--kmip-addr", "127.0.0.1:0", "--https-addr", "127.0.0.1:0"])
+            .args(["--store", "postgres", "--database-schema", &self.schema])
+            .arg("--root-key-file")
+            .arg(&self.root_key)
+            .env("KMS_DATABASE_URL", &self.url)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap();
+        let mut served = Served {
+            child: Some(child),
+            kmip: String::new(),
+            data_dir,
+        };
+        let stdout = served.child.as_mut().and_then(|c| c.stdout.take()).unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        loop {
+            let line = rx
+                .recv_timeout(LIVENESS)
+                .expect("kms serve did not announce its KMIP address");
+            if let Some(rest) = line.strip_prefix("kms: serving KMIP on ") {
+                served.kmip = rest.split(' ').next().unwrap().to_owned();
+                // Keep draining stdout so the server never blocks on a full pipe.
+                std::thread::spawn(move || while rx.recv().is_ok() {});
+                return served;
+            }
+        }
+    }
+
+    /// The admin client identity of the deployment's PKI.
+    pub fn tls(&self) -> Arc<rustls::ClientConfig> {
+        let certs = self.dir.path().join("node0").join("certs");
+        tls::client_config_from_pem(
+            &certs.join("ca.pem"),
+            &certs.join("admin.pem"),
+            &certs.join("admin.key"),
+        )
+        .unwrap()
+    }
+}
+
+/// A running `kms serve`, killed when dropped.
+pub struct Served {
+    child: Option<Child>,
+    pub kmip: String,
+    pub data_dir: PathBuf,
+}
+
+impl Served {
+    /// SIGKILL: no shutdown, no flush, whatever was in flight is cut.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// How a request failed: the server's answer, or no answer.
+#[derive(Debug)]
+pub enum Failure {
+    /// A KMIP failure response.
+    Kmip(Option<ResultReason>, String),
+    /// The connection failed (the server is gone, or timed out).
+    Transport(String),
+}
+
+/// A KMIP 2.1 client that reconnects after a transport failure.
+pub struct Client {
+    addr: String,
+    tls: Arc<rustls::ClientConfig>,
+    conn: Option<KmipClient>,
+}
+
+impl Client {
+    pub fn new(addr: &str, tls: Arc<rustls::ClientConfig>) -> Self {
+        Self {
+            addr: addr.to_owned(),
+            tls,
+            conn: None,
+        }
+    }
+
+    pub fn call(&mut self, payload: RequestPayload) -> Result<ResponsePayload, Failure> {
+        let request = RequestMessage {
+            header: RequestHeader {
+                protocol_version: Version::V2_1.into(),
+                batch_count: 1,
+                ..Default::default()
+            },
+            batch_items: vec![RequestBatchItem::new(payload).unwrap()],
+        }
+        .to_bytes()
+        .unwrap();
+        if self.conn.is_none() {
+            let mut options = ClientOptions::default();
+            options.connect_timeout = Duration::from_secs(5);
+            options.request_timeout = Duration::from_secs(60);
+            self.conn = Some(
+                KmipClient::connect(&self.addr, Arc::clone(&self.tls), options)
+                    .map_err(|e| Failure::Transport(e.to_string()))?,
+            );
+        }
+        let conn = self.conn.as_mut().unwrap();
+        let response = match conn.request(&request) {
+            Ok(r) => r,
+            Err(e) => {
+                self.conn = None;
+                return Err(Failure::Transport(e.to_string()));
+            }
+        };
+        let response = ResponseMessage::from_bytes(&response).unwrap();
+        let item = response.batch_items.into_iter().next().unwrap();
+        if item.result_status != ResultStatus::SUCCESS {
+            return Err(Failure::Kmip(
+                item.result_reason,
+                item.result_message.unwrap_or_default(),
+            ));
+        }
+        Ok(item.payload.unwrap())
+    }
+
+    /// Creates an AES-256 key and returns its id.
+    pub fn create_aes(&mut self, name: Option<&str>) -> Result<String, Failure> {
+        let mut attributes = vec![
+            Attribute::CryptographicAlgorithm(CryptographicAlgorithm::AES),
+            Attribute::CryptographicLength(256),
+            Attribute::CryptographicUsageMask(
+                CryptographicUsageMask::ENCRYPT | CryptographicUsageMask::DECRYPT,
+            ),
+        ];
+        if let Some(n) = name {
+            attributes.push(name_attribute(n));
+        }
+        match self.call(RequestPayload::Create(CreateRequest {
+            object_type: ObjectType::SYMMETRIC_KEY,
+            attributes: Attributes::new(attributes),
+            ..Default::default()
+        }))? {
+            ResponsePayload::Create(c) => Ok(id_of(&c.unique_identifier)),
+            other => panic!("unexpected response {other:?}"),
+        }
+    }
+}
+
+pub fn name_attribute(value: &str) -> Attribute {
+    Attribute::Name(Name {
+        name_value: value.to_owned(),
+        name_type: NameType::UNINTERPRETED_TEXT_STRING,
+        ..Default::default()
+    })
+}
+
+pub fn identifier(id: &str) -> IdentifierPayload {
+    IdentifierPayload {
+        unique_identifier: Some(id.into()),
+        ..Default::default()
+    }
+}
+
+pub fn id_of(id: &UniqueIdentifier) -> String {
+    id.as_str().unwrap().to_owned()
+}
+
+/// A PostgreSQL cluster of the test's own, for the test that restarts its database (the shared server must stay
+/// up for the tests running beside it).
+pub struct Cluster {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    runas: Option<String>,
+    pub port: u16,
+}
+
+impl Cluster {
+    pub fn start() -> Self {
+        let bin = PathBuf::from(std::env::var("KMS_TEST_POSTGRES_BIN").unwrap_or_else(|_| {
+            panic!(
+                "KMS_TEST_POSTGRES_BIN is not set: run ./scripts/test (the database restart test runs initdb and \
+                 pg_ctl of its own)"
+            )
+        }));
+        let runas = std::env::var("KMS_TEST_POSTGRES_RUNAS")
+            .ok()
+            .filter(|s| !s.is_empty());
+        let dir = tempfile::tempdir().unwrap();
+        if let Some(user) = &runas {
+            let id = |flag: &str| -> u32 {
+                let out = Command::new("id").args([flag, user]).output().unwrap();
+                String::from_utf8(out.stdout)
+                    .unwrap()
+                    .trim()
+                    .parse()
+                    .unwrap()
+            };
+            std::os::unix::fs::chown(dir.path(), Some(id("-u")), Some(id("-g"))).unwrap();
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cluster = Self {
+            dir,
+            bin,
+            runas,
+            port,
+        };
+        let data = cluster.data();
+        cluster.run(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "-U",
+                "kms",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        );
+        cluster.start_server();
+        cluster
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn command(&self, tool: &str) -> Command {
+        let tool = self.bin.join(tool);
+        match &self.runas {
+            Some(user) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", user, "--"]).arg(tool);
+                c
+            }
+            None => Command::new(tool),
+        }
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let out = self.command(tool).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{tool} {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn start_server(&self) {
+        let data = self.data();
+        let log = self.dir.path().join("server.log").display().to_string();
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -p {} -k {}",
+            self.port,
+            self.dir.path().display()
+        );
+        self.run(
+            "pg_ctl",
+            &[
+                "-D", &data, "-l", &log, "-o", &options, "-w", "-t", "60", "start",
+            ],
+        );
+    }
+
+    /// Stops the server as a restart or failover does: sessions are terminated.
+    pub fn stop_server(&self) {
+        self.run("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://kms@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let data = self.data();
+        let _ = self
+            .command("pg_ctl")
+            .args(["-D", &data, "-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+/// Leaves no schema behind on the shared server.
+pub fn drop_schema(url: &str, schema: &str) {
+    let _ = Command::new("psql")
+        .arg(url)
+        .args(["-qAtc", &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")])
+        .output();
+}
