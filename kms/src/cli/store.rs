@@ -35,7 +35,12 @@ pub struct StoreArgs {
     /// With --store postgres: the database, as a libpq URL (postgres://user@host:port/db) or key=value string.
     /// Prefer the environment variable when the URL has a password: the command line is visible to other users.
     #[cfg(feature = "postgres")]
-    #[arg(long, value_name = "URL", env = "KMS_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "KMS_DATABASE_URL",
+        hide_env_values = true
+    )]
     database_url: Option<String>,
     /// With --store postgres: the schema holding the tables (created when missing), so that several kms
     /// clusters can share one database. Default: the connection's search_path (normally public).
