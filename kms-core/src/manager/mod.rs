@@ -18,6 +18,7 @@ mod clock;
 mod create;
 mod crypto;
 mod derive;
+mod digest;
 mod get;
 mod import;
 mod lifecycle;
