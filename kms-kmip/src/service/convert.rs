@@ -295,7 +295,7 @@ const KEPT_AS_ITEMS: &[Tag] = &[
 /// The custom-attribute name prefix of [`KEPT_AS_ITEMS`]; client vendor attributes may not use it.
 const ITEM_PREFIX: &str = "kmip:";
 
-fn item_name(tag: Tag) -> String {
+pub(crate) fn item_name(tag: Tag) -> String {
     format!("{ITEM_PREFIX}{:06X}", tag.value())
 }
 
@@ -372,6 +372,8 @@ pub(crate) fn attribute_out(a: &CoreAttribute) -> Option<Attribute> {
             let node = crate::ttlv::decode(item).ok()?;
             Attribute::decode_item(&node).ok()?
         }
+        // The service's own records (the registered Key Format Type) are not client attributes.
+        CoreAttribute::Custom(name, _) if name.starts_with(ITEM_PREFIX) => return None,
         CoreAttribute::Custom(name, value) => {
             Attribute::Vendor(custom_from_name(name, vendor_value_out(value)))
         }
@@ -434,6 +436,7 @@ pub(crate) fn reference_in(r: &AttributeReference) -> Option<AttributeName> {
 pub(crate) fn reference_out(n: &AttributeName) -> Option<AttributeReference> {
     let tag = match n {
         AttributeName::Custom(name) if item_tag(name).is_some() => item_tag(name)?,
+        AttributeName::Custom(name) if name.starts_with(ITEM_PREFIX) => return None,
         AttributeName::Custom(name) => {
             let v = custom_from_name(name, NodeValue::Integer(0));
             return Some(AttributeReference::Vendor {

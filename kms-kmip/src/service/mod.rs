@@ -11,6 +11,7 @@
 //! never holds key material. A request that is not TTLV answers Invalid Message; a well-formed one with a wrong
 //! item type, an unknown enumeration value or an item its payload does not define answers Invalid Field.
 
+mod computed;
 mod convert;
 mod formats;
 mod ops;

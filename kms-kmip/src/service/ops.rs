@@ -17,7 +17,7 @@ use super::convert::{
     self, algorithm_in, attribute_in, attribute_out, date_in, object_type_in, object_type_out,
     reference_in, reference_out, template_in,
 };
-use super::{BatchState, Failure, KmipService, SUPPORTED_VERSIONS, formats};
+use super::{BatchState, Failure, KmipService, SUPPORTED_VERSIONS, computed, formats};
 use crate::message::enums::{
     BlockCipherMode, CertificateType, CryptographicAlgorithm, DerivationMethod,
     DigitalSignatureAlgorithm, HashingAlgorithm, KeyFormatType, ObjectType, Operation,
@@ -118,6 +118,7 @@ pub(super) fn execute(
             if object_type_in(p.object_type)? != CoreObjectType::SymmetricKey {
                 return Err(CoreError::IllegalObjectType.into());
             }
+            refuse_quantum_safe(Some(&p.attributes))?;
             let new = m.create(who, template_in(&p.attributes)?)?;
             created(state, &new);
             ResponsePayload::Create(CreateResponse {
@@ -127,6 +128,13 @@ pub(super) fn execute(
             })
         }
         RequestPayload::CreateKeyPair(p) => {
+            for a in [
+                &p.common_attributes,
+                &p.private_key_attributes,
+                &p.public_key_attributes,
+            ] {
+                refuse_quantum_safe(a.as_ref())?;
+            }
             let template = |a: &Option<Attributes>| a.as_ref().map(template_in).transpose();
             let ids = m.create_key_pair(
                 who,
@@ -159,6 +167,11 @@ pub(super) fn execute(
             }
             let mut attributes = template_in(&p.attributes)?;
             let material = material_in(object, &mut attributes)?;
+            if let Some(kms_core::manager::Attribute::Custom(name, value)) = key_block_of(object)
+                .and_then(|b| computed::registered_format_attribute(b.key_format_type))
+            {
+                attributes.custom.insert(name, value);
+            }
             let new = m.register(who, object_type, material, attributes)?;
             created(state, &new);
             ResponsePayload::Register(RegisterResponse {
@@ -175,10 +188,13 @@ pub(super) fn execute(
                 .transpose()?;
             let object = m.get(who, &target, &CoreGetRequest { key_wrapping })?;
             let object_type = object_type_out(object.object_type);
+            let format = p
+                .key_format_type
+                .or_else(|| computed::object_format(object.object_type, &object.attributes));
             ResponsePayload::Get(GetResponse {
                 object_type,
                 unique_identifier: text(&target),
-                object: Some(Box::new(object_out(object, p.key_format_type)?)),
+                object: Some(Box::new(object_out(object, format)?)),
                 ..Default::default()
             })
         }
@@ -187,13 +203,24 @@ pub(super) fn execute(
             let names: Vec<_> = p
                 .attribute_references
                 .iter()
+                .filter(|r| !computed::Wanted::is_derived(r))
                 .filter_map(reference_in)
                 .collect();
+            let wanted = if p.attribute_references.is_empty() {
+                computed::Wanted::all()
+            } else {
+                computed::Wanted::from_references(&p.attribute_references)
+            };
+            let derived: Vec<_> = computed::derived(m, who, &target, wanted)?
+                .into_iter()
+                .filter(|a| expressible(a, version))
+                .collect();
             if names.is_empty() && !p.attribute_references.is_empty() {
-                // Only attributes this server never keeps were asked for: none of them is set.
+                // Only attributes this server never keeps, or derives, were asked for.
                 m.metadata(who, &target)?;
                 ResponsePayload::GetAttributes(GetAttributesResponse {
                     unique_identifier: text(&target),
+                    attributes: (!derived.is_empty()).then(|| Attributes::new(derived)),
                     ..Default::default()
                 })
             } else {
@@ -202,6 +229,7 @@ pub(super) fn execute(
                     .iter()
                     .filter_map(attribute_out)
                     .filter(|a| expressible(a, version))
+                    .chain(derived)
                     .collect();
                 ResponsePayload::GetAttributes(GetAttributesResponse {
                     unique_identifier: text(&target),
@@ -584,6 +612,21 @@ pub(super) fn execute(
         }
     };
     Ok(Some(payload))
+}
+
+/// Quantum Safe (KMIP 2.1 §4.41) asks for an object resistant to quantum attacks: none of the algorithms
+/// here is, and the profiles (QS-M-2) answer General Failure.
+fn refuse_quantum_safe(attributes: Option<&Attributes>) -> std::result::Result<(), Failure> {
+    if attributes.is_some_and(|a| {
+        a.attributes
+            .iter()
+            .any(|a| matches!(a, Attribute::QuantumSafe(true)))
+    }) {
+        return Err(Failure::general(
+            "this server makes no quantum-safe objects",
+        ));
+    }
+    Ok(())
 }
 
 /// The Cryptographic Parameters attribute of the key, the operation's defaults when the request has none.
@@ -974,7 +1017,9 @@ fn key_block(
         ExportedKey::Plain(material) => {
             let canonical = format_out(material.format());
             let format = requested.unwrap_or(canonical);
-            let key_material = if format == canonical {
+            let raw_as = (format == KeyFormatType::RAW || format == KeyFormatType::OPAQUE)
+                && material.format() == KeyFormat::Raw;
+            let key_material = if format == canonical || raw_as {
                 crate::message::KeyMaterial::Bytes(SecretBytes(material.into_bytes()))
             } else if format == KeyFormatType::PKCS_1 && material.format() == KeyFormat::Pkcs8 {
                 crate::message::KeyMaterial::Bytes(SecretBytes(
@@ -1087,13 +1132,7 @@ fn object_out(mut object: ManagedObject, requested: Option<KeyFormatType>) -> Re
         }),
         CoreObjectType::SecretData => Object::SecretData(SecretData {
             secret_data_type: SecretDataType::PASSWORD,
-            key_block: key_block(
-                &object,
-                key,
-                requested
-                    .or(Some(KeyFormatType::OPAQUE))
-                    .filter(|f| *f != KeyFormatType::OPAQUE),
-            )?,
+            key_block: key_block(&object, key, requested)?,
             ..Default::default()
         }),
         CoreObjectType::Certificate | CoreObjectType::OpaqueObject => {
@@ -1118,6 +1157,17 @@ fn object_out(mut object: ManagedObject, requested: Option<KeyFormatType>) -> Re
         }
         _ => return Err(CoreError::IllegalObjectType),
     })
+}
+
+/// The Key Block of a key object.
+fn key_block_of(object: &Object) -> Option<&KeyBlock> {
+    match object {
+        Object::SymmetricKey(k) => Some(&k.key_block),
+        Object::SecretData(k) => Some(&k.key_block),
+        Object::PrivateKey(k) => Some(&k.key_block),
+        Object::PublicKey(k) => Some(&k.key_block),
+        _ => None,
+    }
 }
 
 /// The key material of a Register request in kms-core's canonical format; the Key Block's algorithm and

@@ -1,0 +1,405 @@
+//! KmipService: derived attributes (Digest, Key Format Type), the registered format as Get's default, the
+//! block cipher modes of the Basic Cryptographic profile, Result Reasons per version and Maximum Response Size.
+
+#![cfg(feature = "service")]
+
+use std::sync::Arc;
+
+use kms_core::{KeyManager, MemoryStore, Principal, SoftwareBackend};
+use kms_kmip::message::enums::{
+    BlockCipherMode, CryptographicAlgorithm, CryptographicUsageMask, HashingAlgorithm,
+    KeyFormatType, ObjectType, PaddingMethod, ResultReason, ResultStatus,
+};
+use kms_kmip::message::objects::{SymmetricKey, TransparentSymmetricKey};
+use kms_kmip::message::operations::access::{GetAttributesRequest, GetRequest};
+use kms_kmip::message::operations::crypto::{DecryptRequest, EncryptRequest, HashRequest};
+use kms_kmip::message::operations::lifecycle::{IdentifierPayload, RegisterRequest};
+use kms_kmip::message::types::CryptographicParameters;
+use kms_kmip::message::{
+    Attribute, AttributeReference, Attributes, KeyBlock, KeyMaterial, KeyValue, Object,
+    RequestBatchItem, RequestHeader, RequestMessage, RequestPayload, ResponseBatchItem,
+    ResponseMessage, ResponsePayload, SecretBytes, UniqueIdentifier,
+};
+use kms_kmip::service::KmipService;
+use kms_kmip::tags::Version;
+use kms_kmip::ttlv::Tag;
+
+fn service() -> KmipService {
+    let manager = KeyManager::builder(Arc::new(MemoryStore::new()))
+        .backend(Arc::new(SoftwareBackend::new()))
+        .build()
+        .expect("manager");
+    KmipService::new(Arc::new(manager))
+}
+
+fn request(version: Version, p: RequestPayload, max: Option<i32>) -> RequestMessage {
+    RequestMessage {
+        header: RequestHeader {
+            protocol_version: version.into(),
+            maximum_response_size: max,
+            batch_count: 1,
+            ..Default::default()
+        },
+        batch_items: vec![RequestBatchItem::new(p).expect("item")],
+    }
+}
+
+fn send(
+    s: &KmipService,
+    version: Version,
+    p: RequestPayload,
+    max: Option<i32>,
+) -> ResponseBatchItem {
+    let who = Principal::new("alice").expect("principal");
+    let bytes = request(version, p, max).to_bytes().expect("encode");
+    let r = ResponseMessage::from_bytes(&s.handle_ttlv(&who, &bytes)).expect("decode");
+    r.batch_items.into_iter().next().expect("one item")
+}
+
+fn ok(item: ResponseBatchItem) -> ResponsePayload {
+    assert_eq!(
+        item.result_status,
+        ResultStatus::SUCCESS,
+        "{:?}: {:?}",
+        item.result_reason,
+        item.result_message
+    );
+    item.payload.expect("payload")
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// Registers an active AES key given in `format`.
+fn register(s: &KmipService, key: &[u8], format: KeyFormatType, activate: bool) -> String {
+    let key_material = if format == KeyFormatType::TRANSPARENT_SYMMETRIC_KEY {
+        KeyMaterial::TransparentSymmetricKey(TransparentSymmetricKey {
+            key: SecretBytes::new(key.to_vec()),
+            ..Default::default()
+        })
+    } else {
+        KeyMaterial::Bytes(SecretBytes::new(key.to_vec()))
+    };
+    let ResponsePayload::Register(r) = ok(send(
+        s,
+        Version::V2_1,
+        RequestPayload::Register(RegisterRequest {
+            object_type: ObjectType::SYMMETRIC_KEY,
+            attributes: Attributes::new(vec![Attribute::CryptographicUsageMask(
+                CryptographicUsageMask::ENCRYPT | CryptographicUsageMask::DECRYPT,
+            )]),
+            object: Some(Box::new(Object::SymmetricKey(SymmetricKey {
+                key_block: KeyBlock {
+                    key_format_type: format,
+                    key_value: Some(KeyValue::Plain {
+                        key_material,
+                        attributes: None,
+                        extensions: Vec::new(),
+                    }),
+                    cryptographic_algorithm: Some(CryptographicAlgorithm::AES),
+                    cryptographic_length: Some(i32::try_from(key.len() * 8).expect("len")),
+                    ..Default::default()
+                },
+                ..Default::default()
+            }))),
+            ..Default::default()
+        }),
+        None,
+    )) else {
+        panic!("register")
+    };
+    let UniqueIdentifier::Text(id) = r.unique_identifier else {
+        panic!("text id")
+    };
+    if activate {
+        ok(send(
+            s,
+            Version::V2_1,
+            RequestPayload::Activate(IdentifierPayload {
+                unique_identifier: Some(UniqueIdentifier::Text(id.clone())),
+                ..Default::default()
+            }),
+            None,
+        ));
+    }
+    id
+}
+
+fn uid(id: &str) -> Option<UniqueIdentifier> {
+    Some(UniqueIdentifier::Text(id.to_owned()))
+}
+
+fn derived(s: &KmipService, version: Version, id: &str) -> Vec<Attribute> {
+    let ResponsePayload::GetAttributes(r) = ok(send(
+        s,
+        version,
+        RequestPayload::GetAttributes(GetAttributesRequest {
+            unique_identifier: uid(id),
+            attribute_references: vec![
+                AttributeReference::Standard(Tag::DIGEST),
+                AttributeReference::Standard(Tag::KEY_FORMAT_TYPE),
+            ],
+            ..Default::default()
+        }),
+        None,
+    )) else {
+        panic!("get attributes")
+    };
+    r.attributes.map(|a| a.attributes).unwrap_or_default()
+}
+
+#[test]
+fn digest_and_key_format_type_follow_the_registered_format() {
+    let s = service();
+    let key = vec![0x5a; 32];
+    let id = register(&s, &key, KeyFormatType::TRANSPARENT_SYMMETRIC_KEY, false);
+    let ResponsePayload::Hash(h) = ok(send(
+        &s,
+        Version::V2_1,
+        RequestPayload::Hash(HashRequest {
+            cryptographic_parameters: CryptographicParameters {
+                hashing_algorithm: Some(HashingAlgorithm::SHA_256),
+                ..Default::default()
+            },
+            data: Some(key.clone()),
+            ..Default::default()
+        }),
+        None,
+    )) else {
+        panic!("hash")
+    };
+    let sha256 = h.data.expect("digest");
+
+    let v21 = derived(&s, Version::V2_1, &id);
+    assert!(v21.contains(&Attribute::KeyFormatType(
+        KeyFormatType::TRANSPARENT_SYMMETRIC_KEY
+    )));
+    let digest = v21
+        .iter()
+        .find_map(|a| match a {
+            Attribute::Digest(d) => Some(d.clone()),
+            _ => None,
+        })
+        .expect("a Digest");
+    assert_eq!(digest.hashing_algorithm, HashingAlgorithm::SHA_256);
+    assert_eq!(digest.digest_value.as_deref(), Some(&sha256[..]));
+
+    // Key Format Type is a 2.0 attribute: a 1.4 client gets the Digest only.
+    let v14 = derived(&s, Version::V1_4, &id);
+    assert_eq!(v14.len(), 1, "{v14:?}");
+    assert!(matches!(v14[0], Attribute::Digest(_)));
+
+    // Get without a Key Format Type answers in the registered one.
+    let ResponsePayload::Get(got) = ok(send(
+        &s,
+        Version::V2_1,
+        RequestPayload::Get(GetRequest {
+            unique_identifier: uid(&id),
+            ..Default::default()
+        }),
+        None,
+    )) else {
+        panic!("get")
+    };
+    let Some(Object::SymmetricKey(k)) = got.object.as_deref() else {
+        panic!("symmetric key")
+    };
+    assert_eq!(
+        k.key_block.key_format_type,
+        KeyFormatType::TRANSPARENT_SYMMETRIC_KEY
+    );
+}
+
+fn params(
+    mode: BlockCipherMode,
+    padding: Option<PaddingMethod>,
+) -> Option<CryptographicParameters> {
+    Some(CryptographicParameters {
+        block_cipher_mode: Some(mode),
+        padding_method: padding,
+        ..Default::default()
+    })
+}
+
+fn encrypt(
+    s: &KmipService,
+    id: &str,
+    p: Option<CryptographicParameters>,
+    iv: Option<Vec<u8>>,
+    data: &[u8],
+) -> ResponseBatchItem {
+    send(
+        s,
+        Version::V2_1,
+        RequestPayload::Encrypt(EncryptRequest {
+            unique_identifier: uid(id),
+            cryptographic_parameters: p,
+            data: Some(SecretBytes::new(data.to_vec())),
+            iv_counter_nonce: iv,
+            ..Default::default()
+        }),
+        None,
+    )
+}
+
+fn decrypt(
+    s: &KmipService,
+    version: Version,
+    id: &str,
+    p: Option<CryptographicParameters>,
+    iv: Option<Vec<u8>>,
+    data: &[u8],
+) -> ResponseBatchItem {
+    send(
+        s,
+        version,
+        RequestPayload::Decrypt(DecryptRequest {
+            unique_identifier: uid(id),
+            cryptographic_parameters: p,
+            data: Some(data.to_vec()),
+            iv_counter_nonce: iv,
+            ..Default::default()
+        }),
+        None,
+    )
+}
+
+/// NIST SP 800-38A F.1.1 and F.2.1 through KMIP Encrypt and Decrypt.
+#[test]
+fn ecb_and_cbc_answer_the_sp800_38a_vectors() {
+    let s = service();
+    let id = register(
+        &s,
+        &hex("2b7e151628aed2a6abf7158809cf4f3c"),
+        KeyFormatType::RAW,
+        true,
+    );
+    let plain = hex("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51");
+    let iv = hex("000102030405060708090a0b0c0d0e0f");
+
+    let ResponsePayload::Encrypt(e) = ok(encrypt(
+        &s,
+        &id,
+        params(BlockCipherMode::ECB, None),
+        None,
+        &plain,
+    )) else {
+        panic!("encrypt")
+    };
+    assert_eq!(
+        e.data.as_deref(),
+        Some(&hex("3ad77bb40d7a3660a89ecaf32466ef97f5d3d58503b9699de785895a96fdbaaf")[..])
+    );
+    let cbc = params(BlockCipherMode::CBC, None);
+    let ResponsePayload::Encrypt(e) = ok(encrypt(&s, &id, cbc.clone(), Some(iv.clone()), &plain))
+    else {
+        panic!("encrypt")
+    };
+    let expected = hex("7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2");
+    assert_eq!(e.data.as_deref(), Some(&expected[..]));
+    assert_eq!(e.iv_counter_nonce, None, "the client's IV is not echoed");
+    let ResponsePayload::Decrypt(d) = ok(decrypt(
+        &s,
+        Version::V2_1,
+        &id,
+        cbc.clone(),
+        Some(iv),
+        &expected,
+    )) else {
+        panic!("decrypt")
+    };
+    assert_eq!(d.data.as_ref().map(SecretBytes::expose), Some(&plain[..]));
+
+    // PKCS#5 padding with a server-chosen IV round-trips any length.
+    let padded = params(BlockCipherMode::CBC, Some(PaddingMethod::PKCS5));
+    let ResponsePayload::Encrypt(e) =
+        ok(encrypt(&s, &id, padded.clone(), None, b"seventeen bytes!!"))
+    else {
+        panic!("encrypt")
+    };
+    assert_eq!(e.data.as_ref().map(Vec::len), Some(32));
+    let chosen = e.iv_counter_nonce.clone().expect("the IV the server chose");
+    let ciphertext = e.data.expect("data");
+    let ResponsePayload::Decrypt(d) = ok(decrypt(
+        &s,
+        Version::V2_1,
+        &id,
+        padded.clone(),
+        Some(chosen),
+        &ciphertext,
+    )) else {
+        panic!("decrypt")
+    };
+    assert_eq!(
+        d.data.as_ref().map(SecretBytes::expose),
+        Some(&b"seventeen bytes!!"[..])
+    );
+
+    // A Decrypt without its IV is an Invalid Message (CS-BC-M-11).
+    let missing = decrypt(&s, Version::V2_1, &id, padded, None, &ciphertext);
+    assert_eq!(missing.result_reason, Some(ResultReason::INVALID_MESSAGE));
+}
+
+#[test]
+fn result_reasons_are_those_of_the_client_version() {
+    let s = service();
+    // Pre-Active: Encrypt is refused, with a reason each version knows.
+    let id = register(&s, &[1; 16], KeyFormatType::RAW, false);
+    let v21 = encrypt(&s, &id, params(BlockCipherMode::ECB, None), None, &[0; 16]);
+    assert_eq!(
+        v21.result_reason,
+        Some(ResultReason::WRONG_KEY_LIFECYCLE_STATE)
+    );
+    let v14 = send(
+        &s,
+        Version::V1_4,
+        RequestPayload::Encrypt(EncryptRequest {
+            unique_identifier: uid(&id),
+            cryptographic_parameters: params(BlockCipherMode::ECB, None),
+            data: Some(SecretBytes::new(vec![0; 16])),
+            ..Default::default()
+        }),
+        None,
+    );
+    assert_eq!(v14.result_reason, Some(ResultReason::PERMISSION_DENIED));
+    // A missing object: Object Not Found in 2.x, Item Not Found in 1.x.
+    for (version, reason) in [
+        (Version::V2_1, ResultReason::OBJECT_NOT_FOUND),
+        (Version::V1_4, ResultReason::ITEM_NOT_FOUND),
+    ] {
+        let r = decrypt(
+            &s,
+            version,
+            "no-such-object",
+            None,
+            Some(vec![0; 12]),
+            &[0; 16],
+        );
+        assert_eq!(r.result_reason, Some(reason), "{version}");
+    }
+}
+
+#[test]
+fn maximum_response_size_refuses_a_larger_answer() {
+    let s = service();
+    let id = register(&s, &[2; 16], KeyFormatType::RAW, true);
+    let get = |max| {
+        send(
+            &s,
+            Version::V2_1,
+            RequestPayload::Get(GetRequest {
+                unique_identifier: uid(&id),
+                ..Default::default()
+            }),
+            max,
+        )
+    };
+    let small = get(Some(64));
+    assert_eq!(small.result_status, ResultStatus::OPERATION_FAILED);
+    assert_eq!(small.result_reason, Some(ResultReason::RESPONSE_TOO_LARGE));
+    ok(get(Some(4096)));
+}
