@@ -77,9 +77,9 @@ pub(crate) enum Recovery {
 
 pub(crate) fn recovery(e: &CkError) -> Recovery {
     match rv(e) {
-        Some(RvError::SessionHandleInvalid | RvError::SessionClosed | RvError::OperationActive) => {
-            Recovery::NewSession
-        }
+        // One dead session handle usually means all of them died (token reset, C_CloseAllSessions).
+        Some(RvError::SessionHandleInvalid | RvError::SessionClosed) => Recovery::Reconnect,
+        Some(RvError::OperationActive) => Recovery::NewSession,
         Some(RvError::UserNotLoggedIn) => Recovery::Login,
         Some(RvError::DeviceRemoved | RvError::TokenNotPresent | RvError::DeviceError) => {
             Recovery::Reconnect

@@ -1,6 +1,8 @@
 //! Pkcs11Backend against a real SoftHSM2 token: every operation, interop with RustCrypto, non-extractability,
 //! concurrency, and the errors of bad input.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::sync::Arc;

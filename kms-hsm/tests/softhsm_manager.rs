@@ -1,6 +1,8 @@
 //! Pkcs11Backend under a KeyManager: create/rollback, start-up reconciliation, keys surviving a process restart,
 //! refusal of what the token cannot do, and the HSM-protected root key. Real SoftHSM2, no mocks.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::Path;
