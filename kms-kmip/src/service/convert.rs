@@ -500,6 +500,33 @@ pub(crate) fn template_in(attributes: &Attributes) -> Result<CoreAttributes, Cor
     Ok(out)
 }
 
+/// The attributes of an Import (KMIP 2.1 §6.1.28): everything another server kept, server-managed dates and
+/// State included; the State apart, for kms-core's Import.
+///
+/// # Errors
+/// As [`attribute_in`].
+pub(crate) fn import_attributes(
+    attributes: &Attributes,
+) -> Result<(Option<CoreState>, CoreAttributes), CoreError> {
+    let mut out = CoreAttributes::default();
+    let mut state = None;
+    for a in &attributes.attributes {
+        match attribute_in(a)? {
+            CoreAttribute::State(s) => state = Some(s),
+            // The identifier is the request's, the type the object's.
+            CoreAttribute::UniqueIdentifier(_) | CoreAttribute::ObjectType(_) => {}
+            CoreAttribute::DestroyDate(d) => out.destroy_date = Some(d),
+            CoreAttribute::CompromiseOccurrenceDate(d) => out.compromise_occurrence_date = Some(d),
+            CoreAttribute::CompromiseDate(d) => out.compromise_date = Some(d),
+            CoreAttribute::LastChangeDate(d) => out.last_change_date = Some(d),
+            CoreAttribute::OriginalCreationDate(d) => out.original_creation_date = Some(d),
+            CoreAttribute::RevocationReason(r) => out.revocation_reason = Some(r),
+            other => fold(&mut out, other)?,
+        }
+    }
+    Ok((state, out))
+}
+
 fn fold(out: &mut CoreAttributes, a: CoreAttribute) -> Result<(), CoreError> {
     fn once<T>(slot: &mut Option<T>, v: T, name: &str) -> Result<(), CoreError> {
         if slot.is_some() {

@@ -15,6 +15,7 @@ mod computed;
 mod convert;
 mod formats;
 mod ops;
+mod transfer;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -214,9 +215,9 @@ impl KmipService {
             }
         }
         for item in items.iter_mut() {
+            // The payload stays: it names what the item had done, now undone (the BL-M-2 profile case).
             if item.result_status == ResultStatus::SUCCESS {
                 item.result_status = ResultStatus::OPERATION_UNDONE;
-                item.payload = None;
             }
         }
     }

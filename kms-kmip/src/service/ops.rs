@@ -50,8 +50,11 @@ use crate::tags::Version;
 
 type Result<T> = std::result::Result<T, CoreError>;
 
+/// Longest client Log Message written to the server log, in characters.
+const MAX_LOG_MESSAGE: usize = 1024;
+
 /// The operations this service answers, in Query's order.
-const OPERATIONS: [Operation; 28] = [
+const OPERATIONS: [Operation; 31] = [
     Operation::CREATE,
     Operation::CREATE_KEY_PAIR,
     Operation::CHECK,
@@ -80,6 +83,9 @@ const OPERATIONS: [Operation; 28] = [
     Operation::MAC_VERIFY,
     Operation::RNG_RETRIEVE,
     Operation::HASH,
+    Operation::LOG,
+    Operation::IMPORT,
+    Operation::EXPORT,
 ];
 
 /// Runs one batch item.
@@ -94,20 +100,7 @@ pub(super) fn execute(
     if item.ephemeral == Some(true) {
         return Err(CoreError::OperationNotSupported("ephemeral batch items".into()).into());
     }
-    let id = |u: &Option<UniqueIdentifier>, state: &BatchState| -> Result<ObjectId> {
-        match u {
-            Some(UniqueIdentifier::Text(s)) => ObjectId::try_from(s.as_str()),
-            Some(UniqueIdentifier::Enumeration(e))
-                if *e == UniqueIdentifierEnumeration::ID_PLACEHOLDER =>
-            {
-                placeholder(state)
-            }
-            Some(_) => Err(CoreError::InvalidField(
-                "this Unique Identifier form is not supported".into(),
-            )),
-            None => placeholder(state),
-        }
-    };
+    let id = target;
     let text = |id: &ObjectId| UniqueIdentifier::Text(id.as_str().to_owned());
     let payload = match &item.payload {
         RequestPayload::DiscoverVersions(p) => {
@@ -167,11 +160,7 @@ pub(super) fn execute(
             }
             let mut attributes = template_in(&p.attributes)?;
             let material = material_in(object, &mut attributes)?;
-            if let Some(kms_core::manager::Attribute::Custom(name, value)) = key_block_of(object)
-                .and_then(|b| computed::registered_format_attribute(b.key_format_type))
-            {
-                attributes.custom.insert(name, value);
-            }
+            keep_registered_format(object, &mut attributes);
             let new = m.register(who, object_type, material, attributes)?;
             created(state, &new);
             ResponsePayload::Register(RegisterResponse {
@@ -312,17 +301,40 @@ pub(super) fn execute(
             ResponsePayload::Destroy(identifier(&target))
         }
         RequestPayload::Locate(p) => {
-            let mut query = locate_query(p.attributes.as_ref())?;
-            query.offset = usize::try_from(p.offset_items.unwrap_or(0))
+            let (mut query, post) = locate_query(p.attributes.as_ref())?;
+            let offset = usize::try_from(p.offset_items.unwrap_or(0))
                 .map_err(|_| CoreError::InvalidField("negative Offset Items".into()))?;
-            query.max_items = p
+            let max_items = p
                 .maximum_items
                 .map(|n| {
                     usize::try_from(n)
                         .map_err(|_| CoreError::InvalidField("negative Maximum Items".into()))
                 })
                 .transpose()?;
-            let located = m.locate(who, &query)?;
+            let located = if post.is_empty() {
+                query.offset = offset;
+                query.max_items = max_items;
+                m.locate(who, &query)?
+            } else {
+                // Filters the store cannot evaluate run here, on what the others let through; paging after.
+                let all = m.locate(who, &query)?;
+                let mut ids = Vec::new();
+                for candidate in all.ids {
+                    let metadata = m.metadata(who, &candidate)?;
+                    if post.iter().all(|f| f.matches(&metadata.attributes)) {
+                        ids.push(candidate);
+                    }
+                }
+                let located_items = ids.len();
+                kms_core::manager::Located {
+                    ids: ids
+                        .into_iter()
+                        .skip(offset)
+                        .take(max_items.unwrap_or(usize::MAX))
+                        .collect(),
+                    located_items,
+                }
+            };
             if let Some(first) = located.ids.first() {
                 state.placeholder = Some(first.clone());
             }
@@ -594,6 +606,22 @@ pub(super) fn execute(
                 ..Default::default()
             })
         }
+        RequestPayload::Import(p) => {
+            let payload = super::transfer::import(m, who, p)?;
+            if let Some(UniqueIdentifier::Text(t)) = &payload.unique_identifier {
+                created(state, &ObjectId::try_from(t.as_str())?);
+            }
+            ResponsePayload::Import(payload)
+        }
+        RequestPayload::Export(p) => {
+            ResponsePayload::Export(super::transfer::export(m, who, version, p, state)?)
+        }
+        RequestPayload::Log(p) => {
+            // The client's message goes to the server log, bounded and as data (never a format string).
+            let message: String = p.log_message.chars().take(MAX_LOG_MESSAGE).collect();
+            tracing::info!(target: "kms::kmip::log", client = who.name(), message, "KMIP Log");
+            ResponsePayload::Log(crate::message::operations::server::EmptyPayload::default())
+        }
         RequestPayload::RNGRetrieve(p) => {
             let len = usize::try_from(p.data_length)
                 .map_err(|_| CoreError::InvalidField("negative Data Length".into()))?;
@@ -685,7 +713,7 @@ fn attribute_change(
 }
 
 /// Whether `a` can be written in `version` (an attribute 2.x added is not sent to a 1.x client).
-fn expressible(a: &Attribute, version: Version) -> bool {
+pub(super) fn expressible(a: &Attribute, version: Version) -> bool {
     let mut buf = Vec::new();
     let mut e = Encoder::new(&mut buf, version);
     a.encode_for(None, &mut e).is_ok()
@@ -752,8 +780,52 @@ fn query(version: Version, functions: &[QueryFunction]) -> QueryResponse {
     response
 }
 
-fn locate_query(attributes: Option<&Attributes>) -> Result<LocateQuery> {
+/// A Locate filter kms-core's store query does not have, evaluated by the service.
+enum PostFilter {
+    /// A date attribute within a range (one value: that date).
+    Date(
+        crate::ttlv::Tag,
+        fn(&kms_core::Attributes) -> Option<time::OffsetDateTime>,
+        kms_core::store::DateRange,
+    ),
+    /// A custom (vendor) attribute with this value.
+    Custom(String, kms_core::object::AttributeValue),
+}
+
+impl PostFilter {
+    fn matches(&self, a: &kms_core::Attributes) -> bool {
+        match self {
+            Self::Date(_, field, range) => field(a).is_some_and(|d| {
+                range.from.is_none_or(|f| d >= f) && range.to.is_none_or(|t| d <= t)
+            }),
+            Self::Custom(name, value) => a.custom.get(name) == Some(value),
+        }
+    }
+}
+
+/// Adds `d` to the date filter on `field`, a range from two values.
+fn post_date(
+    post: &mut Vec<PostFilter>,
+    tag: crate::ttlv::Tag,
+    field: fn(&kms_core::Attributes) -> Option<time::OffsetDateTime>,
+    d: time::OffsetDateTime,
+) {
+    for f in post.iter_mut() {
+        if let PostFilter::Date(t, _, r) = f
+            && *t == tag
+        {
+            range(r, d);
+            return;
+        }
+    }
+    let mut r = kms_core::store::DateRange::default();
+    range(&mut r, d);
+    post.push(PostFilter::Date(tag, field, r));
+}
+
+fn locate_query(attributes: Option<&Attributes>) -> Result<(LocateQuery, Vec<PostFilter>)> {
     let mut q = LocateQuery::default();
+    let mut post = Vec::new();
     for a in attributes.map_or(&[][..], |a| &a.attributes) {
         match a {
             Attribute::ObjectType(t) => q.object_type = Some(object_type_in(*t)?),
@@ -777,6 +849,71 @@ fn locate_query(attributes: Option<&Attributes>) -> Result<LocateQuery> {
             Attribute::InitialDate(d) => range(&mut q.initial_date, date_in(*d)?),
             Attribute::ActivationDate(d) => range(&mut q.activation_date, date_in(*d)?),
             Attribute::DeactivationDate(d) => range(&mut q.deactivation_date, date_in(*d)?),
+            Attribute::ProcessStartDate(d) => {
+                post_date(
+                    &mut post,
+                    crate::ttlv::Tag::PROCESS_START_DATE,
+                    |a| a.process_start_date,
+                    date_in(*d)?,
+                );
+            }
+            Attribute::ProtectStopDate(d) => {
+                post_date(
+                    &mut post,
+                    crate::ttlv::Tag::PROTECT_STOP_DATE,
+                    |a| a.protect_stop_date,
+                    date_in(*d)?,
+                );
+            }
+            Attribute::DestroyDate(d) => post_date(
+                &mut post,
+                crate::ttlv::Tag::DESTROY_DATE,
+                |a| a.destroy_date,
+                date_in(*d)?,
+            ),
+            Attribute::CompromiseDate(d) => {
+                post_date(
+                    &mut post,
+                    crate::ttlv::Tag::COMPROMISE_DATE,
+                    |a| a.compromise_date,
+                    date_in(*d)?,
+                );
+            }
+            Attribute::CompromiseOccurrenceDate(d) => {
+                post_date(
+                    &mut post,
+                    crate::ttlv::Tag::COMPROMISE_OCCURRENCE_DATE,
+                    |a| a.compromise_occurrence_date,
+                    date_in(*d)?,
+                );
+            }
+            Attribute::LastChangeDate(d) => {
+                post_date(
+                    &mut post,
+                    crate::ttlv::Tag::LAST_CHANGE_DATE,
+                    |a| a.last_change_date,
+                    date_in(*d)?,
+                );
+            }
+            Attribute::OriginalCreationDate(d) => {
+                post_date(
+                    &mut post,
+                    crate::ttlv::Tag::ORIGINAL_CREATION_DATE,
+                    |a| a.original_creation_date,
+                    date_in(*d)?,
+                );
+            }
+            // Vendor attributes, and the standard ones kept as items (Application Specific Information, ...).
+            other
+                if matches!(
+                    attribute_in(other),
+                    Ok(kms_core::manager::Attribute::Custom(..))
+                ) =>
+            {
+                if let Ok(kms_core::manager::Attribute::Custom(name, value)) = attribute_in(other) {
+                    post.push(PostFilter::Custom(name, value));
+                }
+            }
             other => {
                 return Err(CoreError::InvalidField(format!(
                     "Locate cannot filter on attribute {}",
@@ -785,7 +922,7 @@ fn locate_query(attributes: Option<&Attributes>) -> Result<LocateQuery> {
             }
         }
     }
-    Ok(q)
+    Ok((q, post))
 }
 
 fn range(r: &mut kms_core::store::DateRange, d: time::OffsetDateTime) {
@@ -952,7 +1089,7 @@ fn validity(result: Result<()>) -> Result<ValidityIndicator> {
     }
 }
 
-fn wrapping_in(
+pub(super) fn wrapping_in(
     spec: &crate::message::types::KeyWrappingSpecification,
     state: &BatchState,
 ) -> Result<KeyWrappingSpec> {
@@ -1112,7 +1249,10 @@ fn key_block(
     }
 }
 
-fn object_out(mut object: ManagedObject, requested: Option<KeyFormatType>) -> Result<Object> {
+pub(super) fn object_out(
+    mut object: ManagedObject,
+    requested: Option<KeyFormatType>,
+) -> Result<Object> {
     let key = std::mem::replace(
         &mut object.key,
         ExportedKey::Plain(KeyMaterial::new(KeyFormat::Raw, Zeroizing::new(Vec::new()))),
@@ -1148,8 +1288,19 @@ fn object_out(mut object: ManagedObject, requested: Option<KeyFormatType>) -> Re
                     ..Default::default()
                 })
             } else {
+                let registered = object
+                    .attributes
+                    .custom
+                    .get(&convert::item_name(crate::ttlv::Tag::OPAQUE_DATA_TYPE))
+                    .and_then(|v| match v {
+                        kms_core::object::AttributeValue::Enumeration(t) => Some(*t),
+                        _ => None,
+                    });
                 Object::OpaqueObject(OpaqueObject {
-                    opaque_data_type: crate::message::enums::OpaqueDataType(0x8000_0000),
+                    // Objects registered otherwise (XKMS) have no type: the first extension value.
+                    opaque_data_type: crate::message::enums::OpaqueDataType(
+                        registered.unwrap_or(0x8000_0000),
+                    ),
                     opaque_data_value: material.bytes().to_vec(),
                     ..Default::default()
                 })
@@ -1157,6 +1308,38 @@ fn object_out(mut object: ManagedObject, requested: Option<KeyFormatType>) -> Re
         }
         _ => return Err(CoreError::IllegalObjectType),
     })
+}
+
+/// Keeps what Get answers with later and kms-core has no field for: the Key Format Type the key came in, the
+/// Opaque Data Type.
+pub(super) fn keep_registered_format(object: &Object, attributes: &mut kms_core::Attributes) {
+    if let Object::OpaqueObject(o) = object {
+        attributes.custom.insert(
+            convert::item_name(crate::ttlv::Tag::OPAQUE_DATA_TYPE),
+            kms_core::object::AttributeValue::Enumeration(o.opaque_data_type.0),
+        );
+    }
+    if let Some(kms_core::manager::Attribute::Custom(name, value)) =
+        key_block_of(object).and_then(|b| computed::registered_format_attribute(b.key_format_type))
+    {
+        attributes.custom.insert(name, value);
+    }
+}
+
+/// The object a request names: its Unique Identifier, or the batch's ID Placeholder.
+pub(super) fn target(u: &Option<UniqueIdentifier>, state: &BatchState) -> Result<ObjectId> {
+    match u {
+        Some(UniqueIdentifier::Text(s)) => ObjectId::try_from(s.as_str()),
+        Some(UniqueIdentifier::Enumeration(e))
+            if *e == UniqueIdentifierEnumeration::ID_PLACEHOLDER =>
+        {
+            placeholder(state)
+        }
+        Some(_) => Err(CoreError::InvalidField(
+            "this Unique Identifier form is not supported".into(),
+        )),
+        None => placeholder(state),
+    }
 }
 
 /// The Key Block of a key object.
@@ -1172,13 +1355,21 @@ fn key_block_of(object: &Object) -> Option<&KeyBlock> {
 
 /// The key material of a Register request in kms-core's canonical format; the Key Block's algorithm and
 /// length fill the attributes the template left out.
-fn material_in(object: &Object, attributes: &mut kms_core::Attributes) -> Result<KeyMaterial> {
+pub(super) fn material_in(
+    object: &Object,
+    attributes: &mut kms_core::Attributes,
+) -> Result<KeyMaterial> {
     let from_block = |block: &KeyBlock,
                       attributes: &mut kms_core::Attributes,
                       accepted: &[(KeyFormatType, KeyFormat)]|
      -> Result<KeyMaterial> {
         if attributes.cryptographic_algorithm.is_none() {
             attributes.cryptographic_algorithm = block.cryptographic_algorithm.map(algorithm_in);
+        }
+        if attributes.cryptographic_length.is_none() {
+            attributes.cryptographic_length = block
+                .cryptographic_length
+                .and_then(|l| u32::try_from(l).ok());
         }
         let Some(KeyValue::Plain { key_material, .. }) = &block.key_value else {
             return Err(CoreError::OperationNotSupported(
