@@ -403,3 +403,137 @@ fn maximum_response_size_refuses_a_larger_answer() {
     assert_eq!(small.result_reason, Some(ResultReason::RESPONSE_TOO_LARGE));
     ok(get(Some(4096)));
 }
+
+fn get_key(s: &KmipService, id: &str, format: KeyFormatType) -> KeyBlock {
+    let ResponsePayload::Get(got) = ok(send(
+        s,
+        Version::V2_1,
+        RequestPayload::Get(GetRequest {
+            unique_identifier: uid(id),
+            key_format_type: Some(format),
+            ..Default::default()
+        }),
+        None,
+    )) else {
+        panic!("get")
+    };
+    match got.object.map(|o| *o) {
+        Some(Object::PrivateKey(k)) => k.key_block,
+        Some(Object::PublicKey(k)) => k.key_block,
+        other => panic!("a key, got {other:?}"),
+    }
+}
+
+fn register_key(s: &KmipService, object_type: ObjectType, block: KeyBlock) -> String {
+    let object = if object_type == ObjectType::PRIVATE_KEY {
+        Object::PrivateKey(kms_kmip::message::objects::PrivateKey {
+            key_block: block,
+            ..Default::default()
+        })
+    } else {
+        Object::PublicKey(kms_kmip::message::objects::PublicKey {
+            key_block: block,
+            ..Default::default()
+        })
+    };
+    let ResponsePayload::Register(r) = ok(send(
+        s,
+        Version::V2_1,
+        RequestPayload::Register(RegisterRequest {
+            object_type,
+            attributes: Attributes::new(vec![Attribute::CryptographicUsageMask(
+                CryptographicUsageMask::VERIFY,
+            )]),
+            object: Some(Box::new(object)),
+            ..Default::default()
+        }),
+        None,
+    )) else {
+        panic!("register")
+    };
+    r.unique_identifier.as_str().expect("text id").to_owned()
+}
+
+fn bytes_of(block: &KeyBlock) -> Vec<u8> {
+    match &block.key_value {
+        Some(KeyValue::Plain {
+            key_material: KeyMaterial::Bytes(b),
+            ..
+        }) => b.expose().to_vec(),
+        other => panic!("a byte string, got {other:?}"),
+    }
+}
+
+/// An RSA pair out as Transparent RSA keys and back in: the same keys, in every other format.
+#[test]
+fn transparent_rsa_keys_round_trip() {
+    use kms_kmip::message::operations::lifecycle::CreateKeyPairRequest;
+    let s = service();
+    let ResponsePayload::CreateKeyPair(pair) = ok(send(
+        &s,
+        Version::V2_1,
+        RequestPayload::CreateKeyPair(CreateKeyPairRequest {
+            common_attributes: Some(Attributes::new(vec![
+                Attribute::CryptographicAlgorithm(CryptographicAlgorithm::RSA),
+                Attribute::CryptographicLength(2048),
+            ])),
+            private_key_attributes: Some(Attributes::new(vec![Attribute::CryptographicUsageMask(
+                CryptographicUsageMask::SIGN,
+            )])),
+            public_key_attributes: Some(Attributes::new(vec![Attribute::CryptographicUsageMask(
+                CryptographicUsageMask::VERIFY,
+            )])),
+            ..Default::default()
+        }),
+        None,
+    )) else {
+        panic!("pair")
+    };
+    let private = pair
+        .private_key_unique_identifier
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let public = pair
+        .public_key_unique_identifier
+        .as_str()
+        .expect("id")
+        .to_owned();
+
+    let transparent = get_key(&s, &public, KeyFormatType::TRANSPARENT_RSA_PUBLIC_KEY);
+    let Some(KeyValue::Plain {
+        key_material: KeyMaterial::TransparentRSAPublicKey(t),
+        ..
+    }) = &transparent.key_value
+    else {
+        panic!("transparent public key")
+    };
+    // Big Integers come back sign-extended to whole 8-byte words.
+    let magnitude = |b: &[u8]| {
+        b.iter()
+            .copied()
+            .skip_while(|x| *x == 0)
+            .collect::<Vec<u8>>()
+    };
+    assert_eq!(magnitude(&t.public_exponent.0), [0x01, 0x00, 0x01]);
+    assert_eq!(magnitude(&t.modulus.0).len(), 256, "2048 bits");
+    let again = register_key(&s, ObjectType::PUBLIC_KEY, transparent);
+    assert_eq!(
+        bytes_of(&get_key(&s, &again, KeyFormatType::X_509)),
+        bytes_of(&get_key(&s, &public, KeyFormatType::X_509))
+    );
+
+    let transparent = get_key(&s, &private, KeyFormatType::TRANSPARENT_RSA_PRIVATE_KEY);
+    assert!(matches!(
+        transparent.key_value,
+        Some(KeyValue::Plain {
+            key_material: KeyMaterial::TransparentRSAPrivateKey(_),
+            ..
+        })
+    ));
+    let again = register_key(&s, ObjectType::PRIVATE_KEY, transparent);
+    assert_eq!(
+        bytes_of(&get_key(&s, &again, KeyFormatType::PKCS_1)),
+        bytes_of(&get_key(&s, &private, KeyFormatType::PKCS_1))
+    );
+}

@@ -1,9 +1,9 @@
 //! Key format conversions between KMIP's encodings and kms-core's canonical ones (PKCS#8 for private keys,
-//! SubjectPublicKeyInfo for public keys): PKCS#1 RSA keys, through the rsa crate's DER support.
+//! SubjectPublicKeyInfo for public keys): PKCS#1 and Transparent RSA keys, through the rsa crate's DER support.
 
 use kms_core::Error as CoreError;
 use rsa::pkcs1::{
-    DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPrivateKey, EncodeRsaPublicKey,
+    DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPrivateKey, EncodeRsaPublicKey, UintRef,
 };
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use rsa::{PrivateKey as RsaPrivateKey, PublicKey as RsaPublicKey};
@@ -48,4 +48,100 @@ pub(crate) fn rsa_public_spki_to_pkcs1(der: &[u8]) -> Result<Zeroizing<Vec<u8>>,
     })?;
     let doc = key.to_pkcs1_der().map_err(|_| encoding_failed())?;
     Ok(Zeroizing::new(doc.as_bytes().to_vec()))
+}
+
+/// The magnitude of a non-negative KMIP Big Integer (two's complement, sign-extended).
+fn magnitude<'a>(twos_complement: &'a [u8], what: &str) -> Result<UintRef<'a>, CoreError> {
+    if twos_complement.first().is_some_and(|b| b & 0x80 != 0) {
+        return Err(CoreError::InvalidField(format!("{what} is negative")));
+    }
+    UintRef::new(twos_complement).map_err(|_| invalid(what))
+}
+
+/// An unsigned DER magnitude as a KMIP Big Integer: a zero sign byte when the top bit is set.
+fn big_integer(magnitude: &[u8]) -> Zeroizing<Vec<u8>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(magnitude.len() + 1));
+    if magnitude.first().is_none_or(|b| b & 0x80 != 0) {
+        out.push(0);
+    }
+    out.extend_from_slice(magnitude);
+    out
+}
+
+/// Transparent RSA Public Key (modulus, public exponent) → `SubjectPublicKeyInfo`.
+pub(crate) fn rsa_public_transparent_to_spki(
+    modulus: &[u8],
+    public_exponent: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CoreError> {
+    let key = rsa::pkcs1::RsaPublicKey {
+        modulus: magnitude(modulus, "Modulus")?,
+        public_exponent: magnitude(public_exponent, "Public Exponent")?,
+    };
+    let der = key
+        .to_pkcs1_der()
+        .map_err(|_| invalid("Transparent RSA Public Key"))?;
+    rsa_public_pkcs1_to_spki(der.as_bytes())
+}
+
+/// The components of a Transparent RSA Private Key, as KMIP Big Integers.
+pub(crate) struct RsaComponents {
+    pub(crate) modulus: Zeroizing<Vec<u8>>,
+    pub(crate) public_exponent: Zeroizing<Vec<u8>>,
+    pub(crate) private_exponent: Zeroizing<Vec<u8>>,
+    pub(crate) p: Zeroizing<Vec<u8>>,
+    pub(crate) q: Zeroizing<Vec<u8>>,
+    pub(crate) prime_exponent_p: Zeroizing<Vec<u8>>,
+    pub(crate) prime_exponent_q: Zeroizing<Vec<u8>>,
+    pub(crate) crt_coefficient: Zeroizing<Vec<u8>>,
+}
+
+/// Transparent RSA Private Key → PKCS#8. Every component must be there (KMIP makes the CRT ones optional;
+/// kms-core keeps keys in the CRT form PKCS#1 requires), and the key must be consistent.
+pub(crate) fn rsa_private_transparent_to_pkcs8(
+    c: &RsaComponents,
+) -> Result<Zeroizing<Vec<u8>>, CoreError> {
+    let key = rsa::pkcs1::RsaPrivateKey {
+        modulus: magnitude(&c.modulus, "Modulus")?,
+        public_exponent: magnitude(&c.public_exponent, "Public Exponent")?,
+        private_exponent: magnitude(&c.private_exponent, "Private Exponent")?,
+        prime1: magnitude(&c.p, "P")?,
+        prime2: magnitude(&c.q, "Q")?,
+        exponent1: magnitude(&c.prime_exponent_p, "Prime Exponent P")?,
+        exponent2: magnitude(&c.prime_exponent_q, "Prime Exponent Q")?,
+        coefficient: magnitude(&c.crt_coefficient, "CRT Coefficient")?,
+        other_prime_infos: None,
+    };
+    let der = key
+        .to_pkcs1_der()
+        .map_err(|_| invalid("Transparent RSA Private Key"))?;
+    // Through the rsa crate, which checks the key (p and q prime, n = pq, ...).
+    rsa_private_pkcs1_to_pkcs8(der.as_bytes())
+}
+
+/// `SubjectPublicKeyInfo` of an RSA key → (modulus, public exponent) as KMIP Big Integers.
+pub(crate) fn rsa_public_spki_to_transparent(
+    der: &[u8],
+) -> Result<(Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>), CoreError> {
+    let pkcs1 = rsa_public_spki_to_pkcs1(der)?;
+    let key = rsa::pkcs1::RsaPublicKeyRef::try_from(&pkcs1[..]).map_err(|_| encoding_failed())?;
+    Ok((
+        big_integer(key.modulus.as_bytes()),
+        big_integer(key.public_exponent.as_bytes()),
+    ))
+}
+
+/// PKCS#8 of an RSA key → its components as KMIP Big Integers.
+pub(crate) fn rsa_private_pkcs8_to_transparent(der: &[u8]) -> Result<RsaComponents, CoreError> {
+    let pkcs1 = rsa_private_pkcs8_to_pkcs1(der)?;
+    let k = rsa::pkcs1::RsaPrivateKeyRef::try_from(&pkcs1[..]).map_err(|_| encoding_failed())?;
+    Ok(RsaComponents {
+        modulus: big_integer(k.modulus.as_bytes()),
+        public_exponent: big_integer(k.public_exponent.as_bytes()),
+        private_exponent: big_integer(k.private_exponent.as_bytes()),
+        p: big_integer(k.prime1.as_bytes()),
+        q: big_integer(k.prime2.as_bytes()),
+        prime_exponent_p: big_integer(k.exponent1.as_bytes()),
+        prime_exponent_q: big_integer(k.exponent2.as_bytes()),
+        crt_coefficient: big_integer(k.coefficient.as_bytes()),
+    })
 }

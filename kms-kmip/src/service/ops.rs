@@ -238,7 +238,19 @@ pub(super) fn execute(
         }
         RequestPayload::AddAttribute(p) => {
             let target = id(&p.unique_identifier, state)?;
-            m.add_attribute(who, &target, attribute_in(&p.attribute.attribute)?)?;
+            let new = attribute_in(&p.attribute.attribute)?;
+            if let kms_core::manager::Attribute::Name(name) = &new {
+                // A Name is unique across objects, the object's own included: adding one it already has is
+                // refused as a duplicate (the BL-M-8 profile case), not silently kept twice.
+                let has = m
+                    .get_attributes(who, &target, &[kms_core::manager::AttributeName::Name])?
+                    .iter()
+                    .any(|a| matches!(a, kms_core::manager::Attribute::Name(n) if n.value == name.value));
+                if has {
+                    return Err(CoreError::NonUniqueNameAttribute.into());
+                }
+            }
+            m.add_attribute(who, &target, new)?;
             attribute_change(target, version, Some(p.attribute.clone()))
         }
         RequestPayload::SetAttribute(p) => {
@@ -1168,6 +1180,37 @@ fn key_block(
                 crate::message::KeyMaterial::Bytes(SecretBytes(formats::rsa_public_spki_to_pkcs1(
                     material.bytes(),
                 )?))
+            } else if format == KeyFormatType::TRANSPARENT_RSA_PUBLIC_KEY
+                && material.format() == KeyFormat::SubjectPublicKeyInfo
+            {
+                let (n, e) = formats::rsa_public_spki_to_transparent(material.bytes())?;
+                crate::message::KeyMaterial::TransparentRSAPublicKey(
+                    crate::message::objects::TransparentRSAPublicKey {
+                        modulus: crate::message::BigInteger(n.to_vec()),
+                        public_exponent: crate::message::BigInteger(e.to_vec()),
+                        ..Default::default()
+                    },
+                )
+            } else if format == KeyFormatType::TRANSPARENT_RSA_PRIVATE_KEY
+                && material.format() == KeyFormat::Pkcs8
+            {
+                let c = formats::rsa_private_pkcs8_to_transparent(material.bytes())?;
+                let secret = |v: Zeroizing<Vec<u8>>| Some(crate::message::SecretBigInteger(v));
+                crate::message::KeyMaterial::TransparentRSAPrivateKey(
+                    crate::message::objects::TransparentRSAPrivateKey {
+                        modulus: crate::message::BigInteger(c.modulus.to_vec()),
+                        public_exponent: Some(crate::message::BigInteger(
+                            c.public_exponent.to_vec(),
+                        )),
+                        private_exponent: secret(c.private_exponent),
+                        p: secret(c.p),
+                        q: secret(c.q),
+                        prime_exponent_p: secret(c.prime_exponent_p),
+                        prime_exponent_q: secret(c.prime_exponent_q),
+                        crt_coefficient: secret(c.crt_coefficient),
+                        ..Default::default()
+                    },
+                )
             } else if format == KeyFormatType::TRANSPARENT_SYMMETRIC_KEY
                 && material.format() == KeyFormat::Raw
             {
@@ -1398,6 +1441,41 @@ pub(super) fn material_in(
             {
                 k.key.0.clone()
             }
+            crate::message::KeyMaterial::TransparentRSAPublicKey(k)
+                if block.key_format_type == KeyFormatType::TRANSPARENT_RSA_PUBLIC_KEY =>
+            {
+                formats::rsa_public_transparent_to_spki(&k.modulus.0, &k.public_exponent.0)?
+            }
+            crate::message::KeyMaterial::TransparentRSAPrivateKey(k)
+                if block.key_format_type == KeyFormatType::TRANSPARENT_RSA_PRIVATE_KEY =>
+            {
+                let need = |v: &Option<crate::message::SecretBigInteger>, what: &str| {
+                    v.as_ref().map(|b| b.0.clone()).ok_or_else(|| {
+                        CoreError::KeyFormatTypeNotSupported(format!(
+                            "a Transparent RSA Private Key without {what}"
+                        ))
+                    })
+                };
+                formats::rsa_private_transparent_to_pkcs8(&formats::RsaComponents {
+                    modulus: Zeroizing::new(k.modulus.0.clone()),
+                    public_exponent: Zeroizing::new(
+                        k.public_exponent
+                            .as_ref()
+                            .map(|e| e.0.clone())
+                            .ok_or_else(|| {
+                                CoreError::KeyFormatTypeNotSupported(
+                                    "a Transparent RSA Private Key without Public Exponent".into(),
+                                )
+                            })?,
+                    ),
+                    private_exponent: need(&k.private_exponent, "Private Exponent")?,
+                    p: need(&k.p, "P")?,
+                    q: need(&k.q, "Q")?,
+                    prime_exponent_p: need(&k.prime_exponent_p, "Prime Exponent P")?,
+                    prime_exponent_q: need(&k.prime_exponent_q, "Prime Exponent Q")?,
+                    crt_coefficient: need(&k.crt_coefficient, "CRT Coefficient")?,
+                })?
+            }
             _ => {
                 return Err(CoreError::KeyFormatTypeNotSupported(format!(
                     "{:?} in Register",
@@ -1430,12 +1508,21 @@ pub(super) fn material_in(
         Object::PrivateKey(k) => from_block(
             &k.key_block,
             attributes,
-            &[(KeyFormatType::PKCS_8, KeyFormat::Pkcs8)],
+            &[
+                (KeyFormatType::PKCS_8, KeyFormat::Pkcs8),
+                (KeyFormatType::TRANSPARENT_RSA_PRIVATE_KEY, KeyFormat::Pkcs8),
+            ],
         ),
         Object::PublicKey(k) => from_block(
             &k.key_block,
             attributes,
-            &[(KeyFormatType::X_509, KeyFormat::SubjectPublicKeyInfo)],
+            &[
+                (KeyFormatType::X_509, KeyFormat::SubjectPublicKeyInfo),
+                (
+                    KeyFormatType::TRANSPARENT_RSA_PUBLIC_KEY,
+                    KeyFormat::SubjectPublicKeyInfo,
+                ),
+            ],
         ),
         Object::Certificate(c) => {
             if c.certificate_type != CertificateType::X_509 {
