@@ -83,6 +83,9 @@ pub(crate) fn rsa_public_transparent_to_spki(
     rsa_public_pkcs1_to_spki(der.as_bytes())
 }
 
+/// The Modulus and Public Exponent of a Transparent RSA Public Key, as KMIP Big Integers.
+pub(crate) type RsaPublicComponents = (Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>);
+
 /// The components of a Transparent RSA Private Key, as KMIP Big Integers.
 pub(crate) struct RsaComponents {
     pub(crate) modulus: Zeroizing<Vec<u8>>,
@@ -119,9 +122,7 @@ pub(crate) fn rsa_private_transparent_to_pkcs8(
 }
 
 /// `SubjectPublicKeyInfo` of an RSA key → (modulus, public exponent) as KMIP Big Integers.
-pub(crate) fn rsa_public_spki_to_transparent(
-    der: &[u8],
-) -> Result<(Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>), CoreError> {
+pub(crate) fn rsa_public_spki_to_transparent(der: &[u8]) -> Result<RsaPublicComponents, CoreError> {
     let pkcs1 = rsa_public_spki_to_pkcs1(der)?;
     let key = rsa::pkcs1::RsaPublicKeyRef::try_from(&pkcs1[..]).map_err(|_| encoding_failed())?;
     Ok((
