@@ -7,6 +7,7 @@
 //!   input. A structure's children are read on demand through [`Structure::children`], an iterator that never
 //!   allocates, so the typed message layer walks the bytes exactly once.
 //! - [`Writer`] appends items to a `Vec<u8>` and fills in structure lengths after the fact.
+//! - [`Document`] decodes and checks a whole message into one flat list of items (one allocation), to read.
 //! - [`Node`] is a generic tree (borrowed or owned) for tools: the XML and JSON encodings and `kms ttlv`.
 //! - [`validate`] walks a whole message and checks every rule without building anything.
 //!
@@ -29,6 +30,7 @@
 //! # Ok::<(), kms_kmip::ttlv::Error>(())
 //! ```
 
+mod document;
 mod error;
 mod reader;
 #[cfg(any(feature = "xml", feature = "json"))]
@@ -38,6 +40,7 @@ mod writer;
 
 use core::fmt;
 
+pub use document::{Document, Element, Elements};
 pub use error::Error;
 pub use reader::{
     Children, Item, Structure, Value, decode, decode_with, message_length, validate,

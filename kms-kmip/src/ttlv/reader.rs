@@ -156,14 +156,16 @@ impl<'a> Structure<'a> {
         self.walk(|_| Ok(()))
     }
 
-    /// Reads every item below this structure in document order, calling `visit` on each.
+    /// Reads every item below this structure in document order, calling `visit` with each item and when the
+    /// innermost open structure ends.
     ///
     /// A flat walk with a stack of structure ends instead of recursion or a stack of iterators: the ends of
     /// the first 32 levels live on the stack, so the usual message costs no allocation, and deeper ones (up to
     /// the depth limit) spill to the heap.
+    #[inline]
     pub(crate) fn walk(
         &self,
-        mut visit: impl FnMut(&Item<'a>) -> Result<(), Error>,
+        mut visit: impl FnMut(Visit<'_, 'a>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         const INLINE: usize = 32;
         let body = self.body;
@@ -185,6 +187,7 @@ impl<'a> Structure<'a> {
                 if pos < e {
                     break e;
                 }
+                visit(Visit::Leave)?;
                 open -= 1;
                 if open >= INLINE {
                     spill.pop();
@@ -196,7 +199,7 @@ impl<'a> Structure<'a> {
             let depth = self.depth + 1 + u32::try_from(open).unwrap_or(u32::MAX);
             let rest = body.get(pos..end).unwrap_or_default();
             let (item, used) = read_item(rest, self.offset + pos, depth, self.max_depth)?;
-            visit(&item)?;
+            visit(Visit::Item(&item))?;
             if matches!(item.value, Value::Structure(_)) {
                 let child_end = pos + used;
                 if open < INLINE {
@@ -212,6 +215,14 @@ impl<'a> Structure<'a> {
             }
         }
     }
+}
+
+/// What [`Structure::walk`] reports.
+pub(crate) enum Visit<'i, 'a> {
+    /// The next item in document order (a structure before its children).
+    Item(&'i Item<'a>),
+    /// The end of the innermost structure still open.
+    Leave,
 }
 
 /// Iterator over the children of a [`Structure`]; see [`Structure::children`].
@@ -543,7 +554,10 @@ pub fn validate_for_version(input: &[u8], limits: &Limits, version: Version) -> 
     let item = decode_with(input, limits)?;
     check_tag(&item, version)?;
     match item.value {
-        Value::Structure(s) => s.walk(|item| check_tag(item, version)),
+        Value::Structure(s) => s.walk(|v| match v {
+            Visit::Item(item) => check_tag(item, version),
+            Visit::Leave => Ok(()),
+        }),
         _ => Ok(()),
     }
 }
