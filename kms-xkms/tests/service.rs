@@ -866,3 +866,94 @@ fn bad_input_is_answered_and_stores_nothing() {
             .is_empty()
     );
 }
+
+#[test]
+fn reissue_and_revoke_authenticate_with_a_fresh_pass_phrase() {
+    let svc = service();
+    let sk = rsa_key();
+    let phrase = svc.issue_pass_phrase("ivan").expect("phrase");
+    exchange(
+        &svc,
+        &register("ivan", &phrase, Some(&sk), KeyUsage::Signature),
+    );
+
+    let reissue = |phrase: &str, pop: Option<&rsa::PrivateKey>| {
+        let mut r = Request::Reissue(ReissueRequest {
+            header: req_header("Ireissue"),
+            reissue_key_binding: KeyBinding {
+                core: KeyBindingCore {
+                    id: Some("Ireissuebinding".into()),
+                    key_info: Some(KeyInfo {
+                        id: None,
+                        items: vec![KeyInfoItem::KeyName("ivan".into())],
+                    }),
+                    ..Default::default()
+                },
+                validity_interval: None,
+                status: Status::new(StatusValue::Valid),
+            },
+            authentication: Authentication::default(),
+            proof_of_possession: None,
+        });
+        if let Some(k) = pop {
+            sign_proof_of_possession(
+                &mut r,
+                &SigningKey::Rsa(Box::new(k.clone())),
+                &SignOptions::new(SignatureMethod::RsaSha1),
+            )
+            .expect("pop");
+        }
+        sign_key_binding_authentication(
+            &mut r,
+            &auth_key(phrase),
+            &SignOptions::new(SignatureMethod::HmacSha1),
+        )
+        .expect("kba");
+        r
+    };
+    // The registration's pass phrase is spent.
+    assert_eq!(
+        major_minor(&exchange(&svc, &reissue(&phrase, Some(&sk)))),
+        (ResultMajor::Sender, Some(ResultMinor::NoAuthentication))
+    );
+    let phrase = svc.issue_pass_phrase("ivan").expect("phrase");
+    // A proof of possession by another key is refused, and the pass phrase survives it.
+    assert_eq!(
+        major_minor(&exchange(&svc, &reissue(&phrase, Some(&rsa_key())))),
+        (
+            ResultMajor::Sender,
+            Some(ResultMinor::ProofOfPossessionRequired)
+        )
+    );
+    let XkmsResult::Reissue(r) = exchange(&svc, &reissue(&phrase, Some(&sk))) else {
+        panic!("ReissueResult")
+    };
+    assert_eq!(r.header.result_major, ResultMajor::Success);
+    assert_eq!(r.key_bindings[0].status.status_value, StatusValue::Valid);
+    assert!(
+        r.key_bindings[0]
+            .validity_interval
+            .as_ref()
+            .and_then(|v| v.not_on_or_after)
+            .is_some_and(|t| t > time::OffsetDateTime::now_utc() + time::Duration::days(300))
+    );
+
+    // Revoke by KeyBindingAuthentication instead of the revocation code.
+    let phrase = svc.issue_pass_phrase("ivan").expect("phrase");
+    let mut revoke = revoke_with_code("ivan", Vec::new());
+    sign_key_binding_authentication(
+        &mut revoke,
+        &auth_key(&phrase),
+        &SignOptions::new(SignatureMethod::HmacSha1),
+    )
+    .expect("kba");
+    let revoked = exchange(&svc, &revoke);
+    assert_eq!(major_minor(&revoked), (ResultMajor::Success, None));
+    assert_eq!(status_of(&revoked).status_value, StatusValue::Invalid);
+    // A revoked key is not reissued.
+    let phrase = svc.issue_pass_phrase("ivan").expect("phrase");
+    assert_eq!(
+        major_minor(&exchange(&svc, &reissue(&phrase, Some(&sk)))),
+        (ResultMajor::Sender, Some(ResultMinor::Refused))
+    );
+}

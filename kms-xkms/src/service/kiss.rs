@@ -75,33 +75,36 @@ impl XkmsService {
             .first()
             .and_then(|c| x509::parse(c))
             .and_then(|c| x509::spki_der(&c));
+        // A Name narrows the store's scan to a few objects: one query per name, the type checked after.
+        // Without one, the two public types are scanned.
+        let queries: Vec<LocateQuery> = if names.is_empty() {
+            [ObjectType::PublicKey, ObjectType::Certificate]
+                .into_iter()
+                .map(|t| LocateQuery {
+                    object_type: Some(t),
+                    max_items: Some(self.config.max_scan),
+                    ..LocateQuery::default()
+                })
+                .collect()
+        } else {
+            names
+                .iter()
+                .map(|n| LocateQuery {
+                    name: Some((*n).to_owned()),
+                    max_items: Some(self.config.max_scan),
+                    ..LocateQuery::default()
+                })
+                .collect()
+        };
         let mut ids: Vec<ObjectId> = Vec::new();
-        for object_type in [ObjectType::PublicKey, ObjectType::Certificate] {
-            let base = LocateQuery {
-                object_type: Some(object_type),
-                max_items: Some(self.config.max_scan),
-                ..LocateQuery::default()
-            };
-            let queries: Vec<LocateQuery> = if names.is_empty() {
-                vec![base]
-            } else {
-                names
-                    .iter()
-                    .map(|n| LocateQuery {
-                        name: Some((*n).to_owned()),
-                        ..base.clone()
-                    })
-                    .collect()
-            };
-            for q in &queries {
-                let located = self
-                    .manager
-                    .locate(&self.principal, q)
-                    .map_err(|_| FindError::Failure)?;
-                for id in located.ids {
-                    if !ids.contains(&id) {
-                        ids.push(id);
-                    }
+        for q in &queries {
+            let located = self
+                .manager
+                .locate(&self.principal, q)
+                .map_err(|_| FindError::Failure)?;
+            for id in located.ids {
+                if !ids.contains(&id) {
+                    ids.push(id);
                 }
             }
         }
@@ -114,7 +117,10 @@ impl XkmsService {
                 continue;
             };
             let a = &metadata.attributes;
-            if !metadata.state.has_key_material()
+            if !matches!(
+                metadata.object_type,
+                ObjectType::PublicKey | ObjectType::Certificate
+            ) || !metadata.state.has_key_material()
                 || a.object_groups.iter().any(|g| g == TRUST_ANCHOR_GROUP)
                 || !keys::allows(a.cryptographic_usage_mask, &core.key_usage)
                 || !keys::matches_use_key_with(&keys::use_key_with(a), &core.use_key_with)
@@ -298,7 +304,8 @@ impl XkmsService {
                 );
             }
         };
-        let anchors = self.trust_anchors();
+        // Read only when a certificate is to be judged.
+        let mut anchors: Option<Vec<Certificate>> = None;
         let sent: Vec<Certificate> = q
             .core
             .key_info
@@ -317,7 +324,8 @@ impl XkmsService {
                 None => sent.clone(),
             };
             if !chain.is_empty() {
-                apply_path(&mut status, &x509::validate(&chain, &anchors, at));
+                let anchors = anchors.get_or_insert_with(|| self.trust_anchors());
+                apply_path(&mut status, &x509::validate(&chain, anchors, at));
             }
             bindings.push(KeyBinding {
                 core: self.binding_core(f, &r.header.respond_with),
@@ -336,7 +344,8 @@ impl XkmsService {
                 );
             };
             let mut status = Status::new(StatusValue::Valid);
-            apply_path(&mut status, &x509::validate(&sent, &anchors, at));
+            let anchors = anchors.get_or_insert_with(|| self.trust_anchors());
+            apply_path(&mut status, &x509::validate(&sent, anchors, at));
             let mut core = q.core.clone();
             core.id = Some(fresh_id());
             if let Some(v) = x509::spki_der(end_entity).and_then(|s| keys::spki_to_key_value(&s)) {

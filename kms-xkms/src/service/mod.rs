@@ -37,7 +37,9 @@ use zeroize::Zeroizing;
 pub use keys::{
     ATTR_ESCROW_DEPOSIT, ATTR_REVOCATION_CODE_IDENTIFIER, ATTR_USE_KEY_WITH, TRUST_ANCHOR_GROUP,
 };
-pub use pending::{EscrowSettings, EscrowSource};
+/// The escrow crate, so that users of [`EscrowSettings`] name the same types.
+pub use kms_escrow;
+pub use pending::{EscrowSettings, EscrowSource, RECOVER_PURPOSE};
 
 use crate::messages::{
     CompoundResult, KeyBindingPrivateKeyResult, KeyBindingResult, LocateResult, Request,
