@@ -7,13 +7,14 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use cryptoki::mechanism::Mechanism;
 use cryptoki::mechanism::aead::GcmParams;
 use cryptoki::object::ObjectHandle;
 use cryptoki::session::Session;
-use kms_benches::{RatioTable, run_case};
+use kms_benches::{Column, RatioTable, human, run_case};
 use kms_core::backend::{
     CipherParams, GeneratedKey, HashingAlgorithm, KeyBackend, KeyPolicy, KeySpec, SignInput,
     SignatureAlgorithm,
@@ -24,6 +25,73 @@ use kms_core::{
 };
 use kms_hsm::{Pkcs11Backend, Pkcs11Config, TokenSelector};
 use sha2::Digest as _;
+
+/// Length of one batch of one column in the interleaved rounds.
+const BATCH: Duration = Duration::from_millis(20);
+/// Rounds per case: each round runs one batch of every column, in turn (A B C A B C ...).
+const ROUNDS: usize = 40;
+
+/// Per case, per column: the seconds per operation of each interleaved round.
+type Rounds = Vec<(String, Vec<(String, Vec<f64>)>)>;
+
+/// Runs the columns of a case in interleaved rounds, so that a change of load on this shared machine hits every
+/// column of a round alike; the table then shows the median of the per-round ratios to the first column.
+fn interleave(rounds: &mut Rounds, case: &str, mut columns: Vec<Column<'_>>) {
+    // Batch sizes from one calibration call each.
+    let sizes: Vec<u64> = columns
+        .iter_mut()
+        .map(|(_, op)| {
+            let start = Instant::now();
+            op();
+            let once = start.elapsed().max(Duration::from_nanos(100));
+            (BATCH.as_nanos() / once.as_nanos()).clamp(1, 100_000) as u64
+        })
+        .collect();
+    let mut times: Vec<(String, Vec<f64>)> = columns
+        .iter()
+        .map(|(n, _)| ((*n).to_owned(), Vec::new()))
+        .collect();
+    for _ in 0..ROUNDS {
+        for (i, (_, op)) in columns.iter_mut().enumerate() {
+            let start = Instant::now();
+            for _ in 0..sizes[i] {
+                op();
+            }
+            times[i]
+                .1
+                .push(start.elapsed().as_secs_f64() / sizes[i] as f64);
+        }
+    }
+    rounds.push((case.to_owned(), times));
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn print_rounds(rounds: &Rounds) {
+    println!(
+        "\n{:<32} | {:<22} | {:>11} | {:>8}",
+        "case (interleaved rounds)", "implementation", "median", "ratio"
+    );
+    println!("{}", "-".repeat(84));
+    for (case, columns) in rounds {
+        let first = &columns[0].1;
+        for (name, t) in columns {
+            let ratio = median(t.iter().zip(first).map(|(x, y)| x / y).collect());
+            println!(
+                "{case:<32} | {name:<22} | {:>11} | {ratio:>8.3}",
+                human(median(t.clone()))
+            );
+        }
+    }
+    println!(
+        "({ROUNDS} rounds of {} ms batches per column: median time per operation, median of the per-round \
+         ratios to the case's first column)\n",
+        BATCH.as_millis()
+    );
+}
 
 fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
@@ -73,8 +141,28 @@ fn generated(b: &dyn KeyBackend, spec: KeySpec, usage: UsageMask) -> KeyRef {
     }
 }
 
+/// Runs one case through criterion (its table) and then in interleaved rounds (the other table).
+#[allow(clippy::too_many_arguments)]
+fn case<'a>(
+    c: &mut Criterion,
+    table: &RatioTable,
+    rounds: &mut Rounds,
+    order: usize,
+    name: &str,
+    sample_size: Option<usize>,
+    make: impl Fn() -> Vec<Column<'a>>,
+) {
+    run_case(c, table, order, name, sample_size, make());
+    interleave(rounds, name, make());
+}
+
+fn column<'a>(name: &'a str, op: impl FnMut() + 'a) -> Column<'a> {
+    (name, Box::new(op))
+}
+
 fn bench(c: &mut Criterion) {
     let table = RatioTable::default();
+    let mut rounds = Rounds::new();
     let hsm = open(16);
     let soft: Arc<SoftwareBackend> = Arc::new(SoftwareBackend::new());
     let who = Principal::new("bench").expect("principal");
@@ -92,61 +180,44 @@ fn bench(c: &mut Criterion) {
     manager.activate(&who, &aes_id).expect("activate");
     // One token object for every column of a case: the manager's key, its reference read from the store.
     let aes = store.get(&aes_id).expect("record").key.expect("key");
-    let soft_aes = generated(
-        soft.as_ref(),
-        KeySpec::Symmetric {
-            algorithm: CryptographicAlgorithm::Aes,
-            bits: 256,
-        },
-        UsageMask::ENCRYPT,
-    );
+    let aes_spec = KeySpec::Symmetric {
+        algorithm: CryptographicAlgorithm::Aes,
+        bits: 256,
+    };
+    let soft_aes = generated(soft.as_ref(), aes_spec, UsageMask::ENCRYPT);
     let session = hsm.context().open_rw_session(hsm.slot()).expect("session");
     let aes_handle = hsm.object_handle(&aes).expect("handle");
+    let (hsm_r, soft_r, manager_r, who_r, session_r) = (&*hsm, &*soft, &manager, &who, &session);
+    let (aes_r, aes_id_r, soft_aes_r) = (&aes, &aes_id, &soft_aes);
 
     for (order, size) in [(0, 64usize), (1, 4096)] {
         let data = vec![7u8; size];
-        run_case(
+        let data = &data;
+        case(
             c,
             &table,
+            &mut rounds,
             order,
             &format!("AES-256-GCM encrypt {size} B"),
             None,
-            vec![
-                (
-                    "direct cryptoki",
-                    Box::new(|| {
-                        black_box(direct_gcm(&session, aes_handle, &data));
+            move || {
+                vec![
+                    column("direct cryptoki", move || {
+                        black_box(direct_gcm(session_r, aes_handle, data));
                     }),
-                ),
-                (
-                    "Pkcs11Backend",
-                    Box::new(|| {
-                        black_box(
-                            hsm.cipher()
-                                .expect("cipher")
-                                .encrypt(&aes, &GCM, &data)
-                                .expect("enc"),
-                        );
+                    column("Pkcs11Backend", move || {
+                        let cipher = hsm_r.cipher().expect("cipher");
+                        black_box(cipher.encrypt(aes_r, &GCM, data).expect("enc"));
                     }),
-                ),
-                (
-                    "KeyManager(pkcs11)",
-                    Box::new(|| {
-                        black_box(manager.encrypt(&who, &aes_id, &GCM, &data).expect("enc"));
+                    column("KeyManager(pkcs11)", move || {
+                        black_box(manager_r.encrypt(who_r, aes_id_r, &GCM, data).expect("enc"));
                     }),
-                ),
-                (
-                    "SoftwareBackend",
-                    Box::new(|| {
-                        black_box(
-                            soft.cipher()
-                                .expect("cipher")
-                                .encrypt(&soft_aes, &GCM, &data)
-                                .expect("enc"),
-                        );
+                    column("SoftwareBackend", move || {
+                        let cipher = soft_r.cipher().expect("cipher");
+                        black_box(cipher.encrypt(soft_aes_r, &GCM, data).expect("enc"));
                     }),
-                ),
-            ],
+                ]
+            },
         );
     }
 
@@ -169,130 +240,114 @@ fn bench(c: &mut Criterion) {
         .key
         .expect("key");
     let ec_handle = hsm.object_handle(&ec).expect("handle");
-    let msg = b"a message of moderate length to be signed by the token";
+    let (ec_r, ec_id_r) = (&ec, &pair.private_key);
+    let msg: &[u8] = b"a message of moderate length to be signed by the token";
     let alg = SignatureAlgorithm::Ecdsa(HashingAlgorithm::Sha256);
-    run_case(
+    case(
         c,
         &table,
+        &mut rounds,
         2,
         "ECDSA P-256 sign",
         None,
-        vec![
-            (
-                "direct cryptoki",
-                Box::new(|| {
+        move || {
+            vec![
+                column("direct cryptoki", move || {
                     let digest = sha2::Sha256::digest(msg);
                     black_box(
-                        session
+                        session_r
                             .sign(&Mechanism::Ecdsa, ec_handle, &digest)
                             .expect("sign"),
                     );
                 }),
-            ),
-            (
-                "Pkcs11Backend",
-                Box::new(|| {
+                column("Pkcs11Backend", move || {
+                    let signer = hsm_r.signer().expect("signer");
                     black_box(
-                        hsm.signer()
-                            .expect("signer")
-                            .sign(&ec, alg, SignInput::Message(msg))
+                        signer
+                            .sign(ec_r, alg, SignInput::Message(msg))
                             .expect("sign"),
                     );
                 }),
-            ),
-            (
-                "KeyManager(pkcs11)",
-                Box::new(|| {
+                column("KeyManager(pkcs11)", move || {
                     black_box(
-                        manager
-                            .sign(&who, &pair.private_key, alg, SignInput::Message(msg))
+                        manager_r
+                            .sign(who_r, ec_id_r, alg, SignInput::Message(msg))
                             .expect("sign"),
                     );
                 }),
-            ),
-        ],
+            ]
+        },
     );
 
-    let hmac = generated(
-        hsm.as_ref(),
-        KeySpec::Symmetric {
-            algorithm: CryptographicAlgorithm::HmacSha256,
-            bits: 0,
-        },
-        UsageMask::MAC_GENERATE,
-    );
+    let hmac_spec = KeySpec::Symmetric {
+        algorithm: CryptographicAlgorithm::HmacSha256,
+        bits: 0,
+    };
+    let hmac = generated(hsm.as_ref(), hmac_spec, UsageMask::MAC_GENERATE);
     let hmac_handle = hsm.object_handle(&hmac).expect("handle");
-    let data = [3u8; 64];
-    run_case(
+    let hmac_r = &hmac;
+    let data: &[u8] = &[3u8; 64];
+    case(
         c,
         &table,
+        &mut rounds,
         3,
         "HMAC-SHA256 64 B",
         None,
-        vec![
-            (
-                "direct cryptoki",
-                Box::new(|| {
+        move || {
+            vec![
+                column("direct cryptoki", move || {
                     black_box(
-                        session
-                            .sign(&Mechanism::Sha256Hmac, hmac_handle, &data)
+                        session_r
+                            .sign(&Mechanism::Sha256Hmac, hmac_handle, data)
                             .expect("mac"),
                     );
                 }),
-            ),
-            (
-                "Pkcs11Backend",
-                Box::new(|| {
+                column("Pkcs11Backend", move || {
+                    let mac = hsm_r.mac().expect("mac");
                     black_box(
-                        hsm.mac()
-                            .expect("mac")
-                            .mac(&hmac, HashingAlgorithm::Sha256, &data)
+                        mac.mac(hmac_r, HashingAlgorithm::Sha256, data)
                             .expect("mac"),
                     );
                 }),
-            ),
-        ],
+            ]
+        },
     );
 
     // 16 threads x 64 encryptions of 1 KiB per iteration: a 16-session pool against one shared session.
     let one = open(1);
-    let one_aes = generated(
-        one.as_ref(),
-        KeySpec::Symmetric {
-            algorithm: CryptographicAlgorithm::Aes,
-            bits: 256,
-        },
-        UsageMask::ENCRYPT,
-    );
-    let burst = |b: &Pkcs11Backend, key: &KeyRef| {
-        std::thread::scope(|s| {
-            for _ in 0..16 {
-                s.spawn(|| {
-                    let data = [9u8; 1024];
-                    for _ in 0..64 {
-                        black_box(
-                            b.cipher()
-                                .expect("cipher")
-                                .encrypt(key, &GCM, &data)
-                                .expect("enc"),
-                        );
-                    }
-                });
-            }
-        });
-    };
-    run_case(
+    let one_aes = generated(one.as_ref(), aes_spec, UsageMask::ENCRYPT);
+    let (one_r, one_aes_r) = (&*one, &one_aes);
+    case(
         c,
         &table,
+        &mut rounds,
         4,
         "16 threads x 64 AES-GCM 1 KiB",
         Some(20),
-        vec![
-            ("pool of 16 sessions", Box::new(|| burst(&hsm, &aes))),
-            ("one shared session", Box::new(|| burst(&one, &one_aes))),
-        ],
+        move || {
+            vec![
+                column("pool of 16 sessions", move || burst(hsm_r, aes_r)),
+                column("one shared session", move || burst(one_r, one_aes_r)),
+            ]
+        },
     );
     table.print();
+    print_rounds(&rounds);
+}
+
+fn burst(b: &Pkcs11Backend, key: &KeyRef) {
+    std::thread::scope(|s| {
+        for _ in 0..16 {
+            s.spawn(|| {
+                let data = [9u8; 1024];
+                let cipher = b.cipher().expect("cipher");
+                for _ in 0..64 {
+                    black_box(cipher.encrypt(key, &GCM, &data).expect("enc"));
+                }
+            });
+        }
+    });
 }
 
 fn main() {
