@@ -537,3 +537,72 @@ fn transparent_rsa_keys_round_trip() {
         bytes_of(&get_key(&s, &private, KeyFormatType::PKCS_1))
     );
 }
+
+/// A P-256 pair out as Transparent EC keys and back in: the same keys.
+#[test]
+fn transparent_ec_keys_round_trip() {
+    use kms_kmip::message::enums::RecommendedCurve;
+    use kms_kmip::message::operations::lifecycle::CreateKeyPairRequest;
+    use kms_kmip::message::types::CryptographicDomainParameters;
+    let s = service();
+    let ResponsePayload::CreateKeyPair(pair) = ok(send(
+        &s,
+        Version::V2_1,
+        RequestPayload::CreateKeyPair(CreateKeyPairRequest {
+            common_attributes: Some(Attributes::new(vec![
+                Attribute::CryptographicAlgorithm(CryptographicAlgorithm::EC),
+                Attribute::CryptographicDomainParameters(CryptographicDomainParameters {
+                    recommended_curve: Some(RecommendedCurve::P_256),
+                    ..Default::default()
+                }),
+            ])),
+            private_key_attributes: Some(Attributes::new(vec![Attribute::CryptographicUsageMask(
+                CryptographicUsageMask::SIGN,
+            )])),
+            public_key_attributes: Some(Attributes::new(vec![Attribute::CryptographicUsageMask(
+                CryptographicUsageMask::VERIFY,
+            )])),
+            ..Default::default()
+        }),
+        None,
+    )) else {
+        panic!("pair")
+    };
+    let private = pair
+        .private_key_unique_identifier
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let public = pair
+        .public_key_unique_identifier
+        .as_str()
+        .expect("id")
+        .to_owned();
+
+    let transparent = get_key(&s, &public, KeyFormatType::TRANSPARENT_EC_PUBLIC_KEY);
+    let Some(KeyValue::Plain {
+        key_material: KeyMaterial::TransparentECPublicKey(t),
+        ..
+    }) = &transparent.key_value
+    else {
+        panic!("transparent public key")
+    };
+    assert_eq!(t.recommended_curve, RecommendedCurve::P_256);
+    assert_eq!(
+        (t.q_string.len(), t.q_string[0]),
+        (65, 0x04),
+        "an uncompressed point"
+    );
+    let again = register_key(&s, ObjectType::PUBLIC_KEY, transparent);
+    assert_eq!(
+        bytes_of(&get_key(&s, &again, KeyFormatType::X_509)),
+        bytes_of(&get_key(&s, &public, KeyFormatType::X_509))
+    );
+
+    let transparent = get_key(&s, &private, KeyFormatType::TRANSPARENT_EC_PRIVATE_KEY);
+    let again = register_key(&s, ObjectType::PRIVATE_KEY, transparent);
+    assert_eq!(
+        bytes_of(&get_key(&s, &again, KeyFormatType::PKCS_8)),
+        bytes_of(&get_key(&s, &private, KeyFormatType::PKCS_8))
+    );
+}

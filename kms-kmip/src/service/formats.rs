@@ -146,3 +146,83 @@ pub(crate) fn rsa_private_pkcs8_to_transparent(der: &[u8]) -> Result<RsaComponen
         crt_coefficient: big_integer(k.coefficient.as_bytes()),
     })
 }
+
+/// The curves of Transparent EC keys this server converts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Curve {
+    /// NIST P-256.
+    P256,
+    /// NIST P-384.
+    P384,
+}
+
+/// Runs `$body` with `$c` the curve crate of `$curve`.
+macro_rules! with_curve {
+    ($curve:expr, $c:ident => $body:expr) => {
+        match $curve {
+            Curve::P256 => {
+                use p256 as $c;
+                $body
+            }
+            Curve::P384 => {
+                use p384 as $c;
+                $body
+            }
+        }
+    };
+}
+
+/// Transparent EC Private Key (curve, D) → PKCS#8.
+pub(crate) fn ec_private_transparent_to_pkcs8(
+    curve: Curve,
+    d: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CoreError> {
+    let d = magnitude(d, "D")?;
+    with_curve!(curve, c => {
+        let key = c::SecretKey::from_slice(d.as_bytes())
+            .map_err(|_| invalid("Transparent EC Private Key"))?;
+        let doc = key.to_pkcs8_der().map_err(|_| encoding_failed())?;
+        Ok(Zeroizing::new(doc.as_bytes().to_vec()))
+    })
+}
+
+/// Transparent EC Public Key (curve, Q String, a SEC 1 point) → `SubjectPublicKeyInfo`.
+pub(crate) fn ec_public_transparent_to_spki(
+    curve: Curve,
+    q: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CoreError> {
+    with_curve!(curve, c => {
+        let key = c::PublicKey::from_sec1_bytes(q)
+            .map_err(|_| invalid("Transparent EC Public Key"))?;
+        let doc = key.to_public_key_der().map_err(|_| encoding_failed())?;
+        Ok(Zeroizing::new(doc.as_bytes().to_vec()))
+    })
+}
+
+/// PKCS#8 of an EC key → (curve, D as a KMIP Big Integer).
+pub(crate) fn ec_private_pkcs8_to_transparent(
+    der: &[u8],
+) -> Result<(Curve, Zeroizing<Vec<u8>>), CoreError> {
+    if let Ok(k) = p256::SecretKey::from_pkcs8_der(der) {
+        return Ok((Curve::P256, big_integer(&k.to_bytes())));
+    }
+    if let Ok(k) = p384::SecretKey::from_pkcs8_der(der) {
+        return Ok((Curve::P384, big_integer(&k.to_bytes())));
+    }
+    Err(CoreError::KeyFormatTypeNotSupported(
+        "Transparent EC Private Key for a key that is not on P-256 or P-384".into(),
+    ))
+}
+
+/// `SubjectPublicKeyInfo` of an EC key → (curve, Q String, the uncompressed SEC 1 point).
+pub(crate) fn ec_public_spki_to_transparent(der: &[u8]) -> Result<(Curve, Vec<u8>), CoreError> {
+    if let Ok(k) = p256::PublicKey::from_public_key_der(der) {
+        return Ok((Curve::P256, k.to_sec1_bytes().to_vec()));
+    }
+    if let Ok(k) = p384::PublicKey::from_public_key_der(der) {
+        return Ok((Curve::P384, k.to_sec1_bytes().to_vec()));
+    }
+    Err(CoreError::KeyFormatTypeNotSupported(
+        "Transparent EC Public Key for a key that is not on P-256 or P-384".into(),
+    ))
+}

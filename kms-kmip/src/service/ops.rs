@@ -232,7 +232,15 @@ pub(super) fn execute(
             let names = m.get_attribute_list(who, &target)?;
             ResponsePayload::GetAttributeList(GetAttributeListResponse {
                 unique_identifier: text(&target),
-                attribute_references: names.iter().filter_map(reference_out).collect(),
+                attribute_references: names
+                    .iter()
+                    .filter_map(reference_out)
+                    .filter(|r| {
+                        // Names of attributes the client's version lacks are left out.
+                        let mut buf = Vec::new();
+                        r.encode_for(&mut Encoder::new(&mut buf, version)).is_ok()
+                    })
+                    .collect(),
                 ..Default::default()
             })
         }
@@ -1180,6 +1188,27 @@ fn key_block(
                 crate::message::KeyMaterial::Bytes(SecretBytes(formats::rsa_public_spki_to_pkcs1(
                     material.bytes(),
                 )?))
+            } else if EC_PRIVATE_FORMATS.contains(&format) && material.format() == KeyFormat::Pkcs8
+            {
+                let (curve, d) = formats::ec_private_pkcs8_to_transparent(material.bytes())?;
+                crate::message::KeyMaterial::TransparentECPrivateKey(
+                    crate::message::objects::TransparentECPrivateKey {
+                        recommended_curve: curve_out(curve),
+                        d: crate::message::SecretBigInteger(d),
+                        ..Default::default()
+                    },
+                )
+            } else if EC_PUBLIC_FORMATS.contains(&format)
+                && material.format() == KeyFormat::SubjectPublicKeyInfo
+            {
+                let (curve, q) = formats::ec_public_spki_to_transparent(material.bytes())?;
+                crate::message::KeyMaterial::TransparentECPublicKey(
+                    crate::message::objects::TransparentECPublicKey {
+                        recommended_curve: curve_out(curve),
+                        q_string: q,
+                        ..Default::default()
+                    },
+                )
             } else if format == KeyFormatType::TRANSPARENT_RSA_PUBLIC_KEY
                 && material.format() == KeyFormat::SubjectPublicKeyInfo
             {
@@ -1385,6 +1414,39 @@ pub(super) fn target(u: &Option<UniqueIdentifier>, state: &BatchState) -> Result
     }
 }
 
+/// Transparent EC private key formats: KMIP 2.x's, and 1.x's ECDSA and ECDH ones (the same structure).
+const EC_PRIVATE_FORMATS: [KeyFormatType; 3] = [
+    KeyFormatType::TRANSPARENT_EC_PRIVATE_KEY,
+    KeyFormatType::TRANSPARENT_ECDSA_PRIVATE_KEY,
+    KeyFormatType::TRANSPARENT_ECDH_PRIVATE_KEY,
+];
+
+/// Transparent EC public key formats.
+const EC_PUBLIC_FORMATS: [KeyFormatType; 3] = [
+    KeyFormatType::TRANSPARENT_EC_PUBLIC_KEY,
+    KeyFormatType::TRANSPARENT_ECDSA_PUBLIC_KEY,
+    KeyFormatType::TRANSPARENT_ECDH_PUBLIC_KEY,
+];
+
+fn curve_in(c: crate::message::enums::RecommendedCurve) -> Result<formats::Curve> {
+    use crate::message::enums::RecommendedCurve as C;
+    match c {
+        C::P_256 => Ok(formats::Curve::P256),
+        C::P_384 => Ok(formats::Curve::P384),
+        other => Err(CoreError::UnsupportedCryptographicParameters(format!(
+            "Recommended Curve {other:?}"
+        ))),
+    }
+}
+
+fn curve_out(c: formats::Curve) -> crate::message::enums::RecommendedCurve {
+    use crate::message::enums::RecommendedCurve as C;
+    match c {
+        formats::Curve::P256 => C::P_256,
+        formats::Curve::P384 => C::P_384,
+    }
+}
+
 /// The Key Block of a key object.
 fn key_block_of(object: &Object) -> Option<&KeyBlock> {
     match object {
@@ -1440,6 +1502,16 @@ pub(super) fn material_in(
                 if block.key_format_type == KeyFormatType::TRANSPARENT_SYMMETRIC_KEY =>
             {
                 k.key.0.clone()
+            }
+            crate::message::KeyMaterial::TransparentECPrivateKey(k)
+                if EC_PRIVATE_FORMATS.contains(&block.key_format_type) =>
+            {
+                formats::ec_private_transparent_to_pkcs8(curve_in(k.recommended_curve)?, &k.d.0)?
+            }
+            crate::message::KeyMaterial::TransparentECPublicKey(k)
+                if EC_PUBLIC_FORMATS.contains(&block.key_format_type) =>
+            {
+                formats::ec_public_transparent_to_spki(curve_in(k.recommended_curve)?, &k.q_string)?
             }
             crate::message::KeyMaterial::TransparentRSAPublicKey(k)
                 if block.key_format_type == KeyFormatType::TRANSPARENT_RSA_PUBLIC_KEY =>
@@ -1511,6 +1583,15 @@ pub(super) fn material_in(
             &[
                 (KeyFormatType::PKCS_8, KeyFormat::Pkcs8),
                 (KeyFormatType::TRANSPARENT_RSA_PRIVATE_KEY, KeyFormat::Pkcs8),
+                (KeyFormatType::TRANSPARENT_EC_PRIVATE_KEY, KeyFormat::Pkcs8),
+                (
+                    KeyFormatType::TRANSPARENT_ECDSA_PRIVATE_KEY,
+                    KeyFormat::Pkcs8,
+                ),
+                (
+                    KeyFormatType::TRANSPARENT_ECDH_PRIVATE_KEY,
+                    KeyFormat::Pkcs8,
+                ),
             ],
         ),
         Object::PublicKey(k) => from_block(
@@ -1520,6 +1601,18 @@ pub(super) fn material_in(
                 (KeyFormatType::X_509, KeyFormat::SubjectPublicKeyInfo),
                 (
                     KeyFormatType::TRANSPARENT_RSA_PUBLIC_KEY,
+                    KeyFormat::SubjectPublicKeyInfo,
+                ),
+                (
+                    KeyFormatType::TRANSPARENT_EC_PUBLIC_KEY,
+                    KeyFormat::SubjectPublicKeyInfo,
+                ),
+                (
+                    KeyFormatType::TRANSPARENT_ECDSA_PUBLIC_KEY,
+                    KeyFormat::SubjectPublicKeyInfo,
+                ),
+                (
+                    KeyFormatType::TRANSPARENT_ECDH_PUBLIC_KEY,
                     KeyFormat::SubjectPublicKeyInfo,
                 ),
             ],
