@@ -36,3 +36,38 @@ pub fn check_decode(data: &[u8]) {
         }
     }
 }
+
+/// Answers `data` with an [`XkmsService`](crate::service::XkmsService) over an in-memory KeyManager
+/// (one per process, holding a registered key and an outstanding pass phrase, so that lookups and
+/// authentication run); the answer must be a SOAP envelope holding an XKMS result or a fault.
+///
+/// # Panics
+/// When the property is violated.
+#[cfg(feature = "service")]
+pub fn check_service(data: &[u8]) {
+    use std::sync::{Arc, OnceLock};
+
+    use crate::SoapVersion;
+    use crate::messages::Message;
+    use crate::service::XkmsService;
+
+    static SERVICE: OnceLock<Option<XkmsService>> = OnceLock::new();
+    let service = SERVICE.get_or_init(|| {
+        let manager = kms_core::KeyManager::builder(Arc::new(kms_core::MemoryStore::new()))
+            .backend(Arc::new(kms_core::SoftwareBackend::new()))
+            .build()
+            .ok()?;
+        let service = XkmsService::new(Arc::new(manager)).ok()?;
+        // The Recommendation's Alice, so that its messages find a pass phrase to check against.
+        service.issue_pass_phrase("Alice Aardvark").ok()?;
+        Some(service)
+    });
+    let Some(service) = service else {
+        panic!("the in-memory service did not start")
+    };
+    let (_, answer) = service.handle_soap(data, SoapVersion::Soap12);
+    match parse_message(&answer) {
+        Ok(Parsed::Message(Some(_), Message::Result(_)) | Parsed::Fault(..)) => {}
+        other => panic!("the answer is not an enveloped result or fault: {other:?}"),
+    }
+}

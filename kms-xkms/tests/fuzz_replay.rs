@@ -34,3 +34,45 @@ fn saved_inputs_keep_the_fuzz_property() {
         assert!(result.is_ok(), "fuzz property violated by {}", f.display());
     }
 }
+
+/// The `xkms_service` property over the same inputs and that target's own corpus and artifacts.
+#[cfg(feature = "service")]
+#[test]
+fn saved_inputs_are_answered_by_the_service() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = common::vector_files();
+    files_under(&root.join("tests/fuzz-regressions"), &mut files);
+    files_under(&root.join("../fuzz/corpus/xkms_decode"), &mut files);
+    files_under(&root.join("../fuzz/corpus/xkms_service"), &mut files);
+    files_under(&root.join("../fuzz/artifacts/xkms_service"), &mut files);
+    for f in &files {
+        let data = std::fs::read(f).expect("read");
+        let result = std::panic::catch_unwind(|| kms_xkms::fuzzing::check_service(&data));
+        assert!(
+            result.is_ok(),
+            "service property violated by {}",
+            f.display()
+        );
+        // Bare messages also go in an envelope, so that the service processes the requests among them.
+        let Ok(text) = std::str::from_utf8(&data) else {
+            continue;
+        };
+        if text.contains("Envelope") {
+            continue;
+        }
+        let body = match text.trim_start().strip_prefix("<?xml") {
+            Some(rest) => rest.split_once("?>").map_or("", |(_, b)| b),
+            None => text,
+        };
+        let wrapped = format!(
+            r#"<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body>{body}</env:Body></env:Envelope>"#
+        );
+        let result =
+            std::panic::catch_unwind(|| kms_xkms::fuzzing::check_service(wrapped.as_bytes()));
+        assert!(
+            result.is_ok(),
+            "service property violated by {} in an envelope",
+            f.display()
+        );
+    }
+}

@@ -39,7 +39,8 @@ enum Command {
     #[cfg(feature = "kmip")]
     #[command(subcommand)]
     Ttlv(ttlv::TtlvCommand),
-    /// Serve KMIP over mutual TLS and HTTPS (`POST /kmip/2_1`); writes a development PKI on first start.
+    /// Serve KMIP over mutual TLS and HTTPS (`POST /kmip/2_1`), and XKMS (`POST /xkms`); writes a development PKI
+    /// on first start.
     #[cfg(feature = "kmip")]
     Serve(serve::ServeArgs),
     /// Client certificates signed by the development CA.

@@ -1,5 +1,6 @@
-//! `kms serve`: the main job. KMIP over mutual TLS and HTTPS `POST /kmip/2_1` on a data directory that needs
-//! no set-up: the first start writes a development PKI into DATA_DIR/certs.
+//! `kms serve`: the main job. KMIP over mutual TLS and HTTPS `POST /kmip/2_1`, and XKMS at `POST /xkms` (feature
+//! `xkms`; also over plain HTTP with `--http-addr`), on a data directory that needs no set-up: the first start
+//! writes a development PKI into DATA_DIR/certs.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
