@@ -49,6 +49,8 @@ pub enum Operation {
     Rng,
     Hash,
     Check,
+    CreateSplitKey,
+    JoinSplitKey,
     /// Giving another principal rights on an object (not a KMIP operation).
     Grant,
     /// Taking rights back (not a KMIP operation).

@@ -340,6 +340,7 @@ fn reject_server_managed(a: &Attributes) -> Result<()> {
         ),
         ("Last Change Date", a.last_change_date.is_some()),
         ("Revocation Reason", a.revocation_reason.is_some()),
+        ("Split Key", a.split_key.is_some()),
     ];
     if let Some((name, _)) = set.iter().find(|(_, present)| *present) {
         return Err(Error::AttributeReadOnly((*name).into()));

@@ -110,7 +110,7 @@ impl KeyManager {
         })
     }
 
-    fn export_plain(&self, object: &StoredObject) -> Result<KeyMaterial> {
+    pub(super) fn export_plain(&self, object: &StoredObject) -> Result<KeyMaterial> {
         let a = &object.metadata.attributes;
         let key = key_value(object)?;
         if !a.extractable {

@@ -4,7 +4,7 @@
 //! [`register`](KeyManager::register) (create.rs), [`get`](KeyManager::get) (get.rs), attribute operations
 //! (attributes.rs), [`locate`](KeyManager::locate) (locate.rs), the lifecycle (lifecycle.rs), cryptographic
 //! operations (crypto.rs), key wrapping (wrap.rs), key derivation (derive.rs), grants (access.rs) and start-up
-//! reconciliation (reconcile.rs).
+//! reconciliation (reconcile.rs), split keys (split_key.rs).
 //!
 //! Every operation takes the caller as a [`Principal`]. An object the caller may not see answers exactly like a
 //! missing one ([`Error::ItemNotFound`]). Every operation, successful or not, emits one [`AuditEvent`].
@@ -24,6 +24,7 @@ mod import;
 mod lifecycle;
 mod locate;
 mod reconcile;
+mod split_key;
 mod wrap;
 
 use std::sync::Arc;
@@ -42,6 +43,9 @@ pub use get::{ExportedKey, GetRequest, KeyWrappingSpec, ManagedObject};
 pub use import::ImportRequest;
 pub use locate::Located;
 pub use reconcile::{MissingKey, ReconcileOptions};
+pub use split_key::{
+    CreateSplitKeyRequest, JoinSplitKeyRequest, MAX_SPLIT_KEY_PARTS, SecretSharing, SharePart,
+};
 
 use crate::audit::{AuditEvent, AuditSink, Operation, Outcome, TracingAuditSink};
 use crate::backend::{Capabilities, KeyBackend, KeyRef};

@@ -355,6 +355,10 @@ pub struct Attributes {
     pub revocation_reason: Option<RevocationReason>,
     /// Custom attributes (`x-` client, `y-` server names in KMIP 1.x; Vendor Attributes in 2.x), by name.
     pub custom: BTreeMap<String, AttributeValue>,
+    /// The fields of a Split Key object (server-managed; only objects of type Split Key have them). Last, and
+    /// defaulted, so that records written before it existed still read.
+    #[serde(default)]
+    pub split_key: Option<SplitKeyInfo>,
 }
 
 impl Default for Attributes {
@@ -387,7 +391,89 @@ impl Default for Attributes {
             original_creation_date: None,
             revocation_reason: None,
             custom: BTreeMap::new(),
+            split_key: None,
         }
+    }
+}
+
+/// KMIP Split Key Method (KMIP 2.1 §11.46), with the specification's values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[repr(u32)]
+pub enum SplitKeyMethod {
+    /// XOR: every part is needed.
+    Xor = 0x01,
+    /// Polynomial Sharing GF(2^16).
+    PolynomialSharingGf2_16 = 0x02,
+    /// Polynomial Sharing Prime Field (with a Prime Field Size).
+    PolynomialSharingPrimeField = 0x03,
+    /// Polynomial Sharing GF(2^8): Shamir secret sharing byte by byte over GF(2^8).
+    PolynomialSharingGf2_8 = 0x04,
+}
+
+impl SplitKeyMethod {
+    /// From the KMIP enumeration value; `None` for values the specification does not define.
+    #[must_use]
+    pub fn from_kmip(v: u32) -> Option<Self> {
+        match v {
+            0x01 => Some(Self::Xor),
+            0x02 => Some(Self::PolynomialSharingGf2_16),
+            0x03 => Some(Self::PolynomialSharingPrimeField),
+            0x04 => Some(Self::PolynomialSharingGf2_8),
+            _ => None,
+        }
+    }
+
+    /// The KMIP enumeration value.
+    #[must_use]
+    pub fn to_kmip(self) -> u32 {
+        self as u32
+    }
+}
+
+impl std::fmt::Display for SplitKeyMethod {
+    /// The specification's name.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Xor => "XOR",
+            Self::PolynomialSharingGf2_16 => "Polynomial Sharing GF (2^16)",
+            Self::PolynomialSharingPrimeField => "Polynomial Sharing Prime Field",
+            Self::PolynomialSharingGf2_8 => "Polynomial Sharing GF (2^8)",
+        })
+    }
+}
+
+/// The fields of a KMIP Split Key object (KMIP 2.1 §2.2.6) besides its Key Block, and what the server needs to
+/// join the parts safely again.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SplitKeyInfo {
+    /// Split Key Parts: how many parts the key was split into (N).
+    pub split_key_parts: u32,
+    /// Key Part Identifier: which part this is, 1 to N (the share's abscissa).
+    pub key_part_identifier: u32,
+    /// Split Key Threshold: how many parts join to the key (M).
+    pub split_key_threshold: u32,
+    /// Split Key Method.
+    pub split_key_method: SplitKeyMethod,
+    /// Prime Field Size, big-endian (Polynomial Sharing Prime Field only).
+    pub prime_field_size: Option<Vec<u8>>,
+    /// Which Create Split Key made this part (shared by all its parts, not a KMIP field): parts of two splits
+    /// of one key must not be mixed, since they would join to garbage.
+    pub split_id: String,
+    /// Key check value of the split secret, HMAC-SHA256 keyed with it over the split id: a join from a corrupted
+    /// or foreign part gives another secret, which this value tells apart. It reveals what a salted hash of the
+    /// key does, which is nothing for keys; low-entropy Secret Data (passwords) should not be split.
+    pub key_check_value: Vec<u8>,
+}
+
+impl std::fmt::Debug for SplitKeyInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SplitKeyInfo")
+            .field("split_key_parts", &self.split_key_parts)
+            .field("key_part_identifier", &self.key_part_identifier)
+            .field("split_key_threshold", &self.split_key_threshold)
+            .field("split_key_method", &self.split_key_method)
+            .field("split_id", &self.split_id)
+            .finish_non_exhaustive()
     }
 }
 

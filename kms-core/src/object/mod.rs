@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 pub use attributes::{
     AttributeValue, Attributes, CryptographicAlgorithm, Grant, Link, LinkType, Name, NameType,
-    ObjectMetadata, RecommendedCurve, RevocationReason, RevocationReasonCode, Rights, UsageMask,
+    ObjectMetadata, RecommendedCurve, RevocationReason, RevocationReasonCode, Rights, SplitKeyInfo,
+    SplitKeyMethod, UsageMask,
 };
 pub use state::{LifecycleEvent, Purpose, State};
 
