@@ -15,6 +15,7 @@ mod computed;
 mod convert;
 mod formats;
 mod ops;
+mod split_key;
 mod transfer;
 
 use std::sync::Arc;

@@ -54,7 +54,7 @@ type Result<T> = std::result::Result<T, CoreError>;
 const MAX_LOG_MESSAGE: usize = 1024;
 
 /// The operations this service answers, in Query's order.
-const OPERATIONS: [Operation; 31] = [
+const OPERATIONS: [Operation; 33] = [
     Operation::CREATE,
     Operation::CREATE_KEY_PAIR,
     Operation::CHECK,
@@ -86,6 +86,8 @@ const OPERATIONS: [Operation; 31] = [
     Operation::LOG,
     Operation::IMPORT,
     Operation::EXPORT,
+    Operation::CREATE_SPLIT_KEY,
+    Operation::JOIN_SPLIT_KEY,
 ];
 
 /// Runs one batch item.
@@ -642,6 +644,12 @@ pub(super) fn execute(
             tracing::info!(target: "kms::kmip::log", client = who.name(), message, "KMIP Log");
             ResponsePayload::Log(crate::message::operations::server::EmptyPayload::default())
         }
+        RequestPayload::CreateSplitKey(p) => ResponsePayload::CreateSplitKey(
+            super::split_key::create(service, who, version, p, state)?,
+        ),
+        RequestPayload::JoinSplitKey(p) => {
+            ResponsePayload::JoinSplitKey(super::split_key::join(service, who, version, p, state)?)
+        }
         RequestPayload::RNGRetrieve(p) => {
             let len = usize::try_from(p.data_length)
                 .map_err(|_| CoreError::InvalidField("negative Data Length".into()))?;
@@ -762,6 +770,7 @@ fn query(version: Version, functions: &[QueryFunction]) -> QueryResponse {
                     .iter()
                     .copied()
                     .filter(|op| op.since() != Some(2) || version >= Version::V2_0)
+                    .filter(|op| super::split_key::offered(*op, version))
                     .collect();
             }
             QueryFunction::QUERY_OBJECTS => {
@@ -772,6 +781,7 @@ fn query(version: Version, functions: &[QueryFunction]) -> QueryResponse {
                     ObjectType::PRIVATE_KEY,
                     ObjectType::SECRET_DATA,
                     ObjectType::OPAQUE_OBJECT,
+                    ObjectType::SPLIT_KEY,
                 ];
             }
             QueryFunction::QUERY_SERVER_INFORMATION => {
@@ -1325,6 +1335,9 @@ pub(super) fn object_out(
     mut object: ManagedObject,
     requested: Option<KeyFormatType>,
 ) -> Result<Object> {
+    if object.object_type == CoreObjectType::SplitKey {
+        return super::split_key::object_out(object, requested);
+    }
     let key = std::mem::replace(
         &mut object.key,
         ExportedKey::Plain(KeyMaterial::new(KeyFormat::Raw, Zeroizing::new(Vec::new()))),
