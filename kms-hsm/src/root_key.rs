@@ -11,6 +11,7 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use cryptoki::mechanism::Mechanism;
 use cryptoki::mechanism::aead::GcmParams;
@@ -18,11 +19,12 @@ use cryptoki::object::{Attribute, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
 use kms_core::store::seal::ROOT_KEY_LEN;
 use kms_core::store::{RootKeyError, RootKeyProvider};
+use parking_lot::Mutex;
 use zeroize::Zeroizing;
 
 use crate::error::OpenError;
 use crate::pool::SessionPool;
-use crate::{Pkcs11Config, backend, module};
+use crate::{Pkcs11Config, TokenSelector, backend, module};
 
 const MAGIC: &[u8; 8] = b"KMSHSMRK";
 const VERSION: u8 = 1;
@@ -32,9 +34,22 @@ const BLOB_LEN: usize = MAGIC.len() + 1 + IV_LEN + ROOT_KEY_LEN + TAG_LEN;
 
 /// A [`RootKeyProvider`] whose root key is wrapped by a key held in a PKCS#11 token.
 pub struct HsmRootKey {
-    pool: SessionPool,
+    source: Source,
+    /// Opened on first use (or by [`HsmRootKey::open`]).
+    pool: Mutex<Option<Arc<SessionPool>>>,
     kek_label: String,
     path: PathBuf,
+}
+
+/// Where the token and its PIN come from.
+enum Source {
+    Config(Box<Pkcs11Config>),
+    /// The PIN is read from this environment variable when the token is first needed.
+    Env {
+        module: PathBuf,
+        token: TokenSelector,
+        pin_env: String,
+    },
 }
 
 impl std::fmt::Debug for HsmRootKey {
@@ -66,16 +81,66 @@ impl HsmRootKey {
         kek_label: impl Into<String>,
         path: impl Into<PathBuf>,
     ) -> Result<Self, OpenError> {
+        let this = Self {
+            source: Source::Config(Box::new(config.clone())),
+            pool: Mutex::new(None),
+            kek_label: kek_label.into(),
+            path: path.into(),
+        };
+        let pool = Self::connect(config)?;
+        *this.pool.lock() = Some(pool);
+        Ok(this)
+    }
+
+    /// The wrapped root key `root.key.hsm` in a store's data directory, under the key-encryption key
+    /// [`HsmRootKey::DEFAULT_KEK_LABEL`] of the token, with the user PIN from the environment variable `pin_env`.
+    /// The token is opened when the store first asks for the root key, so errors surface there.
+    #[must_use]
+    pub fn in_data_dir(
+        module: impl Into<PathBuf>,
+        token: TokenSelector,
+        pin_env: impl Into<String>,
+        data_dir: impl AsRef<Path>,
+    ) -> Self {
+        Self {
+            source: Source::Env {
+                module: module.into(),
+                token,
+                pin_env: pin_env.into(),
+            },
+            pool: Mutex::new(None),
+            kek_label: Self::DEFAULT_KEK_LABEL.to_owned(),
+            path: data_dir.as_ref().join(Self::FILE_NAME),
+        }
+    }
+
+    fn connect(config: &Pkcs11Config) -> Result<Arc<SessionPool>, OpenError> {
         let ctx = module::shared_context(&config.module)?;
         let slot = backend::find_slot(&ctx, &config.token)?;
         let pool = SessionPool::new(ctx, slot, config.pin.clone(), 2, config.session_wait);
         let session = pool.open_logged_in().map_err(backend::login_error)?;
         pool.adopt(session);
-        Ok(Self {
-            pool,
-            kek_label: kek_label.into(),
-            path: path.into(),
-        })
+        Ok(Arc::new(pool))
+    }
+
+    fn pool(&self) -> Result<Arc<SessionPool>, RootKeyError> {
+        let mut slot = self.pool.lock();
+        if let Some(p) = &*slot {
+            return Ok(Arc::clone(p));
+        }
+        let opened = match &self.source {
+            Source::Config(c) => Self::connect(c),
+            Source::Env {
+                module,
+                token,
+                pin_env,
+            } => Pkcs11Config::pin_from_env(pin_env).and_then(|pin| {
+                Self::connect(&Pkcs11Config::new(module.clone(), token.clone(), pin))
+            }),
+        }
+        .map_err(|e| provider("opening the token", e))?;
+        *slot = Some(Arc::clone(&opened));
+        Ok(opened)
     }
 
     /// The wrapped root key's file.
@@ -94,7 +159,7 @@ impl HsmRootKey {
     }
 
     fn kek(&self, create: bool) -> Result<ObjectHandle, RootKeyError> {
-        self.pool
+        self.pool()?
             .with("finding the root key-encryption key", |s| {
                 if let Some(h) = self.find_kek(s)? {
                     return Ok(Some(h));
@@ -153,7 +218,7 @@ impl HsmRootKey {
         let iv_at = MAGIC.len() + 1;
         let aad = self.aad();
         let plain = self
-            .pool
+            .pool()?
             .with("unwrapping the root key", |s| {
                 let mut iv = blob[iv_at..iv_at + IV_LEN].to_vec();
                 let params = GcmParams::new(&mut iv, &aad, ((TAG_LEN * 8) as u64).into())?;
@@ -178,7 +243,7 @@ impl HsmRootKey {
         let kek = self.kek(true)?;
         let mut root = Zeroizing::new([0u8; ROOT_KEY_LEN]);
         let mut iv = [0u8; IV_LEN];
-        self.pool
+        self.pool()?
             .with("generating the root key", |s| {
                 s.generate_random_slice(root.as_mut())?;
                 s.generate_random_slice(&mut iv)
@@ -186,7 +251,7 @@ impl HsmRootKey {
             .map_err(|e| provider("the token", e))?;
         let aad = self.aad();
         let sealed = self
-            .pool
+            .pool()?
             .with("wrapping the root key", |s| {
                 let mut nonce = iv;
                 let params = GcmParams::new(&mut nonce, &aad, ((TAG_LEN * 8) as u64).into())?;

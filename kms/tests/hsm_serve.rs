@@ -1,8 +1,8 @@
 //! `kms serve --backend pkcs11` end to end against the SoftHSM2 token scripts/test creates
 //! (KMS_TEST_PKCS11_MODULE, KMS_TEST_PKCS11_TOKEN, KMS_TEST_PKCS11_PIN): KMIP clients create an AES key and an EC
 //! key pair held by the token, encrypt, decrypt, sign and verify; the keys cannot be read out; what the token
-//! cannot do is refused with a KMIP error, not a general failure; a restart on the same data directory uses the
-//! same keys; a wrong PIN stops the server at start with a clear message.
+//! cannot do is refused with a KMIP error, not a general failure; the store's root key is wrapped by the token; a
+//! restart on the same data directory uses the same keys; a wrong PIN stops the server at start with a clear message.
 #![cfg(all(feature = "cli", feature = "kmip", feature = "hsm"))]
 #![allow(clippy::unwrap_used)]
 
@@ -51,6 +51,12 @@ fn serve_command(data: &Path, token: &str, pin: &str) -> Command {
             &var("KMS_TEST_PKCS11_MODULE"),
         ])
         .args(["--pkcs11-token", token])
+        .args([
+            "--root-key-pkcs11",
+            token,
+            "--root-key-pkcs11-module",
+            &var("KMS_TEST_PKCS11_MODULE"),
+        ])
         .env("KMS_PKCS11_PIN", pin);
     cmd
 }
@@ -212,6 +218,9 @@ fn serve_with_the_pkcs11_backend_keeps_keys_in_the_token() {
         );
         (aes, private, public, ct)
     };
+    // The store's root key is wrapped by the token, not in a file.
+    assert!(data.join("root.key.hsm").is_file());
+    assert!(!data.join("root.key").exists());
     // Only references are in the store; after a restart the same token objects answer.
     let served = serve(&data);
     let pt = ok(client(

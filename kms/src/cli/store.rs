@@ -56,6 +56,21 @@ pub struct StoreArgs {
     #[cfg(feature = "tpm")]
     #[arg(long, value_name = "TCTI", conflicts_with = "root_key_file")]
     root_key_tpm: Option<String>,
+    /// Keep the root key wrapped by a non-extractable AES key in the PKCS#11 token with this label (module
+    /// --root-key-pkcs11-module, user PIN in KMS_PKCS11_PIN): DATA_DIR/root.key.hsm, generated on first start,
+    /// opens only with that token.
+    #[cfg(feature = "hsm")]
+    #[arg(
+        long,
+        value_name = "LABEL",
+        conflicts_with = "root_key_file",
+        requires = "root_key_pkcs11_module"
+    )]
+    root_key_pkcs11: Option<String>,
+    /// The PKCS#11 module for --root-key-pkcs11.
+    #[cfg(feature = "hsm")]
+    #[arg(long, value_name = "PATH")]
+    root_key_pkcs11_module: Option<PathBuf>,
 }
 
 /// An opened store, and whether this process is its only writer.
@@ -70,6 +85,15 @@ fn root_key(args: &StoreArgs, data_dir: &Path) -> Box<dyn RootKeyProvider> {
     #[cfg(feature = "tpm")]
     if let Some(tcti) = &args.root_key_tpm {
         return Box::new(kms_tpm::TpmRootKey::in_data_dir_with_tcti(tcti, data_dir));
+    }
+    #[cfg(feature = "hsm")]
+    if let (Some(label), Some(module)) = (&args.root_key_pkcs11, &args.root_key_pkcs11_module) {
+        return Box::new(kms_hsm::HsmRootKey::in_data_dir(
+            module,
+            kms_hsm::TokenSelector::Label(label.clone()),
+            kms_hsm::PIN_ENV,
+            data_dir,
+        ));
     }
     match &args.root_key_file {
         Some(path) => Box::new(FileRootKey::existing(path)),
