@@ -1138,10 +1138,23 @@ pub(super) fn wrapping_in(
     };
     let p = info.cryptographic_parameters.as_ref();
     let algorithm = match p.and_then(|p| p.padding_method) {
-        Some(PaddingMethod::OAEP) => WrapAlgorithm::RsaOaep(
-            p.and_then(|p| p.hashing_algorithm)
-                .map_or(Ok(CoreHash::Sha1), hash_in)?,
-        ),
+        Some(PaddingMethod::OAEP) => {
+            let hash = p
+                .and_then(|p| p.hashing_algorithm)
+                .map_or(Ok(CoreHash::Sha1), hash_in)?;
+            // KMIP's default MGF1 hash is SHA-1 (as in Decrypt); key wrapping here uses MGF1 with the OAEP hash.
+            let mgf1 = p
+                .and_then(|p| p.mask_generator_hashing_algorithm)
+                .map_or(Ok(CoreHash::Sha1), hash_in)?;
+            if mgf1 != hash {
+                return Err(CoreError::UnsupportedCryptographicParameters(
+                    "RSA-OAEP key wrapping uses MGF1 with the OAEP hash: give Mask Generator Hashing \
+                     Algorithm equal to Hashing Algorithm"
+                        .into(),
+                ));
+            }
+            WrapAlgorithm::RsaOaep(hash)
+        }
         _ => match p.and_then(|p| p.block_cipher_mode) {
             None | Some(BlockCipherMode::NISTKEYWRAP) => WrapAlgorithm::AesKeyWrap,
             Some(BlockCipherMode::AESKEYWRAPPADDING) => WrapAlgorithm::AesKeyWrapPadded,
@@ -1319,6 +1332,8 @@ fn key_block(
                             block_cipher_mode,
                             padding_method,
                             hashing_algorithm,
+                            // Said explicitly: the KMIP default (SHA-1) is not what OAEP-SHA-2 used.
+                            mask_generator_hashing_algorithm: padding_method.and(hashing_algorithm),
                             ..Default::default()
                         })),
                         ..Default::default()
