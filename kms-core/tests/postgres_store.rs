@@ -482,3 +482,90 @@ fn everything_acknowledged_survives_a_new_connection() {
     }
     assert_eq!(reopened.locate(&LocateQuery::default()).unwrap().len(), 200);
 }
+
+/// The CA of the shared server's TLS certificate (scripts/test makes one for its throwaway cluster).
+fn postgres_ca() -> std::path::PathBuf {
+    std::env::var("KMS_TEST_POSTGRES_CA")
+        .unwrap_or_else(|_| {
+            panic!(
+                "KMS_TEST_POSTGRES_CA is not set: run ./scripts/test (or set it to the CA of the TLS certificate \
+                 of the server at KMS_TEST_POSTGRES_URL)"
+            )
+        })
+        .into()
+}
+
+fn with_param(url: &str, param: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{param}")
+}
+
+/// TLS to the database: with the server's CA the store connects over TLS (the server says so); with another CA
+/// the handshake fails; `sslmode=require` without a CA is refused rather than sent in the clear.
+#[test]
+fn tls_to_the_database_is_used_and_verified() {
+    let ca = postgres_ca();
+    let schema = postgres_common::fresh_schema_name();
+    let app = format!("kms-tls-{}", uuid::Uuid::new_v4().simple());
+    let url = with_param(&url(), &format!("application_name={app}"));
+    let mut options = options_in(&schema);
+    options.tls_ca_file = Some(ca.clone());
+    let store = PostgresStore::connect(&url, &root_key(0x42), options).unwrap();
+    let o = aes_key("alice");
+    store.put(&o).unwrap();
+    assert_eq!(store.get(&o.metadata.id).unwrap(), o);
+    let rows = postgres_common::query_at(
+        &url,
+        "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+         WHERE a.application_name = $1 AND a.pid <> pg_backend_pid()",
+        &[&app],
+    );
+    assert!(!rows.is_empty(), "the store's connections are listed");
+    assert!(rows.iter().all(|r| r.get::<_, bool>(0)), "every one is TLS");
+    drop(store);
+
+    // A CA that did not issue the server's certificate: refused, and retryable only in the sense that the
+    // database is unreachable as configured.
+    let dir = tempfile::tempdir().unwrap();
+    let other_ca = dir.path().join("other.pem");
+    std::fs::write(&other_ca, OTHER_CA_PEM).unwrap();
+    let mut options = options_in(&schema);
+    options.tls_ca_file = Some(other_ca);
+    options.connect_timeout = Duration::from_secs(3);
+    options.operation_timeout = Duration::from_secs(5);
+    let e = PostgresStore::connect(&url, &root_key(0x42), options).unwrap_err();
+    assert!(
+        e.to_string().contains("certificate") || format!("{e:?}").contains("certificate"),
+        "{e:?}"
+    );
+
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(&garbage, b"not a certificate").unwrap();
+    let mut options = options_in(&schema);
+    options.tls_ca_file = Some(garbage);
+    let e = PostgresStore::connect(&url, &root_key(0x42), options).unwrap_err();
+    assert!(matches!(postgres_error(e), PostgresError::TlsCa { .. }));
+
+    let e = PostgresStore::connect(
+        &with_param(&url, "sslmode=require"),
+        &root_key(0x42),
+        options_in(&schema),
+    )
+    .unwrap_err();
+    assert!(matches!(postgres_error(e), PostgresError::Option(_)));
+    postgres_common::execute_at(&url, &format!("DROP SCHEMA {schema} CASCADE"));
+}
+
+/// A self-signed P-256 CA that issued nothing the test server presents (CN=kms-test-other-ca).
+const OTHER_CA_PEM: &str = "-----BEGIN CERTIFICATE-----
+MIIBjjCCATWgAwIBAgIUazHyRFAXxibyuXLAfBpWVPrtaRYwCgYIKoZIzj0EAwIw
+HDEaMBgGA1UEAwwRa21zLXRlc3Qtb3RoZXItY2EwIBcNMjYxMTI5MjE0NzQwWhgP
+MjEyNjExMDUyMTQ3NDBaMBwxGjAYBgNVBAMMEWttcy10ZXN0LW90aGVyLWNhMFkw
+EwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAELRKIAHCYsdCePNAUErubuwzKUbVgOeFH
+LJOfRPMePy0ZumdZ70GlH/E5RlBvmamcsPybc7JTrGa44KufMEG9KKNTMFEwHQYD
+VR0OBBYEFBkVFfeaOd8p1FF+DfSWk6oEe8p5MB8GA1UdIwQYMBaAFBkVFfeaOd8p
+1FF+DfSWk6oEe8p5MA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDRwAwRAIg
+SLh9lWi1c7NTNc3UHX6MDRvEcCy+yaUs/BE6kKRhZtICIEg7sH/E19+xDRGzZN+r
+lgtqoDlDxJH1uyUSwffPLEHy
+-----END CERTIFICATE-----
+";

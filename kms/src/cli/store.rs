@@ -51,6 +51,11 @@ pub struct StoreArgs {
     #[cfg(feature = "postgres")]
     #[arg(long, value_name = "N", default_value_t = 16)]
     database_pool_size: usize,
+    /// With --store postgres: TLS to the database, verified against this CA certificate file (PEM); the
+    /// connection is then TLS or nothing.
+    #[cfg(feature = "postgres")]
+    #[arg(long, value_name = "PATH")]
+    database_ca_file: Option<PathBuf>,
     /// Seal the root key to this TPM (a TCTI string, e.g. device:/dev/tpmrm0): DATA_DIR/root.tpm, generated and
     /// sealed on first start, opens only on this TPM.
     #[cfg(feature = "tpm")]
@@ -127,6 +132,7 @@ pub fn open_store(args: &StoreArgs, data_dir: &Path) -> anyhow::Result<OpenedSto
             let mut options = kms_core::store::PostgresOptions::default();
             options.schema.clone_from(&args.database_schema);
             options.pool_size = args.database_pool_size;
+            options.tls_ca_file.clone_from(&args.database_ca_file);
             // Not the URL in the message: it may carry a password.
             let store = kms_core::store::PostgresStore::connect(url, root_key.as_ref(), options)
                 .context("opening the PostgreSQL object store")?;

@@ -106,6 +106,11 @@ impl Deployment {
 
     /// Starts node `n` and waits for its KMIP address.
     pub fn start(&self, n: usize) -> Served {
+        self.start_with(n, &[])
+    }
+
+    /// Starts node `n` with more `kms serve` arguments.
+    pub fn start_with(&self, n: usize, extra: &[&str]) -> Served {
         let data_dir = self.data_dir(n);
         // The server's log goes beside its data, for whoever debugs a failure.
         let log = std::fs::OpenOptions::new()
@@ -121,6 +126,7 @@ impl Deployment {
             .args(["--store", "postgres", "--database-schema", &self.schema])
             .arg("--root-key-file")
             .arg(&self.root_key)
+            .args(extra)
             .env("KMS_DATABASE_URL", &self.url)
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))

@@ -37,6 +37,14 @@ pub enum PostgresError {
          key (e.g. one --root-key-file)"
     )]
     WrongRootKey,
+    /// The CA file for TLS to the database could not be used.
+    #[error("database CA file {path}: {reason}")]
+    TlsCa {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The connection pool could not be used.
     #[error("connection pool: {0}")]
     Pool(String),

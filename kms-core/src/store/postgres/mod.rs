@@ -27,6 +27,7 @@ mod columns;
 mod error;
 mod runtime;
 mod schema;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +35,7 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::NoTls;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::types::ToSql;
 
 pub use self::batch::PutStats;
@@ -67,6 +69,10 @@ pub struct PostgresOptions {
     pub max_batch: usize,
     /// Worker threads of the store's runtime (the database does the work; two are plenty).
     pub runtime_threads: usize,
+    /// TLS to the database: the PEM file of the CA certificate(s) the server's certificate must chain to. When
+    /// set, the connection is TLS (rustls, TLS 1.2+, certificate and host name verified) or nothing, whatever the
+    /// URL's `sslmode`; when unset, a URL asking for `sslmode=require` is refused rather than sent in the clear.
+    pub tls_ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for PostgresOptions {
@@ -78,6 +84,7 @@ impl Default for PostgresOptions {
             connect_timeout: Duration::from_secs(5),
             max_batch: 512,
             runtime_threads: 2,
+            tls_ca_file: None,
         }
     }
 }
@@ -196,15 +203,24 @@ impl PostgresStore {
             };
             config.options(all);
         }
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match &options.tls_ca_file {
+            Some(ca) => {
+                config.ssl_mode(SslMode::Require);
+                Manager::from_config(config, tls::connector(ca)?, manager_config)
+            }
+            None if config.get_ssl_mode() == SslMode::Require => {
+                return Err(PostgresError::Option(
+                    "sslmode=require needs the CA that verifies the server (tls_ca_file, --database-ca-file)",
+                )
+                .into());
+            }
+            None => Manager::from_config(config, NoTls, manager_config),
+        };
         let sealer = Arc::new(Sealer::new(root_key)?);
         let bridge = Bridge::new(options.runtime_threads)?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
         let pool = Pool::builder(manager)
             .max_size(options.pool_size)
             .runtime(deadpool_postgres::Runtime::Tokio1)
