@@ -606,3 +606,90 @@ fn transparent_ec_keys_round_trip() {
         bytes_of(&get_key(&s, &private, KeyFormatType::PKCS_8))
     );
 }
+
+/// A registered X.509 certificate: its type, length and the subject's and issuer's Common Names are derived
+/// from it, and read-only.
+#[test]
+fn certificate_attributes_are_derived_and_read_only() {
+    use kms_kmip::message::IndexedAttribute;
+    use kms_kmip::message::enums::CertificateType;
+    use kms_kmip::message::objects::Certificate;
+    use kms_kmip::message::operations::access::ModifyAttributeRequest;
+    use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
+
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    params.distinguished_name = DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "derived attributes");
+    let key = KeyPair::generate().expect("key");
+    let der = params
+        .self_signed(&key)
+        .expect("certificate")
+        .der()
+        .to_vec();
+
+    let s = service();
+    let ResponsePayload::Register(r) = ok(send(
+        &s,
+        Version::V2_1,
+        RequestPayload::Register(RegisterRequest {
+            object_type: ObjectType::CERTIFICATE,
+            // A Certificate Type that restates the certificate's is accepted.
+            attributes: Attributes::new(vec![Attribute::CertificateType(CertificateType::X_509)]),
+            object: Some(Box::new(Object::Certificate(Certificate {
+                certificate_type: CertificateType::X_509,
+                certificate_value: der.clone(),
+                ..Default::default()
+            }))),
+            ..Default::default()
+        }),
+        None,
+    )) else {
+        panic!("register")
+    };
+    let id = r.unique_identifier.as_str().expect("id").to_owned();
+    let ResponsePayload::GetAttributes(a) = ok(send(
+        &s,
+        Version::V2_1,
+        RequestPayload::GetAttributes(GetAttributesRequest {
+            unique_identifier: uid(&id),
+            attribute_references: vec![
+                AttributeReference::Standard(Tag::CERTIFICATE_SUBJECT_CN),
+                AttributeReference::Standard(Tag::CERTIFICATE_ISSUER_CN),
+                AttributeReference::Standard(Tag::CERTIFICATE_LENGTH),
+            ],
+            ..Default::default()
+        }),
+        None,
+    )) else {
+        panic!("get attributes")
+    };
+    let mut got = a.attributes.expect("attributes").attributes;
+    got.sort_by_key(Attribute::tag);
+    let mut expected = vec![
+        Attribute::CertificateSubjectCN("derived attributes".into()),
+        Attribute::CertificateIssuerCN("derived attributes".into()),
+        Attribute::CertificateLength(i32::try_from(der.len()).expect("len")),
+    ];
+    expected.sort_by_key(Attribute::tag);
+    assert_eq!(got, expected);
+
+    let modify = send(
+        &s,
+        Version::V2_1,
+        RequestPayload::ModifyAttribute(ModifyAttributeRequest {
+            unique_identifier: uid(&id),
+            attribute: IndexedAttribute {
+                attribute: Attribute::CertificateLength(123),
+                index: None,
+            },
+            ..Default::default()
+        }),
+        None,
+    );
+    assert_eq!(
+        modify.result_reason,
+        Some(ResultReason::ATTRIBUTE_READ_ONLY)
+    );
+}

@@ -71,6 +71,8 @@ pub(super) struct Wanted {
     key_format_type: bool,
     random_number_generator: bool,
     original_creation_date: bool,
+    /// Which of [`CERTIFICATE_TAGS`].
+    certificate: [bool; 4],
 }
 
 impl Wanted {
@@ -81,6 +83,7 @@ impl Wanted {
             key_format_type: true,
             random_number_generator: true,
             original_creation_date: true,
+            certificate: [true; 4],
         }
     }
 
@@ -92,17 +95,21 @@ impl Wanted {
             key_format_type: named(Tag::KEY_FORMAT_TYPE),
             random_number_generator: named(Tag::RANDOM_NUMBER_GENERATOR),
             original_creation_date: named(Tag::ORIGINAL_CREATION_DATE),
+            certificate: CERTIFICATE_TAGS.map(named),
         }
     }
 
     /// Whether `reference` is one of the derived attributes.
     pub(super) fn is_derived(reference: &AttributeReference) -> bool {
-        matches!(
-            reference,
-            AttributeReference::Standard(
-                Tag::DIGEST | Tag::KEY_FORMAT_TYPE | Tag::RANDOM_NUMBER_GENERATOR
-            )
-        )
+        match reference {
+            AttributeReference::Standard(t) => {
+                matches!(
+                    *t,
+                    Tag::DIGEST | Tag::KEY_FORMAT_TYPE | Tag::RANDOM_NUMBER_GENERATOR
+                ) || CERTIFICATE_TAGS.contains(t)
+            }
+            AttributeReference::Vendor { .. } => false,
+        }
     }
 }
 
@@ -146,7 +153,8 @@ pub(super) fn derived(
     if !(wanted.digest
         || wanted.key_format_type
         || wanted.random_number_generator
-        || wanted.original_creation_date)
+        || wanted.original_creation_date
+        || wanted.certificate.contains(&true))
     {
         return Ok(out);
     }
@@ -188,6 +196,51 @@ pub(super) fn derived(
         out.push(Attribute::OriginalCreationDate(super::convert::date_out(
             initial,
         )));
+    }
+    if wanted.certificate.contains(&true) && metadata.object_type == ObjectType::Certificate {
+        out.extend(certificate_attributes(m, who, id)?.into_iter().filter(|a| {
+            CERTIFICATE_TAGS
+                .iter()
+                .zip(wanted.certificate)
+                .any(|(t, w)| w && *t == a.tag())
+        }));
+    }
+    Ok(out)
+}
+
+/// The certificate attributes derived from the certificate itself (KMIP 2.1 §4.5-4.9).
+const CERTIFICATE_TAGS: [Tag; 4] = [
+    Tag::CERTIFICATE_TYPE,
+    Tag::CERTIFICATE_LENGTH,
+    Tag::CERTIFICATE_SUBJECT_CN,
+    Tag::CERTIFICATE_ISSUER_CN,
+];
+
+/// Certificate Type, Certificate Length and the subject's and issuer's Common Names of an X.509 certificate.
+fn certificate_attributes(
+    m: &KeyManager,
+    who: &Principal,
+    id: &ObjectId,
+) -> Result<Vec<Attribute>, CoreError> {
+    use x509_cert::der::Decode;
+    let object = m.get(who, id, &kms_core::manager::GetRequest::default())?;
+    let kms_core::manager::ExportedKey::Plain(material) = object.key else {
+        return Ok(Vec::new());
+    };
+    let der = material.bytes();
+    let mut out = vec![
+        Attribute::CertificateType(crate::message::enums::CertificateType::X_509),
+        Attribute::CertificateLength(i32::try_from(der.len()).unwrap_or(i32::MAX)),
+    ];
+    // A certificate that does not parse keeps its type and length; the names are left out.
+    if let Ok(cert) = x509_cert::Certificate::from_der(der) {
+        let tbs = cert.tbs_certificate();
+        if let Ok(Some(cn)) = tbs.subject().common_name() {
+            out.push(Attribute::CertificateSubjectCN(String::from(cn)));
+        }
+        if let Ok(Some(cn)) = tbs.issuer().common_name() {
+            out.push(Attribute::CertificateIssuerCN(String::from(cn)));
+        }
     }
     Ok(out)
 }

@@ -257,6 +257,12 @@ pub(crate) fn attribute_in(a: &Attribute) -> Result<CoreAttribute, CoreError> {
         Attribute::Vendor(v) => {
             CoreAttribute::Custom(custom_name(v)?, vendor_value_in(&v.attribute_value)?)
         }
+        other if SERVER_DERIVED.contains(&other.tag()) => {
+            return Err(CoreError::AttributeReadOnly(format!(
+                "{} is derived by the server",
+                other.tag()
+            )));
+        }
         other if KEPT_AS_ITEMS.contains(&other.tag()) => {
             let mut buf = Vec::new();
             let mut e = Encoder::new(&mut buf, Version::V2_1);
@@ -290,6 +296,17 @@ const KEPT_AS_ITEMS: &[Tag] = &[
     Tag::OPERATION_POLICY_NAME,
     Tag::QUANTUM_SAFE,
     Tag::NIST_KEY_TYPE,
+];
+
+/// Attributes the server derives from the object (see `computed`): read-only to clients.
+const SERVER_DERIVED: &[Tag] = &[
+    Tag::DIGEST,
+    Tag::KEY_FORMAT_TYPE,
+    Tag::RANDOM_NUMBER_GENERATOR,
+    Tag::CERTIFICATE_TYPE,
+    Tag::CERTIFICATE_LENGTH,
+    Tag::CERTIFICATE_SUBJECT_CN,
+    Tag::CERTIFICATE_ISSUER_CN,
 ];
 
 /// The custom-attribute name prefix of [`KEPT_AS_ITEMS`]; client vendor attributes may not use it.

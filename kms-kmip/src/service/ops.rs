@@ -160,7 +160,15 @@ pub(super) fn execute(
                 )
                 .into());
             }
-            let mut attributes = template_in(&p.attributes)?;
+            // A Certificate Type that restates the certificate's own is accepted and dropped: the server
+            // derives it.
+            let mut template = p.attributes.clone();
+            if let Object::Certificate(c) = object {
+                template.attributes.retain(
+                    |a| !matches!(a, Attribute::CertificateType(t) if *t == c.certificate_type),
+                );
+            }
+            let mut attributes = template_in(&template)?;
             let material = material_in(object, &mut attributes)?;
             keep_registered_format(object, &mut attributes);
             let new = m.register(who, object_type, material, attributes)?;
