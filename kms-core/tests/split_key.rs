@@ -630,3 +630,21 @@ fn both_operations_are_audited() {
     );
     assert_eq!(ops[2].1.as_ref(), Some(&joined));
 }
+
+/// Records are MessagePack with structs as arrays: Attributes written before `split_key` existed lack its last
+/// element, and must still read (as no split key).
+#[test]
+fn attributes_recorded_before_split_keys_existed_still_read() {
+    let mut a = aes(256);
+    a.names.push(Name::text("old record"));
+    let full = rmp_serde::to_vec(&a).unwrap();
+    assert_eq!(full[0], 0xdc, "an array16 of the fields");
+    assert_eq!(full.last(), Some(&0xc0), "split_key, last and nil");
+    let fields = u16::from_be_bytes([full[1], full[2]]);
+    let mut old = vec![0xdc];
+    old.extend_from_slice(&(fields - 1).to_be_bytes());
+    old.extend_from_slice(&full[3..full.len() - 1]);
+    let read: Attributes = rmp_serde::from_slice(&old).unwrap();
+    assert_eq!(read, a);
+    assert!(read.split_key.is_none());
+}

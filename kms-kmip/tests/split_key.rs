@@ -321,6 +321,37 @@ fn a_generated_split_key_in_2_0_and_1_4_joins_to_one_key() {
             create_split(None, 3, 2, SplitKeyMethod::POLYNOMIAL_SHARING_GF_2_8),
         )));
         assert_eq!(parts.len(), 3);
+        let ResponsePayload::Get(got) = ok(one(
+            &s,
+            &alice(),
+            v,
+            RequestPayload::Get(GetRequest {
+                unique_identifier: Some(uid(&parts[2])),
+                ..Default::default()
+            }),
+        )) else {
+            panic!("get")
+        };
+        let Some(Object::SplitKey(k)) = got.object.as_deref() else {
+            panic!("not a Split Key in {v}: {:?}", got.object)
+        };
+        assert_eq!(
+            (
+                k.split_key_parts,
+                k.key_part_identifier,
+                k.split_key_threshold
+            ),
+            (3, 3, 2)
+        );
+        ok(one(
+            &s,
+            &alice(),
+            v,
+            RequestPayload::GetAttributes(GetAttributesRequest {
+                unique_identifier: Some(uid(&parts[2])),
+                ..Default::default()
+            }),
+        ));
         let a = joined_id(ok(one(&s, &alice(), v, join(&[&parts[0], &parts[1]]))));
         let b = joined_id(ok(one(&s, &alice(), v, join(&[&parts[2], &parts[0]]))));
         activate(&s, v, &a);
