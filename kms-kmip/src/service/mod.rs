@@ -7,8 +7,10 @@
 //! the items run so far, Continue runs the rest, Undo destroys what the batch created and marks the earlier
 //! items Operation Undone.
 //!
-//! Every failure carries a Result Reason (from [`kms_core::Error::result_reason`]) and a Result Message that
-//! never holds key material. A request that is not TTLV answers Invalid Message; a well-formed one with a wrong
+//! Every failure carries a Result Reason (from [`kms_core::Error::result_reason`], in the client's version:
+//! a reason KMIP 2.0 added reaches a 1.x client as the 1.x reason that covered it, and a missing object is
+//! Object Not Found in 2.x, Item Not Found in 1.x) and a Result Message that never holds key material. A
+//! request's Maximum Response Size is honoured (Response Too Large). A request that is not TTLV answers Invalid Message; a well-formed one with a wrong
 //! item type, an unknown enumeration value or an item its payload does not define answers Invalid Field.
 
 mod computed;
