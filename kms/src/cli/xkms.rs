@@ -2,6 +2,10 @@
 //! `--http-addr`) and the administrator commands `kms xkms issue-passphrase --for NAME` and
 //! `kms xkms add-trust-anchor FILE.pem`, which talk to the running server over HTTPS with the admin
 //! certificate.
+//!
+//! Every answer, SOAP faults included, goes out with HTTP 200: the transport's handlers answer with a body
+//! only, and XKMS clients such as xsec-xklient accept no other status (the SOAP 1.2 HTTP binding would send
+//! faults with 400 or 500).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
