@@ -149,23 +149,23 @@ impl HsmRootKey {
         &self.path
     }
 
-    fn find_kek(&self, s: &Session) -> Result<Option<ObjectHandle>, cryptoki::error::Error> {
-        let found = s.find_objects(&[
+    /// Every AES key with the label: two servers starting at once on a new token may both have made one (the
+    /// blob that won the race names one of them, so unsealing tries each).
+    fn find_keks(&self, s: &Session) -> Result<Vec<ObjectHandle>, cryptoki::error::Error> {
+        s.find_objects(&[
             Attribute::Class(ObjectClass::SECRET_KEY),
             Attribute::KeyType(KeyType::AES),
             Attribute::Label(self.kek_label.as_bytes().to_vec()),
-        ])?;
-        Ok(found.first().copied())
+        ])
     }
 
-    fn kek(&self, create: bool) -> Result<ObjectHandle, RootKeyError> {
-        self.pool()?
+    fn keks(&self, create: bool) -> Result<Vec<ObjectHandle>, RootKeyError> {
+        let found = self
+            .pool()?
             .with("finding the root key-encryption key", |s| {
-                if let Some(h) = self.find_kek(s)? {
-                    return Ok(Some(h));
-                }
-                if !create {
-                    return Ok(None);
+                let found = self.find_keks(s)?;
+                if !found.is_empty() || !create {
+                    return Ok(found);
                 }
                 // An 8-byte CKA_ID: never mistaken for a key of the backend (16 bytes) by reconciliation.
                 let mut id = [0u8; 8];
@@ -186,15 +186,16 @@ impl HsmRootKey {
                         Attribute::Id(id.to_vec()),
                     ],
                 )
-                .map(Some)
+                .map(|h| vec![h])
             })
-            .map_err(|e| provider("the token", e))?
-            .ok_or_else(|| {
-                provider(
-                    "the key-encryption key",
-                    format!("no AES key labelled {:?} in the token", self.kek_label),
-                )
-            })
+            .map_err(|e| provider("the token", e))?;
+        if found.is_empty() {
+            return Err(provider(
+                "the key-encryption key",
+                format!("no AES key labelled {:?} in the token", self.kek_label),
+            ));
+        }
+        Ok(found)
     }
 
     fn aad(&self) -> Vec<u8> {
@@ -214,23 +215,32 @@ impl HsmRootKey {
                 ),
             ));
         }
-        let kek = self.kek(false)?;
+        let keks = self.keks(false)?;
         let iv_at = MAGIC.len() + 1;
         let aad = self.aad();
-        let plain = self
-            .pool()?
-            .with("unwrapping the root key", |s| {
+        let pool = self.pool()?;
+        let mut last = None;
+        let mut plain = None;
+        for kek in keks {
+            match pool.with("unwrapping the root key", |s| {
                 let mut iv = blob[iv_at..iv_at + IV_LEN].to_vec();
                 let params = GcmParams::new(&mut iv, &aad, ((TAG_LEN * 8) as u64).into())?;
                 s.decrypt(&Mechanism::AesGcm(params), kek, &blob[iv_at + IV_LEN..])
                     .map(Zeroizing::new)
-            })
-            .map_err(|e| {
-                provider(
-                    "the token could not unwrap the root key (wrong token or key?)",
-                    e,
-                )
-            })?;
+            }) {
+                Ok(p) => {
+                    plain = Some(p);
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        let plain = plain.ok_or_else(|| {
+            provider(
+                "the token could not unwrap the root key (wrong token or key?)",
+                last.map_or_else(|| "no key".to_owned(), |e| e.to_string()),
+            )
+        })?;
         let mut key = Zeroizing::new([0u8; ROOT_KEY_LEN]);
         if plain.len() != ROOT_KEY_LEN {
             return Err(provider("the wrapped root key", "wrong length"));
@@ -240,7 +250,7 @@ impl HsmRootKey {
     }
 
     fn generate(&self) -> Result<(), RootKeyError> {
-        let kek = self.kek(true)?;
+        let kek = self.keks(true)?[0];
         let mut root = Zeroizing::new([0u8; ROOT_KEY_LEN]);
         let mut iv = [0u8; IV_LEN];
         self.pool()?

@@ -396,3 +396,29 @@ fn the_root_key_is_only_usable_with_the_token() {
         .is_err()
     );
 }
+
+#[test]
+fn two_key_encryption_keys_with_one_label_still_open_the_root_key() {
+    use kms_core::store::RootKeyProvider;
+    let dir = tempfile::tempdir().unwrap();
+    let label = format!("kms-root-race-{}", ObjectId::random());
+    let first = hsm_root(dir.path(), &label).root_key().unwrap();
+    // A second server starting on a new token at the same moment made its own key-encryption key; its blob lost
+    // the race for the file.
+    let hsm = backend();
+    raw_session(&hsm)
+        .generate_key(
+            &cryptoki::mechanism::Mechanism::AesKeyGen,
+            &[
+                cryptoki::object::Attribute::Class(cryptoki::object::ObjectClass::SECRET_KEY),
+                cryptoki::object::Attribute::ValueLen(32u64.into()),
+                cryptoki::object::Attribute::Token(true),
+                cryptoki::object::Attribute::Encrypt(true),
+                cryptoki::object::Attribute::Decrypt(true),
+                cryptoki::object::Attribute::Label(label.as_bytes().to_vec()),
+            ],
+        )
+        .unwrap();
+    let again = hsm_root(dir.path(), &label).root_key().unwrap();
+    assert_eq!(*first, *again);
+}
