@@ -432,6 +432,19 @@ fn a_kmip_key_is_located_and_validated_over_xkms() {
     );
     // Locate never answers with the private half.
     assert_eq!(found.unverified_key_bindings.len(), 1);
+
+    // A pass phrase issued for the key's name is not one for its owner: no authentication. The owner's
+    // pass phrase authenticates, but XKMS recovers only keys XKMS Register generated.
+    let phrase = svc.issue_pass_phrase("bob-signing").expect("phrase");
+    assert_eq!(
+        major_minor(&exchange(&svc, &recover("bob-signing", &phrase, false))),
+        (ResultMajor::Sender, Some(ResultMinor::NoAuthentication))
+    );
+    let phrase = svc.issue_pass_phrase("bob").expect("phrase");
+    assert_eq!(
+        major_minor(&exchange(&svc, &recover("bob-signing", &phrase, false))),
+        (ResultMajor::Sender, Some(ResultMinor::Refused))
+    );
 }
 
 #[test]
@@ -523,7 +536,7 @@ fn recover_through_escrow_is_pending_until_the_agents_approve() {
     let generated = decrypt_private_key(reg.private_key.as_ref().expect("PrivateKey"), &phrase);
     assert_eq!(escrow.deposits().expect("deposits").len(), 1);
 
-    // Escrow needs approvals: a client that cannot wait is told so, before any pass phrase is used.
+    // Escrow needs approvals: a client that cannot wait is told so, and its pass phrase stays usable.
     let phrase = svc.issue_pass_phrase("dave").expect("phrase");
     assert_eq!(
         major_minor(&exchange(&svc, &recover("dave", &phrase, false))),

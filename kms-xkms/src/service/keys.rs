@@ -15,6 +15,8 @@ pub const ATTR_USE_KEY_WITH: &str = "x-xkms-use-key-with";
 pub const ATTR_REVOCATION_CODE_IDENTIFIER: &str = "x-xkms-revocation-code-identifier";
 /// Custom attribute: the escrow deposit holding the private key of a server-generated pair.
 pub const ATTR_ESCROW_DEPOSIT: &str = "x-xkms-escrow-deposit";
+/// Custom attribute on the public half of a pair XKMS Register generated: only such keys are recovered.
+pub const ATTR_GENERATED: &str = "x-xkms-generated";
 /// Object Group of the certificates that Validate trusts.
 pub const TRUST_ANCHOR_GROUP: &str = "xkms-trust-anchor";
 

@@ -36,15 +36,11 @@ impl Found {
             .map(|l| &l.linked_object_id)
     }
 
-    /// The names a pass phrase for this key may have been issued under: its KMIP Names, then its
-    /// UseKeyWith identifiers.
+    /// The name a pass phrase for this key must have been issued under: its owner's. A key registered
+    /// over XKMS belongs to the name its pass phrase was issued for; a key a KMIP client made belongs to that
+    /// client, so a pass phrase issued for a name some other owner's key also carries never reaches it.
     pub(crate) fn auth_names(&self) -> Vec<String> {
-        let a = &self.metadata.attributes;
-        a.names
-            .iter()
-            .map(|n| n.value.clone())
-            .chain(keys::use_key_with(a).into_iter().map(|u| u.identifier))
-            .collect()
+        vec![self.metadata.owner.clone()]
     }
 }
 

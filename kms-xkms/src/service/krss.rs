@@ -272,6 +272,10 @@ impl XkmsService {
         private.cryptographic_usage_mask = usage.map(|u| u.1);
         let mut public = public;
         public.cryptographic_usage_mask = usage.map(|u| u.0);
+        public.custom.insert(
+            keys::ATTR_GENERATED.to_owned(),
+            AttributeValue::Boolean(true),
+        );
         let request = CreateKeyPairRequest {
             common_attributes: common,
             private_key_attributes: private,
@@ -501,22 +505,8 @@ impl XkmsService {
         let request = Request::Recover(r.clone());
         let outcome = (|| {
             let target = self.target(&r.recover_key_binding.core)?;
-            let Some(private) = target.private_key().cloned() else {
-                // A key the client generated: the service never had its private half.
-                return Err((ResultMajor::Sender, ResultMinor::Refused));
-            };
-            let deposit = match target.metadata.attributes.custom.get(ATTR_ESCROW_DEPOSIT) {
-                Some(AttributeValue::Text(d)) => Some(d.clone()),
-                _ => None,
-            };
-            let asynchronous = r
-                .header
-                .response_mechanisms
-                .contains(&crate::messages::ResponseMechanism::Pending);
-            if deposit.is_some() && !asynchronous {
-                // Escrow needs agents' approvals: only a client that accepts Pending can wait for them.
-                return Err((ResultMajor::Receiver, ResultMinor::NotSynchronous));
-            }
+            // Authentication first, so that nothing about the key is told to a caller without it; a refusal
+            // after it gives the pass phrase back.
             let auth = self.authenticate(
                 &target.auth_names(),
                 r.authentication.key_binding_authentication.is_some(),
@@ -525,6 +515,27 @@ impl XkmsService {
             )?;
             let method = self.config.private_key_encryption;
             let outcome = (|| {
+                let generated = matches!(
+                    target.metadata.attributes.custom.get(keys::ATTR_GENERATED),
+                    Some(AttributeValue::Boolean(true))
+                );
+                // Only what XKMS Register generated: a client's own key never had its private half here,
+                // and a KMIP client's key pair is its own business.
+                let Some(private) = target.private_key().filter(|_| generated).cloned() else {
+                    return Err((ResultMajor::Sender, ResultMinor::Refused));
+                };
+                let deposit = match target.metadata.attributes.custom.get(ATTR_ESCROW_DEPOSIT) {
+                    Some(AttributeValue::Text(d)) => Some(d.clone()),
+                    _ => None,
+                };
+                let asynchronous = r
+                    .header
+                    .response_mechanisms
+                    .contains(&crate::messages::ResponseMechanism::Pending);
+                if deposit.is_some() && !asynchronous {
+                    // Escrow needs agents' approvals: only a client that accepts Pending can wait.
+                    return Err((ResultMajor::Receiver, ResultMinor::NotSynchronous));
+                }
                 let kek = pass_phrase::encryption_key(&auth.secret, method.key_len())
                     .ok_or(RECEIVER_FAILURE)?;
                 match &deposit {

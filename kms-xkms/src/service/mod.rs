@@ -35,7 +35,8 @@ use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
 pub use keys::{
-    ATTR_ESCROW_DEPOSIT, ATTR_REVOCATION_CODE_IDENTIFIER, ATTR_USE_KEY_WITH, TRUST_ANCHOR_GROUP,
+    ATTR_ESCROW_DEPOSIT, ATTR_GENERATED, ATTR_REVOCATION_CODE_IDENTIFIER, ATTR_USE_KEY_WITH,
+    TRUST_ANCHOR_GROUP,
 };
 /// The escrow crate, so that users of [`EscrowSettings`] name the same types.
 pub use kms_escrow;
