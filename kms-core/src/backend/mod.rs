@@ -286,6 +286,44 @@ pub trait Mac: Send + Sync {
         data: &[u8],
         mac: &[u8],
     ) -> Result<(), BackendError>;
+
+    /// Computes HMAC with `hash` keyed by the raw bytes of a symmetric key of a cipher algorithm (an AES key).
+    ///
+    /// KMIP lets a key's Cryptographic Parameters, in the request or the object's attribute, choose the MAC method
+    /// (KMIP 2.1 §6.1.29 MAC), so a key registered as AES with Cryptographic Parameters naming HMAC-SHA256 computes
+    /// HMAC-SHA256 (the OASIS CS-AC-M-4 to 6 test cases). This is kept apart from [`Mac::mac`], which refuses
+    /// such keys, so that using a cipher key as a MAC key is always the caller's explicit choice.
+    ///
+    /// # Errors
+    /// [`BackendError::Unsupported`] unless the backend offers it (the default); otherwise as [`Mac::mac`].
+    fn mac_with_cipher_key(
+        &self,
+        key: &KeyRef,
+        hash: HashingAlgorithm,
+        data: &[u8],
+    ) -> Result<Vec<u8>, BackendError> {
+        let _ = (key, hash, data);
+        Err(BackendError::Unsupported(
+            "HMAC keyed by a cipher key".into(),
+        ))
+    }
+
+    /// Checks in constant time a MAC made by [`Mac::mac_with_cipher_key`].
+    ///
+    /// # Errors
+    /// [`BackendError::Crypto`] when it does not match; otherwise as [`Mac::mac_with_cipher_key`].
+    fn mac_verify_with_cipher_key(
+        &self,
+        key: &KeyRef,
+        hash: HashingAlgorithm,
+        data: &[u8],
+        mac: &[u8],
+    ) -> Result<(), BackendError> {
+        let _ = (key, hash, data, mac);
+        Err(BackendError::Unsupported(
+            "HMAC keyed by a cipher key".into(),
+        ))
+    }
 }
 
 /// Key wrapping algorithms.

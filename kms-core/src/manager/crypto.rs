@@ -192,7 +192,9 @@ impl KeyManager {
     }
 
     /// KMIP MAC with an HMAC key. The hash is the key's (HMAC-SHA256 keys use SHA-256); `hash`, when given, must
-    /// agree with it, and is needed for keys of other algorithms.
+    /// agree with it, and is needed for keys of other algorithms: an AES key then computes HMAC over its raw bytes
+    /// ([`Mac::mac_with_cipher_key`](crate::backend::Mac::mac_with_cipher_key)), as KMIP's Cryptographic
+    /// Parameters allow; the Cryptographic Usage Mask still has to grant MAC Generate.
     ///
     /// # Errors
     /// [`Error::BadCryptographicParameters`] when `hash` contradicts the key's algorithm; otherwise as
@@ -217,7 +219,11 @@ impl KeyManager {
             )?;
             let hash = mac_hash(algorithm, hash)?;
             let mac = backend.mac().ok_or_else(|| not_offered(backend, "MAC"))?;
-            Ok(mac.mac(key_of(&key)?, hash, data)?)
+            if is_cipher_key(algorithm) {
+                Ok(mac.mac_with_cipher_key(key_of(&key)?, hash, data)?)
+            } else {
+                Ok(mac.mac(key_of(&key)?, hash, data)?)
+            }
         })();
         self.audited_at(who, Operation::Mac, Some(id), now, result)
     }
@@ -249,7 +255,11 @@ impl KeyManager {
             )?;
             let hash = mac_hash(algorithm, hash)?;
             let mac = backend.mac().ok_or_else(|| not_offered(backend, "MAC"))?;
-            Ok(mac.mac_verify(key_of(&key)?, hash, data, mac_data)?)
+            if is_cipher_key(algorithm) {
+                Ok(mac.mac_verify_with_cipher_key(key_of(&key)?, hash, data, mac_data)?)
+            } else {
+                Ok(mac.mac_verify(key_of(&key)?, hash, data, mac_data)?)
+            }
         })();
         self.audited_at(who, Operation::MacVerify, Some(id), now, result)
     }
@@ -354,6 +364,12 @@ fn sign_input_bytes<'a>(input: &SignInput<'a>) -> &'a [u8] {
     match *input {
         SignInput::Message(m) | SignInput::Digest(m) => m,
     }
+}
+
+/// Whether a key of `algorithm` is a cipher key that computes HMAC only because the caller named the hash (KMIP
+/// lets Cryptographic Parameters choose the MAC method of a key registered as AES).
+fn is_cipher_key(algorithm: CryptographicAlgorithm) -> bool {
+    matches!(algorithm, CryptographicAlgorithm::Aes)
 }
 
 /// The HMAC hash of a key: its algorithm's, which a requested hash must match.

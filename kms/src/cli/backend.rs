@@ -28,6 +28,10 @@ pub struct BackendArgs {
     /// The backend that generates and holds new keys.
     #[arg(long, value_enum, value_name = "BACKEND", default_value = "software")]
     backend: BackendKind,
+    /// Let Register and Import take RSA keys of 1024 to 2047 bits into the software backend, for peers that
+    /// still hold them. Off by default: they are below NIST SP 800-131A's security floor.
+    #[arg(long)]
+    allow_legacy_rsa_import: bool,
     /// The TPM for --backend tpm, as a TCTI string: swtpm:host=127.0.0.1,port=2321 (simulator),
     /// device:/dev/tpmrm0 (hardware, through the kernel resource manager).
     #[cfg(feature = "tpm")]
@@ -53,7 +57,12 @@ pub struct BackendArgs {
 /// # Errors
 /// When the chosen backend cannot be opened (module, token, device, credentials).
 pub fn key_backends(args: &BackendArgs) -> anyhow::Result<Vec<Arc<dyn KeyBackend>>> {
-    let software: Arc<dyn KeyBackend> = Arc::new(kms_core::SoftwareBackend::new());
+    let software = kms_core::SoftwareBackend::new();
+    let software: Arc<dyn KeyBackend> = Arc::new(if args.allow_legacy_rsa_import {
+        software.allow_legacy_rsa_import()
+    } else {
+        software
+    });
     match args.backend {
         BackendKind::Software => Ok(vec![software]),
         #[cfg(feature = "tpm")]

@@ -17,6 +17,9 @@ pub(crate) const MAX_HMAC_KEY: usize = 1024;
 pub(crate) const MAX_BLOB: usize = 64 * 1024;
 /// RSA moduli this backend imports and generates, in bits.
 pub(crate) const RSA_BITS: std::ops::RangeInclusive<usize> = 2048..=4096;
+/// RSA moduli imported when the operator opted in to legacy sizes
+/// ([`SoftwareBackend::allow_legacy_rsa_import`](super::SoftwareBackend::allow_legacy_rsa_import)).
+pub(crate) const LEGACY_RSA_BITS: std::ops::RangeInclusive<usize> = 1024..=4096;
 
 fn invalid(what: &str) -> BackendError {
     BackendError::InvalidInput(what.to_owned())
@@ -57,6 +60,7 @@ pub(crate) fn import(
     object_type: ObjectType,
     algorithm: Option<CryptographicAlgorithm>,
     material: &KeyMaterial,
+    rsa_bits: &std::ops::RangeInclusive<usize>,
 ) -> Result<(Kind, Zeroizing<Vec<u8>>), BackendError> {
     match object_type {
         ObjectType::SymmetricKey => {
@@ -82,11 +86,11 @@ pub(crate) fn import(
         }
         ObjectType::PrivateKey => {
             let der = expect_format(material, KeyFormat::Pkcs8)?;
-            import_private(algorithm, der)
+            import_private(algorithm, der, rsa_bits)
         }
         ObjectType::PublicKey => {
             let der = expect_format(material, KeyFormat::SubjectPublicKeyInfo)?;
-            import_public(algorithm, der)
+            import_public(algorithm, der, rsa_bits)
         }
         ObjectType::Certificate => {
             let der = expect_format(material, KeyFormat::X509Certificate)?;
@@ -127,12 +131,17 @@ pub(crate) fn symmetric_kind(
     }
 }
 
-fn check_rsa_size(bits: usize) -> Result<(), BackendError> {
-    if RSA_BITS.contains(&bits) {
+fn check_rsa_size(
+    bits: usize,
+    allowed: &std::ops::RangeInclusive<usize>,
+) -> Result<(), BackendError> {
+    if allowed.contains(&bits) {
         Ok(())
     } else {
         Err(BackendError::InvalidInput(format!(
-            "RSA keys of 2048 to 4096 bits are supported, got {bits}"
+            "RSA keys of {} to {} bits are supported, got {bits}",
+            allowed.start(),
+            allowed.end()
         )))
     }
 }
@@ -140,6 +149,7 @@ fn check_rsa_size(bits: usize) -> Result<(), BackendError> {
 fn import_private(
     algorithm: Option<CryptographicAlgorithm>,
     der: &[u8],
+    rsa_bits: &std::ops::RangeInclusive<usize>,
 ) -> Result<(Kind, Zeroizing<Vec<u8>>), BackendError> {
     let want_rsa = match algorithm {
         None => None,
@@ -159,7 +169,7 @@ fn import_private(
     if want_rsa != Some(false)
         && let Ok(key) = rsa::PrivateKey::from_pkcs8_der(der)
     {
-        check_rsa_size(key.n().bit_width() as usize)?;
+        check_rsa_size(key.n().bit_width() as usize, rsa_bits)?;
         key.validate().map_err(|_| bad())?;
         return Ok((Kind::RsaPrivate, reencoded(key.to_pkcs8_der())?));
     }
@@ -183,6 +193,7 @@ fn import_private(
 fn import_public(
     algorithm: Option<CryptographicAlgorithm>,
     der: &[u8],
+    rsa_bits: &std::ops::RangeInclusive<usize>,
 ) -> Result<(Kind, Zeroizing<Vec<u8>>), BackendError> {
     let want_rsa = match algorithm {
         None => None,
@@ -202,7 +213,7 @@ fn import_public(
     if want_rsa != Some(false)
         && let Ok(key) = rsa::PublicKey::from_public_key_der(der)
     {
-        check_rsa_size(key.n().bit_width() as usize)?;
+        check_rsa_size(key.n().bit_width() as usize, rsa_bits)?;
         return Ok((Kind::RsaPublic, reencoded(key.to_public_key_der())?));
     }
     if want_rsa != Some(true) {

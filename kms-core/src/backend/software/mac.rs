@@ -33,10 +33,16 @@ macro_rules! with_hmac {
 }
 
 impl SoftwareBackend {
-    /// The HMAC key of `key`, checked against `hash`.
-    fn hmac_key(key: &KeyRef, hash: HashingAlgorithm) -> Result<&[u8], BackendError> {
+    /// The HMAC key of `key`, checked against `hash`; an AES key only when `cipher_key` (the caller chose
+    /// [`Mac::mac_with_cipher_key`]).
+    fn hmac_key(
+        key: &KeyRef,
+        hash: HashingAlgorithm,
+        cipher_key: bool,
+    ) -> Result<&[u8], BackendError> {
         let data = Self::decode(key)?;
         match data.kind {
+            Kind::Aes if cipher_key => Ok(data.material),
             Kind::Hmac(h) if h == hash => Ok(data.material),
             Kind::Hmac(h) => Err(BackendError::InvalidInput(format!(
                 "this key is an HMAC-{h:?} key, not HMAC-{hash:?}"
@@ -51,28 +57,28 @@ impl SoftwareBackend {
     }
 }
 
-impl Mac for SoftwareBackend {
-    fn mac(
-        &self,
+impl SoftwareBackend {
+    fn hmac(
         key: &KeyRef,
         hash: HashingAlgorithm,
         data: &[u8],
+        cipher_key: bool,
     ) -> Result<Vec<u8>, BackendError> {
-        let k = Self::hmac_key(key, hash)?;
+        let k = Self::hmac_key(key, hash, cipher_key)?;
         with_hmac!(hash, k, m => {
             m.update(data);
             Ok(m.finalize().into_bytes().to_vec())
         })
     }
 
-    fn mac_verify(
-        &self,
+    fn hmac_verify(
         key: &KeyRef,
         hash: HashingAlgorithm,
         data: &[u8],
         mac: &[u8],
+        cipher_key: bool,
     ) -> Result<(), BackendError> {
-        let k = Self::hmac_key(key, hash)?;
+        let k = Self::hmac_key(key, hash, cipher_key)?;
         let full = output_len(hash);
         if mac.len() > full || mac.len() < MIN_MAC_LEN {
             return Err(BackendError::InvalidInput(format!(
@@ -90,5 +96,45 @@ impl Mac for SoftwareBackend {
             }
             .map_err(|_| BackendError::Crypto)
         })
+    }
+}
+
+impl Mac for SoftwareBackend {
+    fn mac(
+        &self,
+        key: &KeyRef,
+        hash: HashingAlgorithm,
+        data: &[u8],
+    ) -> Result<Vec<u8>, BackendError> {
+        Self::hmac(key, hash, data, false)
+    }
+
+    fn mac_verify(
+        &self,
+        key: &KeyRef,
+        hash: HashingAlgorithm,
+        data: &[u8],
+        mac: &[u8],
+    ) -> Result<(), BackendError> {
+        Self::hmac_verify(key, hash, data, mac, false)
+    }
+
+    fn mac_with_cipher_key(
+        &self,
+        key: &KeyRef,
+        hash: HashingAlgorithm,
+        data: &[u8],
+    ) -> Result<Vec<u8>, BackendError> {
+        Self::hmac(key, hash, data, true)
+    }
+
+    fn mac_verify_with_cipher_key(
+        &self,
+        key: &KeyRef,
+        hash: HashingAlgorithm,
+        data: &[u8],
+        mac: &[u8],
+    ) -> Result<(), BackendError> {
+        Self::hmac_verify(key, hash, data, mac, true)
     }
 }

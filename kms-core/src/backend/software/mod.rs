@@ -67,6 +67,7 @@ use crate::object::{CryptographicAlgorithm, ObjectType, RecommendedCurve};
 pub struct SoftwareBackend {
     capabilities: Capabilities,
     cache: KeyCache,
+    legacy_rsa_import: bool,
 }
 
 impl SoftwareBackend {
@@ -86,6 +87,25 @@ impl SoftwareBackend {
         Self {
             capabilities: capabilities(),
             cache: KeyCache::new(capacity),
+            legacy_rsa_import: false,
+        }
+    }
+
+    /// Lets Register and Import take RSA keys of 1024 to 2047 bits, for interoperability with peers that still
+    /// hold them (the OASIS BL-M-7 and BL-M-11 test cases register 1024-bit keys). Off by default: such moduli
+    /// are below NIST SP 800-131A's 112-bit security floor. Generation stays 2048, 3072 or 4096 bits.
+    #[must_use]
+    pub fn allow_legacy_rsa_import(mut self) -> Self {
+        self.legacy_rsa_import = true;
+        self
+    }
+
+    /// The RSA moduli Register and Import accept.
+    fn rsa_import_bits(&self) -> &'static std::ops::RangeInclusive<usize> {
+        if self.legacy_rsa_import {
+            &formats::LEGACY_RSA_BITS
+        } else {
+            &formats::RSA_BITS
         }
     }
 
@@ -335,7 +355,8 @@ impl KeyBackend for SoftwareBackend {
         material: &KeyMaterial,
         policy: &KeyPolicy<'_>,
     ) -> Result<KeyRef, BackendError> {
-        let (kind, bytes) = formats::import(object_type, algorithm, material)?;
+        let (kind, bytes) =
+            formats::import(object_type, algorithm, material, self.rsa_import_bits())?;
         Ok(key_data::encode(kind, policy.extractable, &bytes))
     }
 

@@ -205,7 +205,12 @@ impl KeyWrap for SoftwareBackend {
             }
         };
         let material = KeyMaterial::new(format, plain);
-        let (kind, bytes) = formats::import(object_type, Some(key_algorithm), &material)?;
+        let (kind, bytes) = formats::import(
+            object_type,
+            Some(key_algorithm),
+            &material,
+            self.rsa_import_bits(),
+        )?;
         Ok(key_data::encode(kind, policy.extractable, &bytes))
     }
 }
