@@ -1,6 +1,8 @@
 //! The opaque, versioned reference a backend issues for each key it holds.
 
+use std::any::Any;
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use zeroize::Zeroizing;
 
@@ -11,12 +13,26 @@ use super::BackendError;
 /// Only the issuing backend interprets `data`: sealed or plain material (software), a token object id (PKCS#11),
 /// a wrapped blob (TPM). It may contain secrets, so it is zeroized on drop, `Debug` shows no data, and the store
 /// seals it at rest. `version` lets a backend change its encoding and still read old records.
-#[derive(Clone, PartialEq, Eq)]
+///
+/// The issuing backend may also keep the form of the key its operations use (a parsed key, an expanded AES key
+/// schedule) with the reference ([`KeyRef::prepared`]), so that a reference held in memory, as the manager's
+/// object cache holds them, is prepared once instead of being looked up on every use. That form is no part of
+/// the encoding, of equality or of `Debug`, and is dropped with the last copy of the reference.
+#[derive(Clone)]
 pub struct KeyRef {
     backend: String,
     version: u16,
     data: Zeroizing<Vec<u8>>,
+    prepared: OnceLock<Arc<dyn Any + Send + Sync>>,
 }
+
+impl PartialEq for KeyRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.backend == other.backend && self.version == other.version && self.data == other.data
+    }
+}
+
+impl Eq for KeyRef {}
 
 /// Longest backend id accepted when decoding, so a corrupt record cannot claim a huge one.
 const MAX_BACKEND_ID: usize = 64;
@@ -29,7 +45,23 @@ impl KeyRef {
             backend: backend.into(),
             version,
             data,
+            prepared: OnceLock::new(),
         }
+    }
+
+    /// The prepared form of the key that the issuing backend kept with this reference, if it kept one of type
+    /// `T` (see [`KeyRef::prepare`]).
+    #[must_use]
+    pub fn prepared<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.prepared.get()?.downcast_ref()
+    }
+
+    /// Keeps `form`, the key as the backend's operations use it, with this reference (and its later clones),
+    /// unless a form is kept already. Only the backend that issued the reference may call it: the form must be
+    /// derived from this reference's data alone, and it should zeroize itself on drop.
+    pub fn prepare<T: Any + Send + Sync>(&self, form: Arc<T>) {
+        // A concurrent first use may have kept an equal form already; either one serves.
+        let _ = self.prepared.set(form);
     }
 
     /// The id of the backend that issued it.
@@ -118,5 +150,22 @@ mod tests {
             assert!(KeyRef::decode(&enc[..cut]).is_err(), "cut at {cut}");
         }
         assert!(!format!("{r:?}").contains("[1, 2, 3]"));
+    }
+
+    #[test]
+    fn the_prepared_form_is_kept_once_and_ignored_by_equality() {
+        let r = KeyRef::new("software", 1, Zeroizing::new(vec![1, 2, 3]));
+        assert!(r.prepared::<u32>().is_none());
+        r.prepare(Arc::new(7u32));
+        r.prepare(Arc::new(8u32));
+        assert_eq!(r.prepared::<u32>(), Some(&7));
+        assert!(r.prepared::<u64>().is_none());
+        let copy = r.clone();
+        assert_eq!(copy.prepared::<u32>(), Some(&7));
+        assert_eq!(
+            copy,
+            KeyRef::new("software", 1, Zeroizing::new(vec![1, 2, 3]))
+        );
+        assert_eq!(KeyRef::decode(&r.encode()).unwrap(), r);
     }
 }

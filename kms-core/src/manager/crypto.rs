@@ -4,13 +4,14 @@
 //! ([`State::permits`](crate::State::permits) for protect or process), the Protect Stop / Process Start Dates, and
 //! the Cryptographic Usage Mask. Nothing here writes to the store.
 
+use std::cell::Cell;
 use std::sync::Arc;
 
 use sha2::Digest;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use super::{KeyManager, check_data_len, require_usage, usable};
+use super::{KeyManager, check_data_len, require_usage, usable_with};
 use crate::audit::Operation;
 use crate::backend::{
     CipherParams, Ciphertext, HashingAlgorithm, KeyBackend, KeyRef, SignInput, SignatureAlgorithm,
@@ -42,6 +43,32 @@ const PROTECT_USAGE: UsageMask = UsageMask::SIGN
     .union(UsageMask::CERTIFICATE_SIGN)
     .union(UsageMask::CRL_SIGN);
 
+/// The time of one key use, read from the clock when first needed: by a date the checks compare with, or by
+/// an audit event the sink keeps. A use that needs neither does not read the clock; one that needs both sees the
+/// same time in the checks and in the event.
+struct CallTime<'m> {
+    manager: &'m KeyManager,
+    read: Cell<Option<OffsetDateTime>>,
+}
+
+impl<'m> CallTime<'m> {
+    fn new(manager: &'m KeyManager) -> Self {
+        Self {
+            manager,
+            read: Cell::new(None),
+        }
+    }
+
+    fn get(&self) -> OffsetDateTime {
+        if let Some(t) = self.read.get() {
+            return t;
+        }
+        let t = self.manager.now();
+        self.read.set(Some(t));
+        t
+    }
+}
+
 impl KeyManager {
     /// Loads a key the caller may use and checks it for `purpose` and `needed`; returns it with its backend.
     fn key_for(
@@ -51,10 +78,11 @@ impl KeyManager {
         types: &[ObjectType],
         purpose: Purpose,
         needed: UsageMask,
-        now: OffsetDateTime,
+        now: &CallTime<'_>,
     ) -> Result<(Arc<StoredObject>, CryptographicAlgorithm, &dyn KeyBackend)> {
         let object = self.load_shared(who, id, Rights::USE)?;
-        let backend = self.backend_for(usable(&object, types, purpose, needed, now)?)?;
+        let key = usable_with(&object, types, purpose, needed, || now.get())?;
+        let backend = self.backend_for(key)?;
         let algorithm = object
             .metadata
             .attributes
@@ -77,7 +105,7 @@ impl KeyManager {
         params: &CipherParams<'_>,
         plaintext: &[u8],
     ) -> Result<Ciphertext> {
-        let now = self.now();
+        let now = CallTime::new(self);
         let result = (|| {
             check_data_len(plaintext)?;
             let (key, _, backend) = self.key_for(
@@ -86,14 +114,14 @@ impl KeyManager {
                 &[ObjectType::SymmetricKey, ObjectType::PublicKey],
                 Purpose::Protect,
                 UsageMask::ENCRYPT,
-                now,
+                &now,
             )?;
             let cipher = backend
                 .cipher()
                 .ok_or_else(|| not_offered(backend, "encryption"))?;
             Ok(cipher.encrypt(key_of(&key)?, params, plaintext)?)
         })();
-        self.audited_at(who, Operation::Encrypt, Some(id), now, result)
+        self.audited_with(who, Operation::Encrypt, Some(id), || now.get(), result)
     }
 
     /// KMIP Decrypt with a symmetric key (AES-GCM, `tag` being the GCM tag) or an RSA private key (OAEP).
@@ -109,7 +137,7 @@ impl KeyManager {
         ciphertext: &[u8],
         tag: Option<&[u8]>,
     ) -> Result<Zeroizing<Vec<u8>>> {
-        let now = self.now();
+        let now = CallTime::new(self);
         let result = (|| {
             check_data_len(ciphertext)?;
             let (key, _, backend) = self.key_for(
@@ -118,14 +146,14 @@ impl KeyManager {
                 &[ObjectType::SymmetricKey, ObjectType::PrivateKey],
                 Purpose::Process,
                 UsageMask::DECRYPT,
-                now,
+                &now,
             )?;
             let cipher = backend
                 .cipher()
                 .ok_or_else(|| not_offered(backend, "decryption"))?;
             Ok(cipher.decrypt(key_of(&key)?, params, ciphertext, tag)?)
         })();
-        self.audited_at(who, Operation::Decrypt, Some(id), now, result)
+        self.audited_with(who, Operation::Decrypt, Some(id), || now.get(), result)
     }
 
     /// KMIP Sign with a private key.
@@ -139,7 +167,7 @@ impl KeyManager {
         algorithm: SignatureAlgorithm,
         input: SignInput<'_>,
     ) -> Result<Vec<u8>> {
-        let now = self.now();
+        let now = CallTime::new(self);
         let result = (|| {
             check_data_len(sign_input_bytes(&input))?;
             let (key, _, backend) = self.key_for(
@@ -148,14 +176,14 @@ impl KeyManager {
                 &[ObjectType::PrivateKey],
                 Purpose::Protect,
                 UsageMask::SIGN,
-                now,
+                &now,
             )?;
             let signer = backend
                 .signer()
                 .ok_or_else(|| not_offered(backend, "signing"))?;
             Ok(signer.sign(key_of(&key)?, algorithm, input)?)
         })();
-        self.audited_at(who, Operation::Sign, Some(id), now, result)
+        self.audited_with(who, Operation::Sign, Some(id), || now.get(), result)
     }
 
     /// KMIP Signature Verify with a public key (or a private key whose backend holds the public half).
@@ -171,7 +199,7 @@ impl KeyManager {
         input: SignInput<'_>,
         signature: &[u8],
     ) -> Result<()> {
-        let now = self.now();
+        let now = CallTime::new(self);
         let result = (|| {
             check_data_len(sign_input_bytes(&input))?;
             check_data_len(signature)?;
@@ -181,14 +209,20 @@ impl KeyManager {
                 &[ObjectType::PublicKey, ObjectType::PrivateKey],
                 Purpose::Process,
                 UsageMask::VERIFY,
-                now,
+                &now,
             )?;
             let signer = backend
                 .signer()
                 .ok_or_else(|| not_offered(backend, "verification"))?;
             Ok(signer.verify(key_of(&key)?, algorithm, input, signature)?)
         })();
-        self.audited_at(who, Operation::SignatureVerify, Some(id), now, result)
+        self.audited_with(
+            who,
+            Operation::SignatureVerify,
+            Some(id),
+            || now.get(),
+            result,
+        )
     }
 
     /// KMIP MAC with an HMAC key. The hash is the key's (HMAC-SHA256 keys use SHA-256); `hash`, when given, must
@@ -206,7 +240,7 @@ impl KeyManager {
         hash: Option<HashingAlgorithm>,
         data: &[u8],
     ) -> Result<Vec<u8>> {
-        let now = self.now();
+        let now = CallTime::new(self);
         let result = (|| {
             check_data_len(data)?;
             let (key, algorithm, backend) = self.key_for(
@@ -215,7 +249,7 @@ impl KeyManager {
                 &[ObjectType::SymmetricKey],
                 Purpose::Protect,
                 UsageMask::MAC_GENERATE,
-                now,
+                &now,
             )?;
             let hash = mac_hash(algorithm, hash)?;
             let mac = backend.mac().ok_or_else(|| not_offered(backend, "MAC"))?;
@@ -225,7 +259,7 @@ impl KeyManager {
                 Ok(mac.mac(key_of(&key)?, hash, data)?)
             }
         })();
-        self.audited_at(who, Operation::Mac, Some(id), now, result)
+        self.audited_with(who, Operation::Mac, Some(id), || now.get(), result)
     }
 
     /// KMIP MAC Verify, in constant time.
@@ -241,7 +275,7 @@ impl KeyManager {
         data: &[u8],
         mac_data: &[u8],
     ) -> Result<()> {
-        let now = self.now();
+        let now = CallTime::new(self);
         let result = (|| {
             check_data_len(data)?;
             check_data_len(mac_data)?;
@@ -251,7 +285,7 @@ impl KeyManager {
                 &[ObjectType::SymmetricKey],
                 Purpose::Process,
                 UsageMask::MAC_VERIFY,
-                now,
+                &now,
             )?;
             let hash = mac_hash(algorithm, hash)?;
             let mac = backend.mac().ok_or_else(|| not_offered(backend, "MAC"))?;
@@ -261,7 +295,7 @@ impl KeyManager {
                 Ok(mac.mac_verify(key_of(&key)?, hash, data, mac_data)?)
             }
         })();
-        self.audited_at(who, Operation::MacVerify, Some(id), now, result)
+        self.audited_with(who, Operation::MacVerify, Some(id), || now.get(), result)
     }
 
     /// KMIP RNG Retrieve: `len` random bytes from the default backend's generator.

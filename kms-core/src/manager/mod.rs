@@ -272,11 +272,24 @@ impl KeyManager {
         time: OffsetDateTime,
         result: Result<T>,
     ) -> Result<T> {
+        self.audited_with(who, operation, object_id, || time, result)
+    }
+
+    /// [`KeyManager::audited_at`] with the time read only when the sink keeps the event (a key use whose
+    /// checks consulted no date has not read it).
+    fn audited_with<T>(
+        &self,
+        who: &Principal,
+        operation: Operation,
+        object_id: Option<&ObjectId>,
+        time: impl FnOnce() -> OffsetDateTime,
+        result: Result<T>,
+    ) -> Result<T> {
         let outcome = outcome_of(result.as_ref().err());
         // The event's strings are only built for a sink that keeps it.
         if self.audit.wants(outcome) {
             self.audit.record(&AuditEvent {
-                time,
+                time: time(),
                 principal: who.name().to_owned(),
                 operation,
                 object_id: object_id.cloned(),
@@ -540,20 +553,43 @@ fn usable<'a>(
     needed: UsageMask,
     now: OffsetDateTime,
 ) -> Result<&'a KeyRef> {
+    usable_with(object, types, purpose, needed, || now)
+}
+
+/// [`usable`], reading the time only when the object has one of the dates the checks compare with it: most
+/// keys have none, and the clock is then not read at all.
+fn usable_with<'a>(
+    object: &'a StoredObject,
+    types: &[ObjectType],
+    purpose: Purpose,
+    needed: UsageMask,
+    now: impl FnOnce() -> OffsetDateTime,
+) -> Result<&'a KeyRef> {
     let m = &object.metadata;
     if !types.contains(&m.object_type) {
         return Err(Error::IllegalObjectType);
     }
-    let state = effective_state(m, now);
+    let a = &m.attributes;
+    // The dates `effective_state` and the usage period compare with now, under the conditions they do.
+    let dated = (m.state == State::PreActive && a.activation_date.is_some())
+        || (matches!(m.state, State::PreActive | State::Active) && a.deactivation_date.is_some())
+        || a.protect_stop_date.is_some()
+        || a.process_start_date.is_some();
+    let (state, outside) = if dated {
+        let now = now();
+        // Protect Stop and Process Start Dates narrow the usage period inside the Active state (KMIP 2.1
+        // §4.32, §4.31).
+        let outside = match purpose {
+            Purpose::Protect => a.protect_stop_date.is_some_and(|d| d <= now),
+            Purpose::Process => a.process_start_date.is_some_and(|d| d > now),
+        };
+        (effective_state(m, now), outside)
+    } else {
+        (m.state, false)
+    };
     if !state.permits(purpose) {
         return Err(Error::WrongKeyLifecycleState(state));
     }
-    // Protect Stop and Process Start Dates narrow the usage period inside the Active state (KMIP 2.1 §4.32, §4.31).
-    let a = &m.attributes;
-    let outside = match purpose {
-        Purpose::Protect => a.protect_stop_date.is_some_and(|d| d <= now),
-        Purpose::Process => a.process_start_date.is_some_and(|d| d > now),
-    };
     if outside {
         return Err(Error::WrongKeyLifecycleState(state));
     }

@@ -1,6 +1,8 @@
 //! AES-GCM (NIST SP 800-38D) and RSA-OAEP (RFC 8017 §7.1); AES-ECB, AES-CBC and GCM with other IV lengths
 //! are in `modes`.
 
+use std::sync::Arc;
+
 use aes_gcm::AesGcm;
 use aes_gcm::aead::consts::{U12, U13, U14, U15, U16};
 use aes_gcm::aead::{AeadInOut, KeyInit, Nonce, Tag};
@@ -9,7 +11,7 @@ use getrandom::SysRng;
 use zeroize::Zeroizing;
 
 use super::cache::Parsed;
-use super::key_data::Kind;
+use super::key_data::{KeyData, Kind};
 use super::{SoftwareBackend, modes};
 use crate::backend::{BackendError, Cipher, CipherParams, Ciphertext, HashingAlgorithm, KeyRef};
 
@@ -206,6 +208,25 @@ pub(crate) fn oaep_decrypt(
     })
 }
 
+impl SoftwareBackend {
+    /// Calls `f` with the expanded AES-GCM key of `key` (an AES reference). The form kept with the reference
+    /// needs no lookup; without one, the key comes from the cache and is kept with the reference, so that a
+    /// reference the manager holds in memory finds it directly from its second use on.
+    fn with_aes_gcm<R>(
+        &self,
+        key: &KeyRef,
+        data: &KeyData<'_>,
+        f: impl FnOnce(&Parsed) -> Result<R, BackendError>,
+    ) -> Result<R, BackendError> {
+        if let Some(cipher) = key.prepared::<Parsed>() {
+            return f(cipher);
+        }
+        let cipher = self.parsed(key, data, &[Kind::Aes], "AES-GCM")?;
+        key.prepare(Arc::clone(&cipher));
+        f(&cipher)
+    }
+}
+
 fn wrong_key(kind: Kind, what: &str) -> BackendError {
     BackendError::InvalidInput(format!("a {kind:?} key cannot be used for {what}"))
 }
@@ -239,13 +260,12 @@ impl Cipher for SoftwareBackend {
                     }
                 };
                 let mut buf = plaintext.to_vec();
-                let cached = self.parsed(key, &data, &[Kind::Aes], "AES-GCM")?;
-                let tag = match &*cached {
+                let tag = self.with_aes_gcm(key, &data, |cipher| match cipher {
                     Parsed::Aes128Gcm(c) => gcm_seal_cached(c, iv, aad, &mut buf, tag_len),
                     Parsed::Aes192Gcm(c) => gcm_seal_cached(c, iv, aad, &mut buf, tag_len),
                     Parsed::Aes256Gcm(c) => gcm_seal_cached(c, iv, aad, &mut buf, tag_len),
                     _ => Err(wrong_key(data.kind, "AES-GCM")),
-                }?;
+                })?;
                 Ok(Ciphertext {
                     data: buf,
                     iv: Some(iv.to_vec()),
@@ -311,13 +331,12 @@ impl Cipher for SoftwareBackend {
                 }
                 let mut buf = Zeroizing::new(ciphertext.to_vec());
                 if tag_len == 16 {
-                    let cached = self.parsed(key, &data, &[Kind::Aes], "AES-GCM")?;
-                    match &*cached {
+                    self.with_aes_gcm(key, &data, |cipher| match cipher {
                         Parsed::Aes128Gcm(c) => gcm_open_cached(c, iv, aad, &mut buf, tag),
                         Parsed::Aes192Gcm(c) => gcm_open_cached(c, iv, aad, &mut buf, tag),
                         Parsed::Aes256Gcm(c) => gcm_open_cached(c, iv, aad, &mut buf, tag),
                         _ => Err(wrong_key(data.kind, "AES-GCM")),
-                    }?;
+                    })?;
                 } else {
                     // A truncated tag is compared by the crate's type for that tag length, which takes its own
                     // instance; truncated tags are rare enough not to be cached.
