@@ -852,6 +852,14 @@ fn bad_input_is_answered_and_stores_nothing() {
             String::from_utf8_lossy(&answer)
         );
     }
+    // A SOAP 1.1 client's broken envelope gets a SOAP 1.1 fault.
+    let broken11 = br#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><oops"#;
+    let (version, answer) = svc.handle_soap(broken11, SoapVersion::Soap12);
+    assert_eq!(version, SoapVersion::Soap11);
+    assert!(matches!(
+        parse_message(&answer),
+        Ok(Parsed::Fault(SoapVersion::Soap11, _))
+    ));
     let wrong_ns = br#"<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body><LocateRequest xmlns="urn:not-xkms" Id="I1"/></env:Body></env:Envelope>"#;
     let r = exchange_bytes(&svc, wrong_ns);
     assert_eq!(

@@ -276,13 +276,21 @@ impl XkmsService {
     }
 
     /// Answers one SOAP message: the result in the request's SOAP version, or, for what does not parse, the
-    /// fault or Sender result [`crate::RequestError::answer`] builds (in `fallback` when even the envelope
-    /// could not be read).
+    /// fault or Sender result [`crate::RequestError::answer`] builds. When even the envelope could not be
+    /// read, the fault is SOAP 1.1 if the bytes name the SOAP 1.1 namespace (a SOAP 1.1 client sent them),
+    /// otherwise `fallback`.
     #[must_use]
     pub fn handle_soap(&self, bytes: &[u8], fallback: SoapVersion) -> (SoapVersion, Vec<u8>) {
         match parse_request_with_limits(bytes, &self.config.limits) {
             Ok((version, request)) => (version, serialize_result(version, &self.process(request))),
-            Err(e) => e.answer(fallback, &fresh_id(), self.config.service.as_deref()),
+            Err(e) => {
+                let guess = if contains(bytes, crate::soap::SOAP11_NS.as_bytes()) {
+                    SoapVersion::Soap11
+                } else {
+                    fallback
+                };
+                e.answer(guess, &fresh_id(), self.config.service.as_deref())
+            }
         }
     }
 
@@ -542,6 +550,10 @@ fn empty_result(request: &Request, header: ResultHeader) -> XkmsResult {
         }),
         Request::Pending(_) => XkmsResult::Result(header),
     }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// The decoded `ds:SignatureValue` of a signature element.
