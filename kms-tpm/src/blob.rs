@@ -167,15 +167,15 @@ impl KeyBlob {
 
     /// The public area must be of the kind the header claims, so no later match can be surprised.
     fn check_kind(&self) -> Result<(), TpmError> {
-        let ok = match (self.kind, &self.public) {
-            (Kind::RsaPrivate | Kind::RsaPublic, Public::Rsa { .. }) => true,
-            (
-                Kind::EcP256Private | Kind::EcP256Public | Kind::AttestationKey,
-                Public::Ecc { .. },
-            ) => true,
-            (Kind::Hmac | Kind::Sealed, Public::KeyedHash { .. }) => true,
-            _ => false,
-        };
+        let ok = matches!(
+            (self.kind, &self.public),
+            (Kind::RsaPrivate | Kind::RsaPublic, Public::Rsa { .. })
+                | (
+                    Kind::EcP256Private | Kind::EcP256Public | Kind::AttestationKey,
+                    Public::Ecc { .. }
+                )
+                | (Kind::Hmac | Kind::Sealed, Public::KeyedHash { .. })
+        );
         if ok {
             Ok(())
         } else {

@@ -1,4 +1,5 @@
 //! Attestation against real swtpm processes: credential activation and quotes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

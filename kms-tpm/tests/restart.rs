@@ -1,4 +1,5 @@
 //! Keys across swtpm restarts, blobs from another TPM, and the TPM-sealed root key.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

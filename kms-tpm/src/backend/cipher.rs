@@ -41,13 +41,12 @@ fn check_oaep<'a>(
                 )));
             }
             let label = label.filter(|l| !l.is_empty());
-            if let Some(l) = label {
-                if l.last() != Some(&0) {
-                    return Err(TpmError::Unsupported(
-                        "OAEP labels for the TPM must end in a zero octet (TPM 2.0 Part 1, B.4)"
-                            .into(),
-                    ));
-                }
+            if let Some(l) = label
+                && l.last() != Some(&0)
+            {
+                return Err(TpmError::Unsupported(
+                    "OAEP labels for the TPM must end in a zero octet (TPM 2.0 Part 1, B.4)".into(),
+                ));
             }
             Ok((hash, label))
         }
