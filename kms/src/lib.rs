@@ -7,11 +7,11 @@
 //! | (always) | [`core`] | managed objects, `KeyManager`, `KeyBackend`, object stores |
 //! | `kmip` (default) | [`kmip`] | OASIS KMIP codec, service, server and client |
 //! | `redb` (default) | [`core`] | the embedded redb object store |
-//! | `xkms` | [`xkms`] | W3C XKMS 2.0 over SOAP |
+//! | `xkms` (default) | [`xkms`] | W3C XKMS 2.0 over SOAP (`POST /xkms` in `kms serve`) |
 //! | `hsm` | [`hsm`] | PKCS#11 backend |
 //! | `tpm` | [`tpm`] | TPM 2.0 backend |
 //! | `escrow` | [`escrow`] | key escrow with m-of-n release |
-//! | `postgres` | | PostgreSQL object store |
+//! | `postgres` | [`core`] | PostgreSQL object store (`kms serve --store postgres`) |
 //! | `cli` (default) | | the `kms` binary |
 
 pub use kms_core as core;
