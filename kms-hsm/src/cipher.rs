@@ -171,6 +171,9 @@ impl Cipher for Pkcs11Backend {
                     tag: None,
                 })
             }
+            CipherParams::ChaCha20 { .. } | CipherParams::ChaCha20Poly1305 { .. } => {
+                Err(BackendError::Unsupported("ChaCha20 through PKCS#11".into()))
+            }
         }
     }
 
@@ -251,6 +254,9 @@ impl Cipher for Pkcs11Backend {
                         .map_err(|e| tag_mismatch(params_refused(e)))
                 });
                 opaque_on_failure(result)
+            }
+            CipherParams::ChaCha20 { .. } | CipherParams::ChaCha20Poly1305 { .. } => {
+                Err(BackendError::Unsupported("ChaCha20 through PKCS#11".into()))
             }
         }
     }

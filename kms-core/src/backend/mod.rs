@@ -166,6 +166,23 @@ pub enum CipherParams<'a> {
         /// PKCS#5 padding; without it the data is whole 16-byte blocks.
         padding: bool,
     },
+    /// ChaCha20 from block 0, without authentication: RFC 8439 §2.4 with a 12-byte nonce, or the original variant
+    /// with an 8-byte nonce (the OASIS profiles' test cases). On encrypt a missing nonce makes the backend choose a
+    /// random 12-byte one.
+    ChaCha20 {
+        /// The nonce (12 or 8 bytes).
+        nonce: Option<&'a [u8]>,
+    },
+    /// ChaCha20-Poly1305 (RFC 8439 §2.8): 12-byte nonce, 16-byte tag, which may be truncated as GCM's. On encrypt a
+    /// missing nonce makes the backend choose a random one.
+    ChaCha20Poly1305 {
+        /// The 12-byte nonce.
+        nonce: Option<&'a [u8]>,
+        /// Additional authenticated data.
+        aad: &'a [u8],
+        /// Tag length in bytes (12 to 16).
+        tag_len: usize,
+    },
     /// RSA-OAEP.
     RsaOaep {
         /// The OAEP hash.

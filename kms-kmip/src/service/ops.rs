@@ -395,7 +395,10 @@ pub(super) fn execute(
                     "Tag Length {t} is not an authentication tag length"
                 )));
             }
-            let params = cipher_params(given, p.iv_counter_nonce.as_deref(), aad)?;
+            let params = match chacha_algorithm(m, who, &target, given)? {
+                Some(a) => chacha_params(a, given, p.iv_counter_nonce.as_deref(), aad)?,
+                None => cipher_params(given, p.iv_counter_nonce.as_deref(), aad)?,
+            };
             let out = m.encrypt(who, &target, &params, data)?;
             ResponsePayload::Encrypt(EncryptResponse {
                 unique_identifier: text(&target),
@@ -412,15 +415,18 @@ pub(super) fn execute(
                 .as_deref()
                 .unwrap_or_default();
             let stored = stored_parameters(m, who, &target, p.cryptographic_parameters.as_ref())?;
-            let params = cipher_params(
-                p.cryptographic_parameters.as_ref().or(stored.as_ref()),
-                p.iv_counter_nonce.as_deref(),
-                aad,
-            )?;
+            let given = p.cryptographic_parameters.as_ref().or(stored.as_ref());
+            let params = match chacha_algorithm(m, who, &target, given)? {
+                Some(a) => chacha_params(a, given, p.iv_counter_nonce.as_deref(), aad)?,
+                None => cipher_params(given, p.iv_counter_nonce.as_deref(), aad)?,
+            };
             if p.iv_counter_nonce.is_none()
                 && matches!(
                     params,
-                    CipherParams::AesCbc { .. } | CipherParams::AesGcm { .. }
+                    CipherParams::AesCbc { .. }
+                        | CipherParams::AesGcm { .. }
+                        | CipherParams::ChaCha20 { .. }
+                        | CipherParams::ChaCha20Poly1305 { .. }
                 )
             {
                 // The profiles (CS-BC-M-11..13) answer Invalid Message for a Decrypt that lacks its IV.
@@ -1042,6 +1048,68 @@ fn cipher_params<'a>(
         Some(other) => Err(CoreError::UnsupportedCryptographicParameters(format!(
             "Block Cipher Mode {other:?}"
         ))),
+    }
+}
+
+/// The ChaCha algorithm an Encrypt or Decrypt uses: the one the Cryptographic Parameters name, or, when they name
+/// no algorithm and no block cipher mode but AEAD, the key's own (the profiles' ChaCha20 test cases send empty
+/// parameters). AES requests that name their mode (GCM, CBC, ECB) do not read the key's attributes.
+fn chacha_algorithm(
+    m: &kms_core::KeyManager,
+    who: &Principal,
+    id: &ObjectId,
+    given: Option<&CryptographicParameters>,
+) -> Result<Option<CryptographicAlgorithm>> {
+    let is_chacha = |a: CryptographicAlgorithm| {
+        matches!(
+            a,
+            CryptographicAlgorithm::CHACHA20 | CryptographicAlgorithm::CHACHA20POLY1305
+        )
+    };
+    if let Some(a) = given.and_then(|p| p.cryptographic_algorithm) {
+        return Ok(Some(a).filter(|a| is_chacha(*a)));
+    }
+    let mode = given.and_then(|p| p.block_cipher_mode);
+    if mode.is_some_and(|b| b != BlockCipherMode::AEAD)
+        || given.is_some_and(|p| p.padding_method.is_some())
+    {
+        return Ok(None);
+    }
+    let Some(name) = convert::reference_in(&crate::message::AttributeReference::Standard(
+        crate::ttlv::Tag::CRYPTOGRAPHIC_ALGORITHM,
+    )) else {
+        return Ok(None);
+    };
+    let found = m.get_attributes(who, id, &[name])?;
+    Ok(found.iter().find_map(|a| match attribute_out(a) {
+        Some(Attribute::CryptographicAlgorithm(a)) if is_chacha(a) => Some(a),
+        _ => None,
+    }))
+}
+
+/// ChaCha20 (no tag) or ChaCha20-Poly1305 (16-byte tag) parameters.
+fn chacha_params<'a>(
+    algorithm: CryptographicAlgorithm,
+    params: Option<&CryptographicParameters>,
+    nonce: Option<&'a [u8]>,
+    aad: &'a [u8],
+) -> Result<CipherParams<'a>> {
+    let tag_len = params.and_then(|p| p.tag_length);
+    if algorithm == CryptographicAlgorithm::CHACHA20POLY1305 {
+        let tag_len = tag_len
+            .map_or(Ok(16), usize::try_from)
+            .map_err(|_| CoreError::InvalidField("negative Tag Length".into()))?;
+        Ok(CipherParams::ChaCha20Poly1305 {
+            nonce,
+            aad,
+            tag_len,
+        })
+    } else if tag_len.is_some() || !aad.is_empty() {
+        Err(CoreError::UnsupportedCryptographicParameters(
+            "ChaCha20 has no tag and no additional data (ChaCha20-Poly1305 has)".into(),
+        ))
+    } else {
+        Ok(CipherParams::ChaCha20 { nonce })
     }
 }
 

@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 
 use super::cache::Parsed;
 use super::key_data::{KeyData, Kind};
-use super::{SoftwareBackend, modes};
+use super::{SoftwareBackend, chacha, modes};
 use crate::backend::{BackendError, Cipher, CipherParams, Ciphertext, HashingAlgorithm, KeyRef};
 
 /// The IV length this backend uses and accepts: SP 800-38D §8.2.1's recommended 96 bits, which keeps IVs out of
@@ -106,7 +106,7 @@ fn check_tag_len(tag_len: usize) -> Result<(), BackendError> {
         Ok(())
     } else {
         Err(BackendError::InvalidInput(format!(
-            "AES-GCM tag length must be 12 to 16 bytes, got {tag_len}"
+            "an AEAD tag length must be 12 to 16 bytes, got {tag_len}"
         )))
     }
 }
@@ -240,6 +240,15 @@ impl Cipher for SoftwareBackend {
     ) -> Result<Ciphertext, BackendError> {
         let data = Self::decode(key)?;
         match *params {
+            CipherParams::ChaCha20 { nonce } => chacha::chacha20_encrypt(&data, nonce, plaintext),
+            CipherParams::ChaCha20Poly1305 {
+                nonce,
+                aad,
+                tag_len,
+            } => {
+                check_tag_len(tag_len)?;
+                chacha::chacha20_poly1305_encrypt(&data, nonce, aad, tag_len, plaintext)
+            }
             CipherParams::AesGcm { iv, aad, tag_len } => {
                 if data.kind != Kind::Aes {
                     return Err(wrong_key(data.kind, "AES-GCM"));
@@ -308,6 +317,15 @@ impl Cipher for SoftwareBackend {
     ) -> Result<Zeroizing<Vec<u8>>, BackendError> {
         let data = Self::decode(key)?;
         match *params {
+            CipherParams::ChaCha20 { nonce } => chacha::chacha20_decrypt(&data, nonce, ciphertext),
+            CipherParams::ChaCha20Poly1305 {
+                nonce,
+                aad,
+                tag_len,
+            } => {
+                check_tag_len(tag_len)?;
+                chacha::chacha20_poly1305_decrypt(&data, nonce, aad, tag_len, ciphertext, tag)
+            }
             CipherParams::AesGcm { iv, aad, tag_len } => {
                 if data.kind != Kind::Aes {
                     return Err(wrong_key(data.kind, "AES-GCM"));

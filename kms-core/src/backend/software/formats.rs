@@ -116,6 +116,17 @@ pub(crate) fn symmetric_kind(
                 "an AES key is 16, 24 or 32 bytes, got {len}"
             )))
         }
+    } else if matches!(
+        algorithm,
+        CryptographicAlgorithm::ChaCha20 | CryptographicAlgorithm::ChaCha20Poly1305
+    ) {
+        if len == 32 {
+            Ok(Kind::ChaCha20)
+        } else {
+            Err(BackendError::InvalidInput(format!(
+                "a ChaCha20 key is 32 bytes, got {len}"
+            )))
+        }
     } else if let Some(h) = hmac_hash(algorithm) {
         if (1..=MAX_HMAC_KEY).contains(&len) {
             Ok(Kind::Hmac(h))
@@ -260,7 +271,7 @@ pub(crate) fn export(data: &KeyData<'_>) -> Result<KeyMaterial, BackendError> {
         return Err(BackendError::NotExtractable);
     }
     let format = match data.kind {
-        Kind::Aes | Kind::Hmac(_) | Kind::Secret | Kind::Opaque => KeyFormat::Raw,
+        Kind::Aes | Kind::ChaCha20 | Kind::Hmac(_) | Kind::Secret | Kind::Opaque => KeyFormat::Raw,
         Kind::RsaPrivate | Kind::EcPrivate(_) => KeyFormat::Pkcs8,
         Kind::RsaPublic | Kind::EcPublic(_) => KeyFormat::SubjectPublicKeyInfo,
         Kind::Certificate => KeyFormat::X509Certificate,

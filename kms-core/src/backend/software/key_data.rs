@@ -31,6 +31,8 @@ pub(crate) enum Kind {
     Aes,
     /// An HMAC key bound to one hash.
     Hmac(HashingAlgorithm),
+    /// A ChaCha20 or ChaCha20-Poly1305 key (32 raw bytes).
+    ChaCha20,
     /// A generic secret: KMIP Secret Data, or the output of ECDH (PKCS#11's CKK_GENERIC_SECRET).
     Secret,
     /// A KMIP Opaque Object: stored and returned, never used.
@@ -59,6 +61,7 @@ impl Kind {
             Kind::EcPrivate(c) => (7, curve_code(c)),
             Kind::EcPublic(c) => (8, curve_code(c)),
             Kind::Certificate => (9, 0),
+            Kind::ChaCha20 => (10, 0),
         }
     }
 
@@ -73,6 +76,7 @@ impl Kind {
             (7, c) => Kind::EcPrivate(curve_from_code(c)?),
             (8, c) => Kind::EcPublic(curve_from_code(c)?),
             (9, 0) => Kind::Certificate,
+            (10, 0) => Kind::ChaCha20,
             _ => return None,
         })
     }

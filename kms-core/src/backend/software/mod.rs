@@ -16,6 +16,7 @@
 
 mod agree;
 mod cache;
+mod chacha;
 mod cipher;
 mod formats;
 mod hash;

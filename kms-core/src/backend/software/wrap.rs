@@ -51,7 +51,12 @@ fn size_error(e: aes_kw::Error) -> BackendError {
 /// The bytes wrapping carries: the canonical form of the target, which must be secret and extractable.
 fn wrappable<'a>(target: &KeyData<'a>) -> Result<&'a [u8], BackendError> {
     match target.kind {
-        Kind::Aes | Kind::Hmac(_) | Kind::Secret | Kind::RsaPrivate | Kind::EcPrivate(_) => {}
+        Kind::Aes
+        | Kind::ChaCha20
+        | Kind::Hmac(_)
+        | Kind::Secret
+        | Kind::RsaPrivate
+        | Kind::EcPrivate(_) => {}
         other => {
             return Err(BackendError::InvalidInput(format!(
                 "a {other:?} object is not a secret key to wrap"
@@ -114,7 +119,10 @@ impl KeyWrap for SoftwareBackend {
                 Ok(out)
             }
             WrapAlgorithm::RsaOaep(hash) => {
-                if !matches!(target.kind, Kind::Aes | Kind::Hmac(_) | Kind::Secret) {
+                if !matches!(
+                    target.kind,
+                    Kind::Aes | Kind::ChaCha20 | Kind::Hmac(_) | Kind::Secret
+                ) {
                     return Err(BackendError::InvalidInput(
                         "RSA-OAEP wraps symmetric keys and secrets only".into(),
                     ));
