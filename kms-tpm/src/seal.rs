@@ -212,13 +212,18 @@ impl Tpm {
             };
             let template =
                 templates::sealed_data(auth_policy).map_err(TpmError::tss("template"))?;
-            let srk = inner.srk;
-            let created = inner
-                .ctx
-                .execute_with_session(Some(AuthSession::Password), |c| {
-                    c.create(srk, template, None, Some(sensitive), None, None)
+            let created = inner.with_object_slot("Create", |ctx, srk| {
+                ctx.execute_with_session(Some(AuthSession::Password), |c| {
+                    c.create(
+                        srk,
+                        template.clone(),
+                        None,
+                        Some(sensitive.clone()),
+                        None,
+                        None,
+                    )
                 })
-                .map_err(TpmError::tss("Create"))?;
+            })?;
             let blob = KeyBlob::new(
                 Kind::Sealed,
                 &inner.srk_name,

@@ -201,6 +201,16 @@ impl Tpm {
         self.inner.lock().flush_cache();
     }
 
+    /// Direct tss-esapi access on this connection, under its lock (for commands this crate does not wrap, and for
+    /// comparing against raw calls), with the storage key's handle as parent for what `f` creates or loads.
+    /// Whatever `f` loads or starts it must flush: the TPM has very few slots, and this connection keeps one for
+    /// its storage key and [`TpmOptions::loaded_keys`] for its cache.
+    pub fn with_context<T>(&self, f: impl FnOnce(&mut Context, KeyHandle) -> T) -> T {
+        let mut inner = self.inner.lock();
+        let srk = inner.srk;
+        f(&mut inner.ctx, srk)
+    }
+
     /// Runs `f` with exclusive use of the context.
     pub(crate) fn with<T>(
         &self,
@@ -309,6 +319,29 @@ impl Inner {
                 }
                 Err(e) if e.is_bad_blob() => return Err(TpmError::ForeignBlob),
                 Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Runs a TPM command that needs a free object slot (TPM2_Create, TPM2_CreatePrimary), flushing cached
+    /// handles one by one while the TPM answers that it is out of object memory.
+    pub(crate) fn with_object_slot<T>(
+        &mut self,
+        command: &'static str,
+        mut f: impl FnMut(&mut Context, KeyHandle) -> tss_esapi::Result<T>,
+    ) -> Result<T, TpmError> {
+        loop {
+            let srk = self.srk;
+            match f(&mut self.ctx, srk).map_err(TpmError::tss(command)) {
+                Err(e)
+                    if e.response_kind() == Some(Tss2ResponseCodeKind::ObjectMemory)
+                        && !self.cache.is_empty() =>
+                {
+                    let (_, old) = self.cache.remove(0);
+                    self.flush(old.into());
+                    self.stats.evictions += 1;
+                }
+                other => return other,
             }
         }
     }

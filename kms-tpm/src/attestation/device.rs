@@ -79,12 +79,18 @@ impl AttestationKey {
 fn create_ek(inner: &mut Inner) -> Result<(KeyHandle, tss_esapi::structures::Public), TpmError> {
     let template = ek::create_ek_public_from_default_template(AsymmetricAlgorithm::Rsa, None)
         .map_err(TpmError::tss("EK template"))?;
-    let created = inner
-        .ctx
-        .execute_with_session(Some(AuthSession::Password), |c| {
-            c.create_primary(Hierarchy::Endorsement, template, None, None, None, None)
+    let created = inner.with_object_slot("CreatePrimary(EK)", |ctx, _| {
+        ctx.execute_with_session(Some(AuthSession::Password), |c| {
+            c.create_primary(
+                Hierarchy::Endorsement,
+                template.clone(),
+                None,
+                None,
+                None,
+                None,
+            )
         })
-        .map_err(TpmError::tss("CreatePrimary(EK)"))?;
+    })?;
     Ok((created.key_handle, created.out_public))
 }
 
@@ -126,13 +132,11 @@ impl Tpm {
     pub fn create_attestation_key(&self) -> Result<AttestationKey, TpmError> {
         let template = templates::attestation_key().map_err(TpmError::tss("template"))?;
         self.with(|inner| {
-            let srk = inner.srk;
-            let created = inner
-                .ctx
-                .execute_with_session(Some(AuthSession::Password), |c| {
-                    c.create(srk, template, None, None, None, None)
+            let created = inner.with_object_slot("Create(AK)", |ctx, srk| {
+                ctx.execute_with_session(Some(AuthSession::Password), |c| {
+                    c.create(srk, template.clone(), None, None, None, None)
                 })
-                .map_err(TpmError::tss("Create(AK)"))?;
+            })?;
             Ok(AttestationKey {
                 blob: KeyBlob::new(
                     Kind::AttestationKey,

@@ -116,13 +116,11 @@ impl TpmBackend {
         sensitive: Option<SensitiveData>,
     ) -> Result<KeyBlob, TpmError> {
         self.tpm.with(|inner| {
-            let srk = inner.srk;
-            let created = inner
-                .ctx
-                .execute_with_session(Some(AuthSession::Password), |c| {
-                    c.create(srk, template, None, sensitive, None, None)
+            let created = inner.with_object_slot("Create", |ctx, srk| {
+                ctx.execute_with_session(Some(AuthSession::Password), |c| {
+                    c.create(srk, template.clone(), None, sensitive.clone(), None, None)
                 })
-                .map_err(TpmError::tss("Create"))?;
+            })?;
             KeyBlob::new(
                 kind,
                 &inner.srk_name,
