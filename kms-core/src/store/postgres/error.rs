@@ -91,12 +91,23 @@ fn is_transient(e: &tokio_postgres::Error) -> bool {
         // No SQLSTATE: the client's own error. I/O and connection failures are transient; encoding and decoding
         // errors are bugs.
         None => {
+            // A TLS failure (certificate not trusted, name mismatch) is configuration, not weather: retrying
+            // cannot help, even though it arrives wrapped in an I/O error.
             let mut source = std::error::Error::source(e);
+            let mut io = false;
             while let Some(s) = source {
-                if s.is::<std::io::Error>() {
-                    return true;
+                if s.is::<rustls::Error>()
+                    || s.downcast_ref::<std::io::Error>()
+                        .and_then(|io| io.get_ref())
+                        .is_some_and(|inner| inner.is::<rustls::Error>())
+                {
+                    return false;
                 }
+                io |= s.is::<std::io::Error>();
                 source = s.source();
+            }
+            if io {
+                return true;
             }
             let text = e.to_string();
             text.starts_with("error connecting to server")
