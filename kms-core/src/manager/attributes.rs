@@ -12,7 +12,7 @@ use crate::audit::Operation;
 use crate::error::{Error, Result};
 use crate::object::{
     AttributeValue, Attributes, CryptographicAlgorithm, Link, Name, ObjectId, ObjectMetadata,
-    ObjectType, RecommendedCurve, RevocationReason, Rights, State, UsageMask,
+    ObjectType, RecommendedCurve, RevocationReason, Rights, State, UsageLimits, UsageMask,
 };
 use crate::principal::Principal;
 
@@ -56,6 +56,7 @@ pub enum AttributeName {
     LastChangeDate,
     OriginalCreationDate,
     RevocationReason,
+    UsageLimits,
     /// A custom attribute (`x-` client, `y-` server in KMIP 1.x; a Vendor Attribute in 2.x), by its name.
     Custom(String),
 }
@@ -94,6 +95,7 @@ impl AttributeName {
             N::LastChangeDate => "Last Change Date",
             N::OriginalCreationDate => "Original Creation Date",
             N::RevocationReason => "Revocation Reason",
+            N::UsageLimits => "Usage Limits",
             N::Custom(name) => name,
         }
     }
@@ -103,7 +105,7 @@ impl AttributeName {
     #[must_use]
     pub fn from_kmip_name(name: &str) -> Self {
         use AttributeName as N;
-        const KNOWN: [AttributeName; 28] = [
+        const KNOWN: [AttributeName; 29] = [
             N::UniqueIdentifier,
             N::ObjectType,
             N::State,
@@ -132,6 +134,7 @@ impl AttributeName {
             N::LastChangeDate,
             N::OriginalCreationDate,
             N::RevocationReason,
+            N::UsageLimits,
         ];
         KNOWN
             .into_iter()
@@ -222,6 +225,7 @@ pub enum Attribute {
     LastChangeDate(OffsetDateTime),
     OriginalCreationDate(OffsetDateTime),
     RevocationReason(RevocationReason),
+    UsageLimits(UsageLimits),
     /// A custom attribute: its name and value.
     Custom(String, AttributeValue),
 }
@@ -261,6 +265,7 @@ impl Attribute {
             A::LastChangeDate(_) => N::LastChangeDate,
             A::OriginalCreationDate(_) => N::OriginalCreationDate,
             A::RevocationReason(_) => N::RevocationReason,
+            A::UsageLimits(_) => N::UsageLimits,
             A::Custom(name, _) => N::Custom(name.clone()),
         }
     }
@@ -309,6 +314,7 @@ pub fn attributes_of(m: &ObjectMetadata) -> Vec<Attribute> {
     out.extend(a.last_change_date.map(A::LastChangeDate));
     out.extend(a.original_creation_date.map(A::OriginalCreationDate));
     out.extend(a.revocation_reason.clone().map(A::RevocationReason));
+    out.extend(a.usage_limits.map(A::UsageLimits));
     out.extend(
         a.custom
             .iter()
@@ -707,6 +713,8 @@ fn set_single(m: &mut ObjectMetadata, value: &Attribute, _now: OffsetDateTime) -
             a.deactivation_date = Some(whole(d));
         }
         Attribute::OriginalCreationDate(d) => a.original_creation_date = Some(whole(d)),
+        // KMIP: the client sets the Total (and Unit); the server keeps the Count, which starts at the Total.
+        Attribute::UsageLimits(l) => a.usage_limits = Some(UsageLimits::new(l.total, l.unit)),
         Attribute::Custom(k, v) => {
             a.custom.insert(k.clone(), v.clone());
         }

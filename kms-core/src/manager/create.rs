@@ -512,7 +512,8 @@ fn merge(common: &Attributes, specific: &Attributes) -> Attributes {
         compromise_date,
         last_change_date,
         original_creation_date,
-        revocation_reason
+        revocation_reason,
+        usage_limits
     );
     m.names.extend(s.names.iter().cloned());
     m.object_groups.extend(s.object_groups.iter().cloned());

@@ -97,7 +97,8 @@ impl KeyManager {
     /// [`Error::ItemNotFound`]; [`Error::WrongKeyLifecycleState`] unless Active;
     /// [`Error::IncompatibleCryptographicUsageMask`] without Encrypt; [`Error::IllegalObjectType`];
     /// [`Error::InvalidField`] / [`Error::UnsupportedCryptographicParameters`] for parameters the key cannot take;
-    /// backend errors.
+    /// [`Error::PermissionDenied`] when the key's Usage Limits do not cover the data (Encrypt, Sign and MAC count
+    /// against them); backend errors.
     pub fn encrypt(
         &self,
         who: &Principal,
@@ -116,6 +117,7 @@ impl KeyManager {
                 UsageMask::ENCRYPT,
                 &now,
             )?;
+            self.count_use(who, id, &key, plaintext.len())?;
             let cipher = backend
                 .cipher()
                 .ok_or_else(|| not_offered(backend, "encryption"))?;
@@ -178,6 +180,7 @@ impl KeyManager {
                 UsageMask::SIGN,
                 &now,
             )?;
+            self.count_use(who, id, &key, sign_input_bytes(&input).len())?;
             let signer = backend
                 .signer()
                 .ok_or_else(|| not_offered(backend, "signing"))?;
@@ -251,6 +254,7 @@ impl KeyManager {
                 UsageMask::MAC_GENERATE,
                 &now,
             )?;
+            self.count_use(who, id, &key, data.len())?;
             let hash = mac_hash(algorithm, hash)?;
             let mac = backend.mac().ok_or_else(|| not_offered(backend, "MAC"))?;
             if is_cipher_key(algorithm) {

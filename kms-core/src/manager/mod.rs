@@ -25,6 +25,7 @@ mod lifecycle;
 mod locate;
 mod reconcile;
 mod split_key;
+mod usage_limits;
 mod wrap;
 
 use std::sync::Arc;

@@ -359,6 +359,10 @@ pub struct Attributes {
     /// defaulted, so that records written before it existed still read.
     #[serde(default)]
     pub split_key: Option<SplitKeyInfo>,
+    /// Usage Limits: how much more the key may protect. Counted by the [`KeyManager`](crate::KeyManager) on
+    /// every Encrypt, Sign, MAC and wrap with the key. After `split_key`, and defaulted, for older records.
+    #[serde(default)]
+    pub usage_limits: Option<UsageLimits>,
 }
 
 impl Default for Attributes {
@@ -392,6 +396,7 @@ impl Default for Attributes {
             revocation_reason: None,
             custom: BTreeMap::new(),
             split_key: None,
+            usage_limits: None,
         }
     }
 }
@@ -439,6 +444,40 @@ impl std::fmt::Display for SplitKeyMethod {
             Self::PolynomialSharingPrimeField => "Polynomial Sharing Prime Field",
             Self::PolynomialSharingGf2_8 => "Polynomial Sharing GF (2^8)",
         })
+    }
+}
+
+/// What a [`UsageLimits`] counts (KMIP Usage Limits Unit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UsageLimitsUnit {
+    /// Bytes of data protected.
+    Byte,
+    /// Operations (KMIP "Object": one per use).
+    Object,
+}
+
+/// KMIP Usage Limits (KMIP 1.4 §3.21, 2.1 §4.57): `count` units of protection remain of `total`. A use that needs
+/// more than what remains is refused, and a use that is allowed is counted before the key is used, in the same
+/// store update that checks it, so concurrent uses cannot together exceed the limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageLimits {
+    /// Usage Limits Total: what the key was allowed when the limit was set.
+    pub total: u64,
+    /// Usage Limits Count: what remains.
+    pub count: u64,
+    /// Usage Limits Unit.
+    pub unit: UsageLimitsUnit,
+}
+
+impl UsageLimits {
+    /// A fresh limit of `total` units: nothing used yet.
+    #[must_use]
+    pub fn new(total: u64, unit: UsageLimitsUnit) -> Self {
+        Self {
+            total,
+            count: total,
+            unit,
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 pub use attributes::{
     AttributeValue, Attributes, CryptographicAlgorithm, Grant, Link, LinkType, Name, NameType,
     ObjectMetadata, RecommendedCurve, RevocationReason, RevocationReasonCode, Rights, SplitKeyInfo,
-    SplitKeyMethod, UsageMask,
+    SplitKeyMethod, UsageLimits, UsageLimitsUnit, UsageMask,
 };
 pub use state::{LifecycleEvent, Purpose, State};
 

@@ -10,7 +10,8 @@ use kms_core::object::{
     CryptographicAlgorithm as CoreAlgorithm, Link as CoreLink, LinkType as CoreLinkType,
     Name as CoreName, NameType as CoreNameType, ObjectId, ObjectType as CoreObjectType,
     RecommendedCurve as CoreCurve, RevocationReason as CoreRevocationReason,
-    RevocationReasonCode as CoreRevocationReasonCode, State as CoreState, UsageMask,
+    RevocationReasonCode as CoreRevocationReasonCode, State as CoreState,
+    UsageLimits as CoreUsageLimits, UsageLimitsUnit as CoreUsageLimitsUnit, UsageMask,
 };
 use time::OffsetDateTime;
 
@@ -18,7 +19,7 @@ use crate::message::Encoder;
 use crate::message::attributes::VendorAttributeValue;
 use crate::message::enums::{
     CryptographicAlgorithm, CryptographicUsageMask, LinkType, NameType, ObjectType,
-    RecommendedCurve, RevocationReasonCode, State,
+    RecommendedCurve, RevocationReasonCode, State, UsageLimitsUnit,
 };
 use crate::message::types::{CryptographicDomainParameters, Link, Name, RevocationReason};
 use crate::message::{
@@ -254,6 +255,7 @@ pub(crate) fn attribute_in(a: &Attribute) -> Result<CoreAttribute, CoreError> {
         Attribute::LastChangeDate(d) => CoreAttribute::LastChangeDate(date_in(*d)?),
         Attribute::OriginalCreationDate(d) => CoreAttribute::OriginalCreationDate(date_in(*d)?),
         Attribute::RevocationReason(r) => CoreAttribute::RevocationReason(revocation_reason_in(r)?),
+        Attribute::UsageLimits(l) => CoreAttribute::UsageLimits(usage_limits_in(l)?),
         Attribute::Vendor(v) => {
             CoreAttribute::Custom(custom_name(v)?, vendor_value_in(&v.attribute_value)?)
         }
@@ -279,6 +281,41 @@ pub(crate) fn attribute_in(a: &Attribute) -> Result<CoreAttribute, CoreError> {
             )));
         }
     })
+}
+
+/// KMIP Usage Limits as kms-core's: the Count, when given (an Import), at most the Total; otherwise the Total.
+fn usage_limits_in(l: &crate::message::types::UsageLimits) -> Result<CoreUsageLimits, CoreError> {
+    let bad = |what: &str| CoreError::InvalidAttributeValue(format!("Usage Limits {what}"));
+    let total = l
+        .usage_limits_total
+        .ok_or_else(|| bad("without its Total"))
+        .and_then(|t| u64::try_from(t).map_err(|_| bad("Total is negative")))?;
+    let unit = match l.usage_limits_unit {
+        Some(UsageLimitsUnit::BYTE) => CoreUsageLimitsUnit::Byte,
+        Some(UsageLimitsUnit::OBJECT) => CoreUsageLimitsUnit::Object,
+        Some(other) => return Err(bad(&format!("Unit {other:?} is not Byte or Object"))),
+        None => return Err(bad("without its Unit")),
+    };
+    let count = match l.usage_limits_count {
+        Some(c) => u64::try_from(c)
+            .ok()
+            .filter(|c| *c <= total)
+            .ok_or_else(|| bad("Count is not between 0 and the Total"))?,
+        None => total,
+    };
+    Ok(CoreUsageLimits { total, count, unit })
+}
+
+fn usage_limits_out(l: &CoreUsageLimits) -> crate::message::types::UsageLimits {
+    crate::message::types::UsageLimits {
+        usage_limits_total: Some(i64::try_from(l.total).unwrap_or(i64::MAX)),
+        usage_limits_count: Some(i64::try_from(l.count).unwrap_or(i64::MAX)),
+        usage_limits_unit: Some(match l.unit {
+            CoreUsageLimitsUnit::Byte => UsageLimitsUnit::BYTE,
+            CoreUsageLimitsUnit::Object => UsageLimitsUnit::OBJECT,
+        }),
+        ..Default::default()
+    }
 }
 
 /// Client-settable standard attributes kms-core has no field for and enforces nothing about: kept as a
@@ -385,6 +422,7 @@ pub(crate) fn attribute_out(a: &CoreAttribute) -> Option<Attribute> {
             revocation_message: r.message.clone(),
             ..Default::default()
         }),
+        CoreAttribute::UsageLimits(l) => Attribute::UsageLimits(usage_limits_out(l)),
         CoreAttribute::Custom(name, AttributeValue::Bytes(item)) if item_tag(name).is_some() => {
             let node = crate::ttlv::decode(item).ok()?;
             Attribute::decode_item(&node).ok()?
@@ -538,6 +576,8 @@ pub(crate) fn import_attributes(
             CoreAttribute::LastChangeDate(d) => out.last_change_date = Some(d),
             CoreAttribute::OriginalCreationDate(d) => out.original_creation_date = Some(d),
             CoreAttribute::RevocationReason(r) => out.revocation_reason = Some(r),
+            // An imported key keeps what it has used.
+            CoreAttribute::UsageLimits(l) => out.usage_limits = Some(l),
             other => fold(&mut out, other)?,
         }
     }
@@ -599,6 +639,12 @@ fn fold(out: &mut CoreAttributes, a: CoreAttribute) -> Result<(), CoreError> {
         CoreAttribute::Custom(name, value) => {
             out.custom.insert(name, value);
         }
+        // A new object has used nothing: the Count starts at the Total whatever the client wrote.
+        CoreAttribute::UsageLimits(l) => once(
+            &mut out.usage_limits,
+            CoreUsageLimits::new(l.total, l.unit),
+            "Usage Limits",
+        )?,
         other => {
             return Err(CoreError::AttributeReadOnly(format!(
                 "{:?} is set by the server",
