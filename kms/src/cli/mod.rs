@@ -42,7 +42,7 @@ enum Command {
     /// Serve KMIP over mutual TLS and HTTPS (`POST /kmip/2_1`), and XKMS (`POST /xkms`); writes a development PKI
     /// on first start.
     #[cfg(feature = "kmip")]
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Client certificates signed by the development CA.
     #[cfg(feature = "kmip")]
     #[command(subcommand)]
@@ -67,7 +67,7 @@ pub fn run() -> ExitCode {
         #[cfg(feature = "kmip")]
         Command::Ttlv(cmd) => ttlv::run(cmd),
         #[cfg(feature = "kmip")]
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         #[cfg(feature = "kmip")]
         Command::Cert(cmd) => cert::run(cmd),
         #[cfg(feature = "escrow")]
