@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use kms_core::{KeyManager, MemoryStore, Principal, SoftwareBackend};
 use kms_kmip::message::enums::{
-    CryptographicAlgorithm, CryptographicUsageMask, KeyFormatType, NameType, ObjectType,
-    ResultReason, ResultStatus, State,
+    CryptographicAlgorithm, CryptographicUsageMask, InteropFunction, KeyFormatType, NameType,
+    ObjectType, ResultReason, ResultStatus, State,
 };
 use kms_kmip::message::objects::SymmetricKey;
 use kms_kmip::message::operations::access::LocateRequest;
-use kms_kmip::message::operations::server::LogRequest;
+use kms_kmip::message::operations::server::{InteropRequest, LogRequest};
 use kms_kmip::message::operations::transfer::{ExportRequest, ImportRequest};
 use kms_kmip::message::types::Name;
 use kms_kmip::message::{
@@ -203,4 +203,28 @@ fn locate_by_protect_stop_date_range_and_log() {
             ..Default::default()
         }),
     ));
+}
+
+#[test]
+fn interop_begin_and_end_are_acknowledged_and_reset_is_refused() {
+    let s = service();
+    let interop = |function| {
+        send(
+            &s,
+            Version::V2_1,
+            RequestPayload::Interop(InteropRequest {
+                interop_function: function,
+                interop_identifier: Some("CS-BC-M-1-21".into()),
+                ..Default::default()
+            }),
+        )
+    };
+    ok(interop(InteropFunction::BEGIN));
+    ok(interop(InteropFunction::END));
+    let reset = interop(InteropFunction::RESET);
+    assert_eq!(reset.result_status, ResultStatus::OPERATION_FAILED);
+    assert_eq!(
+        reset.result_reason,
+        Some(ResultReason::OPERATION_NOT_SUPPORTED)
+    );
 }

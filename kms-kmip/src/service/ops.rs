@@ -20,9 +20,9 @@ use super::convert::{
 use super::{BatchState, Failure, KmipService, SUPPORTED_VERSIONS, computed, formats};
 use crate::message::enums::{
     BlockCipherMode, CertificateType, CryptographicAlgorithm, DerivationMethod,
-    DigitalSignatureAlgorithm, HashingAlgorithm, KeyFormatType, ObjectType, Operation,
-    PaddingMethod, QueryFunction, SecretDataType, UniqueIdentifierEnumeration, ValidityIndicator,
-    WrappingMethod,
+    DigitalSignatureAlgorithm, HashingAlgorithm, InteropFunction, KeyFormatType, ObjectType,
+    Operation, PaddingMethod, QueryFunction, SecretDataType, UniqueIdentifierEnumeration,
+    ValidityIndicator, WrappingMethod,
 };
 use crate::message::objects::{
     Certificate, OpaqueObject, PrivateKey, PublicKey, SecretData, SymmetricKey,
@@ -54,7 +54,7 @@ type Result<T> = std::result::Result<T, CoreError>;
 const MAX_LOG_MESSAGE: usize = 1024;
 
 /// The operations this service answers, in Query's order.
-const OPERATIONS: [Operation; 33] = [
+const OPERATIONS: [Operation; 34] = [
     Operation::CREATE,
     Operation::CREATE_KEY_PAIR,
     Operation::CHECK,
@@ -84,6 +84,7 @@ const OPERATIONS: [Operation; 33] = [
     Operation::RNG_RETRIEVE,
     Operation::HASH,
     Operation::LOG,
+    Operation::INTEROP,
     Operation::IMPORT,
     Operation::EXPORT,
     Operation::CREATE_SPLIT_KEY,
@@ -657,6 +658,31 @@ pub(super) fn execute(
             let message: String = p.log_message.chars().take(MAX_LOG_MESSAGE).collect();
             tracing::info!(target: "kms::kmip::log", client = who.name(), message, "KMIP Log");
             ResponsePayload::Log(crate::message::operations::server::EmptyPayload::default())
+        }
+        RequestPayload::Interop(p) => {
+            // KMIP 2.1 §6.1.29: a test harness marks where its test cases begin and end; the server notes it.
+            // Reset would ask the server to forget what the test case did, which a shared server must not do.
+            if p.interop_function == InteropFunction::RESET {
+                return Err(CoreError::OperationNotSupported(
+                    "Interop Reset (the server keeps every client's objects)".into(),
+                )
+                .into());
+            }
+            let identifier: String = p
+                .interop_identifier
+                .as_deref()
+                .unwrap_or_default()
+                .chars()
+                .take(MAX_LOG_MESSAGE)
+                .collect();
+            tracing::info!(
+                target: "kms::kmip::interop",
+                client = who.name(),
+                function = ?p.interop_function,
+                identifier,
+                "KMIP Interop"
+            );
+            ResponsePayload::Interop(crate::message::operations::server::EmptyPayload::default())
         }
         RequestPayload::CreateSplitKey(p) => ResponsePayload::CreateSplitKey(
             super::split_key::create(service, who, version, p, state)?,

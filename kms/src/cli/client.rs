@@ -97,7 +97,8 @@ pub struct CreateArgs {
 /// The Key Format Type Get asks for.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
-    /// The stored format (Raw, PKCS#8, X.509 SubjectPublicKeyInfo).
+    /// The server's default: the format a registered key came in; otherwise Raw (symmetric keys), PKCS#1 (RSA
+    /// keys), PKCS#8 (other private keys), X.509 SubjectPublicKeyInfo (other public keys).
     Default,
     /// Raw bytes of a symmetric key.
     Raw,
