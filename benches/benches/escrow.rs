@@ -3,6 +3,8 @@
 //!
 //! - split/combine: `kms_escrow::split_key::{split, join}` (KMIP Create/Join Split Key, the same code escrow uses
 //!   for the data key) against `vsss_rs::Gf256::{split_bytes, combine_bytes}` on a 32-byte secret;
+//! - KMIP split keys end to end: Create Split Key + Join Split Key through `KmipService` (TTLV in and out, the
+//!   parts and the joined key recorded) beside the same split+join as raw vsss-rs and kms-escrow calls;
 //! - the floor of deposit and release: n HPKE seals (deposit) and m HPKE opens (recipient) with raw `hpke` calls,
 //!   the public-key work that any design encrypting shares to agents and recipients performs;
 //! - deposit: `Deposit::seal` (AES-256-GCM, split, one HPKE seal per agent) and `Escrow::deposit` (the same plus
@@ -81,6 +83,94 @@ fn metadata() -> EscrowedKeyMetadata {
     }
 }
 
+/// A KMIP client of an in-process KmipService: Create Split Key (AES-256, 3 of 5) then Join Split Key of three
+/// parts, as TTLV messages. A fresh in-memory service every 1000 rounds keeps the store from growing.
+struct SplitKeyClient {
+    service: kms_kmip::service::KmipService,
+    who: kms_core::Principal,
+    create: Vec<u8>,
+    rounds: usize,
+}
+
+impl SplitKeyClient {
+    fn new() -> Self {
+        use kms_kmip::message::enums::{
+            CryptographicAlgorithm, CryptographicUsageMask, ObjectType, SplitKeyMethod,
+        };
+        use kms_kmip::message::operations::lifecycle::CreateSplitKeyRequest;
+        use kms_kmip::message::{Attribute, Attributes, RequestPayload};
+        let create = Self::message(RequestPayload::CreateSplitKey(CreateSplitKeyRequest {
+            object_type: ObjectType::SYMMETRIC_KEY,
+            split_key_parts: 5,
+            split_key_threshold: 3,
+            split_key_method: SplitKeyMethod::POLYNOMIAL_SHARING_GF_2_8,
+            attributes: Attributes::new(vec![
+                Attribute::CryptographicAlgorithm(CryptographicAlgorithm::AES),
+                Attribute::CryptographicLength(256),
+                Attribute::CryptographicUsageMask(
+                    CryptographicUsageMask::ENCRYPT | CryptographicUsageMask::DECRYPT,
+                ),
+            ]),
+            ..Default::default()
+        }));
+        Self {
+            service: kms_kmip::service::KmipService::in_memory().expect("service"),
+            who: kms_core::Principal::new("bench").expect("principal"),
+            create,
+            rounds: 0,
+        }
+    }
+
+    fn message(payload: kms_kmip::message::RequestPayload) -> Vec<u8> {
+        kms_kmip::message::RequestMessage {
+            header: kms_kmip::message::RequestHeader {
+                protocol_version: kms_kmip::tags::Version::V2_1.into(),
+                batch_count: 1,
+                ..Default::default()
+            },
+            batch_items: vec![kms_kmip::message::RequestBatchItem::new(payload).expect("item")],
+        }
+        .to_bytes()
+        .expect("encode")
+    }
+
+    fn payload(response: &[u8]) -> kms_kmip::message::ResponsePayload {
+        let mut r = kms_kmip::message::ResponseMessage::from_bytes(response).expect("decode");
+        r.batch_items
+            .pop()
+            .and_then(|i| i.payload)
+            .expect("a successful answer")
+    }
+
+    fn create_and_join(&mut self) {
+        use kms_kmip::message::ResponsePayload;
+        use kms_kmip::message::enums::ObjectType;
+        use kms_kmip::message::operations::lifecycle::JoinSplitKeyRequest;
+        self.rounds += 1;
+        if self.rounds.is_multiple_of(1000) {
+            self.service = kms_kmip::service::KmipService::in_memory().expect("service");
+        }
+        let ResponsePayload::CreateSplitKey(parts) =
+            Self::payload(&self.service.handle_ttlv(&self.who, &self.create))
+        else {
+            panic!("Create Split Key failed")
+        };
+        let join = Self::message(kms_kmip::message::RequestPayload::JoinSplitKey(
+            JoinSplitKeyRequest {
+                object_type: ObjectType::SYMMETRIC_KEY,
+                unique_identifiers: parts.unique_identifiers[1..4].to_vec(),
+                ..Default::default()
+            },
+        ));
+        let ResponsePayload::JoinSplitKey(joined) =
+            Self::payload(&self.service.handle_ttlv(&self.who, &join))
+        else {
+            panic!("Join Split Key failed")
+        };
+        black_box(joined);
+    }
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     let table = RatioTable::default();
@@ -150,6 +240,40 @@ fn main() {
             ],
         );
     }
+
+    // KMIP Create Split Key + Join Split Key through KmipService (TTLV both ways, five parts and the joined key
+    // recorded in an in-memory store) against the arithmetic alone, which is all the escrow code adds.
+    let mut kmip = SplitKeyClient::new();
+    order += 1;
+    run_case(
+        &mut c,
+        &table,
+        order,
+        "KMIP create+join split key 32 B 3-of-5",
+        Some(20),
+        vec![
+            (
+                "raw vsss-rs split_bytes+combine_bytes",
+                Box::new(|| {
+                    let shares =
+                        Gf256::split_bytes(3, 5, black_box(&secret), UnwrapErr(getrandom::SysRng))
+                            .expect("split");
+                    black_box(Gf256::combine_bytes(&shares[..3]).expect("combine"));
+                }),
+            ),
+            (
+                "kms-escrow split_key::split+join",
+                Box::new(|| {
+                    let parts = split_key::split(black_box(&secret), 3, 5).expect("split");
+                    black_box(split_key::join(&parts[..3]).expect("join"));
+                }),
+            ),
+            (
+                "KmipService Create+Join Split Key",
+                Box::new(move || kmip.create_and_join()),
+            ),
+        ],
+    );
 
     for (m, n) in [(3u8, 5usize), (11, 20)] {
         let keys = agents(n);
