@@ -26,11 +26,14 @@ CONF
   export KMS_TEST_PKCS11_SO_PIN=12345678
   # A second token for the tests that present a wrong PIN, so that a PIN retry counter never locks the main one.
   export KMS_TEST_PKCS11_TOKEN_WRONG_PIN=kms-test-wrong-pin
+  # A third for the reconciliation test, which treats every unrecorded key on its token as an orphan: tests running
+  # at the same time on the main token would lose theirs.
+  export KMS_TEST_PKCS11_TOKEN_ISOLATED=kms-test-isolated
   local label
-  for label in "$KMS_TEST_PKCS11_TOKEN" "$KMS_TEST_PKCS11_TOKEN_WRONG_PIN"; do
+  for label in "$KMS_TEST_PKCS11_TOKEN" "$KMS_TEST_PKCS11_TOKEN_WRONG_PIN" "$KMS_TEST_PKCS11_TOKEN_ISOLATED"; do
     softhsm2-util --init-token --free --label "$label" \
       --so-pin "$KMS_TEST_PKCS11_SO_PIN" --pin "$KMS_TEST_PKCS11_PIN" >/dev/null
   done
-  log "SoftHSM2 tokens $KMS_TEST_PKCS11_TOKEN, $KMS_TEST_PKCS11_TOKEN_WRONG_PIN in $dir ($module)"
+  log "SoftHSM2 tokens $KMS_TEST_PKCS11_TOKEN, $KMS_TEST_PKCS11_TOKEN_WRONG_PIN, $KMS_TEST_PKCS11_TOKEN_ISOLATED in $dir ($module)"
 }
 SETUPS+=(setup_softhsm)

@@ -37,6 +37,16 @@ pub fn config() -> Pkcs11Config {
     )
 }
 
+/// The backend on the token no other test uses at the same time (for tests that act on every object of a token).
+pub fn isolated_backend() -> Arc<Pkcs11Backend> {
+    let config = Pkcs11Config::new(
+        module(),
+        TokenSelector::Label(var("KMS_TEST_PKCS11_TOKEN_ISOLATED")),
+        pin(),
+    );
+    Arc::new(Pkcs11Backend::open(config).expect("opening the isolated SoftHSM2 test token"))
+}
+
 pub fn backend() -> Arc<Pkcs11Backend> {
     Arc::new(Pkcs11Backend::open(config()).expect("opening the SoftHSM2 test token"))
 }
