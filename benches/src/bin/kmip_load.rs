@@ -1,36 +1,34 @@
-//! KMIP load generator: N persistent mutual-TLS connections, each sending requests one after the other, for a
-//! fixed number of requests; reports throughput and latency percentiles.
+//! KMIP load generator: persistent mutual-TLS connections, each sending requests one after the other;
+//! reports throughput and latency percentiles.
 //!
 //! ```text
-//! # against a running `kms serve` (defaults: ./kms-data certs, 127.0.0.1:5696)
-//! cargo run --release -p kms-benches --bin kmip_load -- --connections 16 --requests 2000
-//! # against any KMIP server (PyKMIP's recipe certificates, say)
-//! cargo run --release -p kms-benches --bin kmip_load -- --addr 127.0.0.1:15698 \
-//!     --ca $DIR/certs/ca.crt --cert $DIR/certs/client.crt --key $DIR/certs/client.key
-//! # the transport alone: an in-process server answering Operation Not Supported
+//! # the issue's load in one command: a release `kms serve` (own temp data dir, redb store) and a PyKMIP
+//! # server, Get / Encrypt / Sign / Create with 1 and 16 connections, one table with ratios
+//! cargo build --release -p kms -p kms-benches
+//! cargo run --release -p kms-benches --bin kmip_load -- --suite --runs 3
+//! # the same, a few requests per cell: does it still work (benches/tests/kmip_load.rs runs this)
+//! cargo run -p kms-benches --bin kmip_load -- --suite --smoke
+//! # one operation against a running `kms serve` (defaults: ./kms-data certs, 127.0.0.1:5696)
+//! cargo run --release -p kms-benches --bin kmip_load -- --request encrypt --connections 16 --requests 2000
+//! # the transport alone (the floor): an in-process server answering Operation Not Supported
 //! cargo run --release -p kms-benches --bin kmip_load -- --in-process --connections 16
 //! ```
 //!
-//! Requests come from a [`RequestFactory`]: `discover-versions` (every server answers it), `file:PATH` (one
-//! TTLV request message, sent as is), or a KMIP 2.1 operation: `create` (an AES-256 key per request), and
-//! `get`, `encrypt` (AES-GCM, 64 bytes) on one AES key a set-up request created and activated first. With
-//! `--in-process --service` the in-process server runs the real KMIP service over an in-memory key manager.
+//! Requests: `discover-versions` (every server answers it), `file:PATH` (one TTLV request message, sent as
+//! is), or a KMIP 2.1 operation on objects a set-up connection created first: `create`, `get`, `encrypt`
+//! (AES-256-GCM, 64 bytes), `sign` (ECDSA P-256). With `--in-process --service` the in-process server runs
+//! the real KMIP service over an in-memory key manager.
+
+#[path = "kmip_load/requests.rs"]
+mod requests;
+#[path = "kmip_load/suite.rs"]
+mod suite;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use kms_kmip::message::enums::{
-    CryptographicAlgorithm, CryptographicUsageMask, ObjectType, ResultStatus,
-};
-use kms_kmip::message::operations::access::GetRequest;
-use kms_kmip::message::operations::crypto::EncryptRequest;
-use kms_kmip::message::operations::lifecycle::{CreateRequest, IdentifierPayload};
-use kms_kmip::message::{
-    Attribute, Attributes, RequestBatchItem, RequestHeader, RequestMessage, RequestPayload,
-    ResponseMessage, ResponsePayload, SecretBytes,
-};
 use kms_kmip::service::KmipService;
 use kms_kmip::tags::Version;
 use kms_kmip::transport::client::{AsyncKmipClient, ClientOptions};
@@ -39,12 +37,47 @@ use kms_kmip::transport::{
 };
 use kms_kmip::ttlv::{self, Tag, Writer};
 
+use requests::Op;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "kmip_load",
-    about = "KMIP load generator over persistent mutual-TLS connections"
+    about = "KMIP load generator over persistent mutual-TLS connections",
+    after_help = "The issue's whole load (kms serve and PyKMIP, Get/Encrypt/Sign/Create, 1 and 16 connections):\n  \
+                  cargo build --release -p kms -p kms-benches\n  \
+                  cargo run --release -p kms-benches --bin kmip_load -- --suite --runs 3"
 )]
+#[allow(clippy::struct_excessive_bools)]
 struct Args {
+    /// Run the whole suite: start a `kms serve` (release binary beside this one, or --kms-bin) on a fresh data
+    /// directory and a PyKMIP server, load both, print one table with ratios.
+    #[arg(long)]
+    suite: bool,
+    /// With --suite: a few requests per cell, to check that everything answers Success (no timing).
+    #[arg(long)]
+    smoke: bool,
+    /// With --suite: repeat the matrix this many times and report medians.
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
+    /// With --suite: seconds of measurement per cell (after the warm-up).
+    #[arg(long, default_value_t = 3.0)]
+    seconds: f64,
+    /// With --suite: the operations (comma-separated: get, encrypt, sign, create).
+    #[arg(long, value_delimiter = ',', default_value = "get,encrypt,sign,create")]
+    ops: Vec<String>,
+    /// With --suite: the connection counts (comma-separated).
+    #[arg(long = "suite-connections", value_delimiter = ',', default_value = "1,16")]
+    suite_connections: Vec<usize>,
+    /// With --suite: the `kms` binary [default: `kms` beside this binary].
+    #[arg(long)]
+    kms_bin: Option<PathBuf>,
+    /// With --suite: the PyKMIP virtualenv's python [default: $KMS_TEST_PYKMIP_PYTHON, else
+    /// target/pykmip-venv/bin/python].
+    #[arg(long)]
+    pykmip_python: Option<PathBuf>,
+    /// With --suite: leave PyKMIP out.
+    #[arg(long)]
+    no_pykmip: bool,
     /// Server address (host:port).
     #[arg(long, default_value = "127.0.0.1:5696")]
     addr: String,
@@ -69,7 +102,8 @@ struct Args {
     /// Requests per connection before measuring.
     #[arg(long, default_value_t = 100)]
     warmup: usize,
-    /// What to send: `discover-versions`, `file:PATH` (a TTLV request message), `create`, `get` or `encrypt`.
+    /// What to send: `discover-versions`, `file:PATH` (a TTLV request message), `create`, `get`, `encrypt` or
+    /// `sign`.
     #[arg(long, default_value = "discover-versions")]
     request: String,
     /// Start an in-process server (fresh PKI, Operation Not Supported handler) and load it: the transport's cost.
@@ -83,8 +117,8 @@ struct Args {
     /// Operation Not Supported handler.
     #[arg(long)]
     service: bool,
-    /// Worker threads of the client runtime.
-    #[arg(long, default_value_t = 2)]
+    /// Worker threads of the client runtime (1: a current-thread runtime, no cross-thread wake-ups).
+    #[arg(long, default_value_t = 1)]
     threads: usize,
     /// Worker threads of the in-process server's own runtime.
     #[arg(long, default_value_t = 2)]
@@ -113,20 +147,6 @@ impl RequestHandler for Inline {
     }
 }
 
-/// Makes the request that connection `connection` sends as its `seq`-th.
-trait RequestFactory: Send + Sync {
-    fn make(&self, connection: usize, seq: usize) -> Vec<u8>;
-}
-
-/// The same bytes every time.
-struct Fixed(Vec<u8>);
-
-impl RequestFactory for Fixed {
-    fn make(&self, _: usize, _: usize) -> Vec<u8> {
-        self.0.clone()
-    }
-}
-
 /// DiscoverVersions (KMIP 1.1+), in KMIP 1.2 so that every server, PyKMIP included, answers it.
 fn discover_versions() -> Vec<u8> {
     let mut buf = Vec::new();
@@ -149,103 +169,29 @@ fn discover_versions() -> Vec<u8> {
     buf
 }
 
-/// A KMIP 2.1 request message with one batch item.
-fn request_2_1(payload: RequestPayload) -> Result<Vec<u8>, String> {
-    RequestMessage {
-        header: RequestHeader {
-            protocol_version: Version::V2_1.into(),
-            batch_count: 1,
-            ..Default::default()
-        },
-        batch_items: vec![RequestBatchItem::new(payload).map_err(|e| e.to_string())?],
-    }
-    .to_bytes()
-    .map_err(|e| e.to_string())
-}
-
-fn create_aes() -> Result<Vec<u8>, String> {
-    request_2_1(RequestPayload::Create(CreateRequest {
-        object_type: ObjectType::SYMMETRIC_KEY,
-        attributes: Attributes::new(vec![
-            Attribute::CryptographicAlgorithm(CryptographicAlgorithm::AES),
-            Attribute::CryptographicLength(256),
-            Attribute::CryptographicUsageMask(
-                CryptographicUsageMask::ENCRYPT | CryptographicUsageMask::DECRYPT,
-            ),
-        ]),
-        ..Default::default()
-    }))
-}
-
-/// Sends one request and returns the first batch item's payload, failing on anything but Success.
-async fn setup_call(
-    client: &mut AsyncKmipClient,
-    request: Vec<u8>,
-) -> Result<ResponsePayload, String> {
-    let response = client.request(&request).await.map_err(|e| e.to_string())?;
-    let message = ResponseMessage::from_bytes(&response).map_err(|e| e.to_string())?;
-    let item = message
-        .batch_items
-        .into_iter()
-        .next()
-        .ok_or("empty response")?;
-    if item.result_status != ResultStatus::SUCCESS {
-        return Err(format!(
-            "set-up failed: {:?} {:?}",
-            item.result_reason, item.result_message
-        ));
-    }
-    item.payload
-        .ok_or_else(|| "set-up response without payload".to_owned())
-}
-
-/// The factories that need a key: creates and activates one with `client`, then builds the request on it.
-async fn keyed_factory(
+/// The request of `spec`, and whether its answers are expected to succeed (those of the Operation Not
+/// Supported floor are not). Keyed operations create their objects over `client` first.
+async fn request_of(
     spec: &str,
     client: &mut AsyncKmipClient,
-) -> Result<Box<dyn RequestFactory>, String> {
-    let ResponsePayload::Create(created) = setup_call(client, create_aes()?).await? else {
-        return Err("set-up: not a Create response".into());
-    };
-    let id = created.unique_identifier;
-    setup_call(
-        client,
-        request_2_1(RequestPayload::Activate(IdentifierPayload {
-            unique_identifier: Some(id.clone()),
-            ..Default::default()
-        }))?,
-    )
-    .await?;
-    let request = match spec {
-        "get" => request_2_1(RequestPayload::Get(GetRequest {
-            unique_identifier: Some(id),
-            ..Default::default()
-        }))?,
-        "encrypt" => request_2_1(RequestPayload::Encrypt(EncryptRequest {
-            unique_identifier: Some(id),
-            data: Some(SecretBytes::new(vec![0x5a; 64])),
-            ..Default::default()
-        }))?,
-        other => return Err(format!("no keyed request {other:?}")),
-    };
-    Ok(Box::new(Fixed(request)))
-}
-
-fn factory(spec: &str) -> Result<Box<dyn RequestFactory>, String> {
-    if spec == "create" {
-        return Ok(Box::new(Fixed(create_aes()?)));
+) -> Result<(Vec<u8>, bool), String> {
+    if let Some(op) = Op::from_name(spec) {
+        return Ok((
+            requests::prepare(op, client, Version::V2_1).await?,
+            true,
+        ));
     }
     if spec == "discover-versions" {
-        return Ok(Box::new(Fixed(discover_versions())));
+        return Ok((discover_versions(), true));
     }
     if let Some(path) = spec.strip_prefix("file:") {
         let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
         ttlv::validate(&bytes, &ttlv::Limits::new())
             .map_err(|e| format!("{path}: not a TTLV message: {e}"))?;
-        return Ok(Box::new(Fixed(bytes)));
+        return Ok((bytes, false));
     }
     Err(format!(
-        "unknown request {spec:?}: discover-versions, file:PATH, create, get or encrypt"
+        "unknown request {spec:?}: discover-versions, file:PATH, create, get, encrypt or sign"
     ))
 }
 
@@ -288,30 +234,159 @@ fn key_der(der: &[u8]) -> rustls::pki_types::PrivateKeyDer<'static> {
     rustls::pki_types::PrivateKeyDer::Pkcs8(der.to_vec().into())
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
+/// How long each connection loads the server.
+#[derive(Clone, Copy, Debug)]
+pub enum Measure {
+    /// This many requests per connection.
+    Requests(usize),
+    /// Requests for this long.
+    For(Duration),
+}
+
+/// What one load measured.
+pub struct Outcome {
+    /// Every measured request's latency, sorted.
+    pub latencies: Vec<Duration>,
+    /// From the common start to the last connection's last answer.
+    pub elapsed: Duration,
+    /// Requests that failed or (when checked) did not answer Success.
+    pub failures: usize,
+}
+
+impl Outcome {
+    /// Measured requests per second.
+    pub fn throughput(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
-    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
+
+    /// The `p` quantile (0..=1) of the latencies, nearest rank.
+    pub fn percentile(&self, p: f64) -> Duration {
+        let sorted = &self.latencies;
+        if sorted.is_empty() {
+            return Duration::ZERO;
+        }
+        let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
+        sorted[rank - 1]
+    }
+}
+
+/// Opens `connections` connections to `addr`, warms each up with `warmup` requests, then sends `request` on
+/// all of them at once, one in flight per connection, for `measure`. With `check`, an answer counts as a
+/// failure unless every batch item says Success.
+///
+/// # Errors
+///
+/// When a connection cannot be opened.
+pub async fn load(
+    addr: &str,
+    tls: &Arc<rustls::ClientConfig>,
+    request: Arc<[u8]>,
+    check: bool,
+    connections: usize,
+    warmup: usize,
+    measure: Measure,
+) -> Result<Outcome, String> {
+    let mut clients = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        clients.push(
+            AsyncKmipClient::connect(addr, Arc::clone(tls), ClientOptions::default())
+                .await
+                .map_err(|e| format!("connect {addr}: {e}"))?,
+        );
+    }
+    // All connections start together, after their warm-up.
+    let barrier = Arc::new(tokio::sync::Barrier::new(connections + 1));
+    let start_at = Arc::new(std::sync::OnceLock::<Instant>::new());
+    let mut tasks = Vec::with_capacity(connections);
+    for mut client in clients {
+        let request = Arc::clone(&request);
+        let barrier = Arc::clone(&barrier);
+        let start_at = Arc::clone(&start_at);
+        tasks.push(tokio::spawn(async move {
+            let mut failures = 0usize;
+            for _ in 0..warmup {
+                match client.request(&request).await {
+                    Ok(response) if !check || requests::all_succeeded(&response) => {}
+                    _ => failures += 1,
+                }
+            }
+            barrier.wait().await;
+            let start = *start_at.get_or_init(Instant::now);
+            let (limit, until) = match measure {
+                Measure::Requests(n) => (n, None),
+                Measure::For(d) => (usize::MAX, Some(start + d)),
+            };
+            let mut latencies = Vec::with_capacity(limit.min(1 << 16));
+            let mut now = start;
+            while latencies.len() < limit && until.is_none_or(|u| now < u) {
+                let sent = now;
+                let ok = match client.request(&request).await {
+                    Ok(response) => !check || requests::all_succeeded(&response),
+                    Err(_) => false,
+                };
+                now = Instant::now();
+                latencies.push(now - sent);
+                if !ok {
+                    failures += 1;
+                }
+            }
+            let _ = client.close().await;
+            (latencies, failures, now)
+        }));
+    }
+    barrier.wait().await;
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    let mut end = None::<Instant>;
+    for task in tasks {
+        let (l, f, finished) = task.await.map_err(|e| e.to_string())?;
+        latencies.extend(l);
+        failures += f;
+        end = Some(end.map_or(finished, |e| e.max(finished)));
+    }
+    let start = start_at.get().copied().unwrap_or_else(Instant::now);
+    latencies.sort_unstable();
+    Ok(Outcome {
+        latencies,
+        elapsed: end.map_or(Duration::ZERO, |e| e.saturating_duration_since(start)),
+        failures,
+    })
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.threads.max(1))
-        .enable_all()
-        .build()?;
+    let runtime = if args.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.threads)
+            .enable_all()
+            .build()?
+    };
+    if args.suite {
+        let ops = args
+            .ops
+            .iter()
+            .map(|name| Op::from_name(name).ok_or_else(|| format!("unknown operation {name:?}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        runtime.block_on(suite::run(suite::SuiteArgs {
+            kms_bin: args.kms_bin,
+            pykmip_python: args.pykmip_python,
+            no_pykmip: args.no_pykmip,
+            smoke: args.smoke,
+            runs: args.runs,
+            seconds: args.seconds,
+            ops,
+            connections: args.suite_connections,
+        }))?;
+        return Ok(());
+    }
     runtime.block_on(run(args))
 }
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let keyed = matches!(args.request.as_str(), "get" | "encrypt");
-    let mut factory: Option<Arc<dyn RequestFactory>> = if keyed {
-        None
-    } else {
-        Some(Arc::from(factory(&args.request)?))
-    };
     let mut _server = None;
     let (addr, client_tls) = if args.in_process {
         let pki = ephemeral_pki()?;
@@ -373,60 +448,22 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         )
     };
 
-    let mut clients = Vec::with_capacity(args.connections);
-    for _ in 0..args.connections {
-        clients.push(
-            AsyncKmipClient::connect(&addr, Arc::clone(&client_tls), ClientOptions::default())
-                .await?,
-        );
-    }
-    if factory.is_none() {
-        let first = clients.first_mut().ok_or("no connections")?;
-        factory = Some(Arc::from(keyed_factory(&args.request, first).await?));
-    }
-    let factory = factory.ok_or("no request factory")?;
-    // All connections start together, after their warm-up.
-    let barrier = Arc::new(tokio::sync::Barrier::new(args.connections + 1));
-    let mut tasks = Vec::with_capacity(args.connections);
-    for (n, mut client) in clients.into_iter().enumerate() {
-        let factory = Arc::clone(&factory);
-        let barrier = Arc::clone(&barrier);
-        let (warmup, requests) = (args.warmup, args.requests);
-        tasks.push(tokio::spawn(async move {
-            let mut failures = 0usize;
-            for seq in 0..warmup {
-                if client.request(&factory.make(n, seq)).await.is_err() {
-                    failures += 1;
-                }
-            }
-            barrier.wait().await;
-            let mut latencies = Vec::with_capacity(requests);
-            for seq in warmup..warmup + requests {
-                let request = factory.make(n, seq);
-                let start = Instant::now();
-                match client.request(&request).await {
-                    Ok(response)
-                        if ttlv::decode(&response)
-                            .is_ok_and(|m| m.tag() == Tag::RESPONSE_MESSAGE) => {}
-                    _ => failures += 1,
-                }
-                latencies.push(start.elapsed());
-            }
-            (latencies, failures)
-        }));
-    }
-    barrier.wait().await;
-    let start = Instant::now();
-    let mut latencies = Vec::with_capacity(args.connections * args.requests);
-    let mut failures = 0;
-    for task in tasks {
-        let (l, f) = task.await?;
-        latencies.extend(l);
-        failures += f;
-    }
-    let elapsed = start.elapsed();
-    latencies.sort_unstable();
-    let throughput = latencies.len() as f64 / elapsed.as_secs_f64();
+    let mut setup =
+        AsyncKmipClient::connect(&addr, Arc::clone(&client_tls), ClientOptions::default()).await?;
+    let (request, succeeds) = request_of(&args.request, &mut setup).await?;
+    let _ = setup.close().await;
+    // The Operation Not Supported floor answers failures by design.
+    let check = succeeds && (!args.in_process || args.service);
+    let outcome = load(
+        &addr,
+        &client_tls,
+        Arc::from(request),
+        check,
+        args.connections,
+        args.warmup,
+        Measure::Requests(args.requests),
+    )
+    .await?;
     println!(
         "| target | request | connections | requests | ops/s | p50 | p99 | max | failures |\n|---|---|---|---|---|---|---|---|---|"
     );
@@ -443,12 +480,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         },
         args.request,
         args.connections,
-        latencies.len(),
-        throughput,
-        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
-        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
-        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
-        failures
+        outcome.latencies.len(),
+        outcome.throughput(),
+        outcome.percentile(0.50).as_secs_f64() * 1e3,
+        outcome.percentile(0.99).as_secs_f64() * 1e3,
+        outcome.latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        outcome.failures
     );
     if let Some(shutdown) = _server {
         shutdown.shutdown();
