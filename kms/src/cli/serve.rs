@@ -105,7 +105,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // cryptoki logs an error for every vendor mechanism it cannot name while a token is probed: noise, not news.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,cryptoki::mechanism=off"));
     // Another subcommand may already have installed a subscriber in this process; keep it.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
