@@ -1,12 +1,14 @@
 //! Generic TTLV decode and encode over real KMIP messages (the hex vectors of `kms-kmip/tests/vectors`: the
 //! NLnet Labs and PyKMIP sets and the vCenter traffic): this codec against a minimal validating walk written
 //! here as the floor, and against the peers that build in this workspace, side by side in one run, with a table
-//! of per-message medians and ratios at the end.
+//! of medians and ratios at the end (`kms_benches::RatioTable`). One iteration handles one message, the next one
+//! of the set each time, so a time is the mean over the set.
 //!
 //! - floor: a validating walk over the bytes (header, lengths, padding, Boolean values, UTF-8), no output; for
 //!   encode, the minimal writer of a pre-parsed event list with back-patched structure lengths.
 //! - kms-kmip: `ttlv::validate` (the zero-copy reader over every item, values decoded and checked),
-//!   `Node::decode` (the generic tree, borrowing), and `Node::encode` into a reused buffer.
+//!   `Document::decode` (the generic tree as one flat list of items), `Node::decode` (the nested tree, one `Vec`
+//!   per structure, borrowing) and `Node::encode` into a reused buffer.
 //! - kmip-ttlv (NLnet Labs): a generic tree read and written with its TTLV primitives (`types`); it has no
 //!   Interval type, so messages holding one are left out of its column (the table says how many it ran).
 //! - cosmian_kmip: not built here: every release pins `uuid = "=1.11.1"`, which the workspace (uuid 1.26) cannot
@@ -14,15 +16,13 @@
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::io::{Cursor, Read, Write};
 use std::path::Path;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
-use criterion::{Criterion, criterion_group};
-use kms_kmip::ttlv::{self, Limits, Node, Writer};
+use criterion::Criterion;
+use kms_benches::{Column, RatioTable, run_case};
+use kms_kmip::ttlv::{self, Document, Limits, Node, Writer};
 
 // --- inputs --------------------------------------------------------------------------------------------------
 
@@ -279,143 +279,64 @@ mod nlnet {
     }
 }
 
-// --- the table -----------------------------------------------------------------------------------------------
-
-/// Per-message times of every (case, implementation), one entry per criterion sample.
-/// (case order, case, implementation order, implementation).
-type Key = (usize, &'static str, usize, &'static str);
-
-static SAMPLES: Mutex<BTreeMap<Key, Vec<f64>>> = Mutex::new(BTreeMap::new());
-
-fn record(
-    case: (usize, &'static str),
-    implementation: (usize, &'static str),
-    total: Duration,
-    ops: u64,
-) {
-    let per_message = total.as_secs_f64() / ops as f64;
-    SAMPLES
-        .lock()
-        .unwrap()
-        .entry((case.0, case.1, implementation.0, implementation.1))
-        .or_default()
-        .push(per_message);
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn print_table(messages: usize, bytes: usize, nlnet_messages: usize) {
-    let mut samples = SAMPLES.lock().unwrap();
-    let avg = bytes as f64 / messages as f64;
-    println!(
-        "\nKMIP generic TTLV codec: {messages} real messages, {avg:.0} bytes on average (kmip-ttlv ran {nlnet_messages})"
-    );
-    println!(
-        "{:<8} | {:<34} | {:>12} | {:>10} | {:>9}",
-        "case", "implementation", "per message", "MB/s", "vs floor"
-    );
-    let mut floor = BTreeMap::new();
-    for ((case_order, case, _, implementation), v) in samples.iter_mut() {
-        let m = median(v);
-        if *implementation == "floor (minimal walk)" {
-            floor.insert(*case_order, m);
-        }
-        let ratio = floor
-            .get(case_order)
-            .map_or_else(|| "-".to_owned(), |f| format!("{:.2}x", m / f));
-        println!(
-            "{case:<8} | {implementation:<34} | {:>9.0} ns | {:>10.0} | {ratio:>9}",
-            m * 1e9,
-            avg / m / 1e6
-        );
-    }
-    println!(
-        "(median over criterion's samples of the time per message; ratio = implementation / floor)\n"
-    );
-}
-
 // --- the benchmarks ------------------------------------------------------------------------------------------
 
-fn timed(
-    c: &mut Criterion,
-    case: (usize, &'static str),
-    implementation: (usize, &'static str),
-    count: usize,
-    mut f: impl FnMut(),
-) {
-    c.bench_function(
-        &format!("kmip_codec/{}/{}", case.1, implementation.1),
-        |b| {
-            b.iter_custom(|iters| {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    f();
-                }
-                let total = start.elapsed();
-                record(case, implementation, total, iters * count as u64);
-                total
-            });
-        },
-    );
+/// A column that handles the next item of `items` on each call, round the set.
+fn each<'a, T: 'a>(label: &'a str, items: &'a [T], mut f: impl FnMut(&'a T) + 'a) -> Column<'a> {
+    let mut i = 0;
+    (
+        label,
+        Box::new(move || {
+            f(&items[i]);
+            i = if i + 1 == items.len() { 0 } else { i + 1 };
+        }),
+    )
 }
 
-fn codec(c: &mut Criterion) {
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    let table = RatioTable::default();
     let messages = messages();
     assert!(messages.len() > 90, "vectors missing");
-    let count = messages.len();
     let bytes: usize = messages.iter().map(Vec::len).sum();
     let limits = Limits::default();
     for m in &messages {
         assert_eq!(floor_walk(m).is_some(), ttlv::validate(m, &limits).is_ok());
+        assert_eq!(
+            Document::decode(m).unwrap().root().to_node(),
+            Node::decode(m).unwrap()
+        );
     }
+    // kmip-ttlv has no Interval type: messages holding one are left out of its column.
     let nlnet_messages: Vec<&Vec<u8>> = messages
         .iter()
         .filter(|m| nlnet::decode(m).is_some())
         .collect();
+    let nlnet_label = format!("kmip-ttlv primitives (tree; {} msgs)", nlnet_messages.len());
 
-    const DECODE: (usize, &str) = (0, "decode");
-    const ENCODE: (usize, &str) = (1, "encode");
-
-    timed(c, DECODE, (0, "floor (minimal walk)"), count, || {
-        for m in &messages {
-            black_box(floor_walk(black_box(m)));
-        }
-    });
-    timed(
-        c,
-        DECODE,
-        (1, "kms-kmip ttlv::validate (reader)"),
-        count,
-        || {
-            for m in &messages {
+    run_case(
+        &mut c,
+        &table,
+        0,
+        "decode (per message)",
+        None,
+        vec![
+            each("floor (minimal walk)", &messages, |m| {
+                black_box(floor_walk(black_box(m)));
+            }),
+            each("kms-kmip ttlv::validate (reader)", &messages, |m| {
                 black_box(ttlv::validate(black_box(m), &limits)).unwrap();
-            }
-        },
-    );
-    timed(
-        c,
-        DECODE,
-        (2, "kms-kmip Node::decode (tree)"),
-        count,
-        || {
-            for m in &messages {
+            }),
+            each("kms-kmip Document::decode (flat tree)", &messages, |m| {
+                black_box(Document::decode_with(black_box(m), &limits)).unwrap();
+            }),
+            each("kms-kmip Node::decode (nested tree)", &messages, |m| {
                 black_box(Node::decode_with(black_box(m), &limits)).unwrap();
-            }
-        },
-    );
-    timed(
-        c,
-        DECODE,
-        (3, "kmip-ttlv primitives (tree)"),
-        nlnet_messages.len(),
-        || {
-            for m in &nlnet_messages {
+            }),
+            each(&nlnet_label, &nlnet_messages, |m| {
                 black_box(nlnet::decode(black_box(m))).unwrap();
-            }
-        },
+            }),
+        ],
     );
 
     let parsed: Vec<Vec<Event<'_>>> = messages.iter().map(|m| events(m)).collect();
@@ -431,41 +352,40 @@ fn codec(c: &mut Criterion) {
         assert_eq!(&out, m);
         assert_eq!(&t.to_bytes().unwrap(), m);
     }
-    timed(c, ENCODE, (0, "floor (minimal walk)"), count, || {
-        for e in &parsed {
-            out.clear();
-            floor_encode(black_box(e), &mut out);
-            black_box(&out);
-        }
-    });
-    timed(c, ENCODE, (1, "kms-kmip Node::encode"), count, || {
-        for t in &trees {
-            out.clear();
-            let mut w = Writer::new(&mut out);
-            black_box(t).encode(&mut w);
-            w.finish().unwrap();
-            black_box(&out);
-        }
-    });
-    timed(
-        c,
-        ENCODE,
-        (2, "kmip-ttlv primitives"),
-        nlnet_trees.len(),
-        || {
-            for t in &nlnet_trees {
-                out.clear();
-                nlnet::write(black_box(t), &mut Cursor::new(&mut out));
-                black_box(&out);
-            }
-        },
+    // One output buffer per column, reused.
+    let (mut out_floor, mut out_kms, mut out_nlnet) = (out.clone(), out.clone(), out);
+    run_case(
+        &mut c,
+        &table,
+        1,
+        "encode (per message)",
+        None,
+        vec![
+            each("floor (minimal walk)", &parsed, move |e| {
+                out_floor.clear();
+                floor_encode(black_box(e), &mut out_floor);
+                black_box(&out_floor);
+            }),
+            each("kms-kmip Node::encode", &trees, move |t| {
+                out_kms.clear();
+                let mut w = Writer::new(&mut out_kms);
+                black_box(t).encode(&mut w);
+                w.finish().unwrap();
+                black_box(&out_kms);
+            }),
+            each(&nlnet_label, &nlnet_trees, move |t| {
+                out_nlnet.clear();
+                nlnet::write(black_box(t), &mut Cursor::new(&mut out_nlnet));
+                black_box(&out_nlnet);
+            }),
+        ],
     );
-    print_table(count, bytes, nlnet_messages.len());
-}
 
-criterion_group!(benches, codec);
-
-fn main() {
-    benches();
-    Criterion::default().configure_from_args().final_summary();
+    c.final_summary();
+    println!(
+        "KMIP generic TTLV codec: {} real messages, {:.0} bytes on average",
+        messages.len(),
+        bytes as f64 / messages.len() as f64
+    );
+    table.print();
 }

@@ -1,6 +1,7 @@
 //! Typed KMIP message decode and encode over real messages: the typed model of `kms_kmip::message` against
-//! the typed messages of `kmip-protocol` (NLnet Labs), side by side in one run, with a table of per-message
-//! medians and ratios at the end.
+//! the typed messages of `kmip-protocol` (NLnet Labs), side by side in one run, with a table of medians and
+//! ratios at the end (`kms_benches::RatioTable`). One iteration handles one message, the next one of the set each
+//! time, so a time is the mean over the set.
 //!
 //! - Inputs: the whole-message hex vectors of `kms-kmip/tests/vectors` (NLnet Labs and PyKMIP sets, vCenter
 //!   traffic: small Create/Get/Locate requests, responses with key material, Query responses...).
@@ -16,9 +17,8 @@
 
 use std::hint::black_box;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use criterion::{Criterion, criterion_group};
+use criterion::Criterion;
 use kmip_protocol::types::common::{
     AttributeName, CompromiseOccurrenceDate, CryptographicAlgorithm, CryptographicUsageMask,
     KeyCompressionType, KeyFormatType, ObjectType, Operation, RevocationMessage,
@@ -29,6 +29,7 @@ use kmip_protocol::types::request::{
     MaximumResponseSize, ProtocolVersionMajor, ProtocolVersionMinor, RequestHeader, RequestPayload,
     RevocationReason, TemplateAttribute,
 };
+use kms_benches::{Column, RatioTable, run_case};
 use kms_kmip::message::{RequestMessage, ResponseMessage};
 use kms_kmip::ttlv::Tag;
 
@@ -153,70 +154,29 @@ fn kp_requests() -> Vec<kp::RequestMessage> {
     ]
 }
 
-// --- measurement ---------------------------------------------------------------------------------------------
+// --- the benchmarks ------------------------------------------------------------------------------------------
 
-/// Median time of one call of `f`, from 21 batches sized to about 50 µs each.
-fn median_ns(mut f: impl FnMut()) -> f64 {
-    let start = Instant::now();
-    let mut probe = 0u32;
-    while start.elapsed() < Duration::from_micros(50) {
-        f();
-        probe += 1;
-    }
-    let per_batch = probe.max(1);
-    let mut samples: Vec<f64> = (0..21)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..per_batch {
-                f();
-            }
-            t.elapsed().as_nanos() as f64 / f64::from(per_batch)
-        })
-        .collect();
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
+/// A column that handles the next item of `items` on each call, round the set.
+fn each<'a, T: 'a>(label: &'a str, items: &'a [T], mut f: impl FnMut(&'a T) + 'a) -> Column<'a> {
+    let mut i = 0;
+    (
+        label,
+        Box::new(move || {
+            f(&items[i]);
+            i = if i + 1 == items.len() { 0 } else { i + 1 };
+        }),
+    )
 }
 
-/// Median over messages of the per-message median time, and total bytes.
-fn per_message(inputs: &[Vec<u8>], mut f: impl FnMut(&[u8])) -> (f64, usize) {
-    let mut times: Vec<f64> = inputs.iter().map(|m| median_ns(|| f(m))).collect();
-    times.sort_by(f64::total_cmp);
-    (times[times.len() / 2], inputs.iter().map(Vec::len).sum())
+fn kp_decode(m: &[u8]) {
+    let _ = black_box(kmip_ttlv::de::from_slice::<
+        kmip_protocol::types::response::ResponseMessage,
+    >(black_box(m)));
 }
 
-struct Row {
-    what: &'static str,
-    count: usize,
-    ours: f64,
-    peer: Option<f64>,
-}
-
-fn table(rows: &[Row]) {
-    println!();
-    println!(
-        "typed KMIP messages, median per message (kms-kmip typed model vs kmip-protocol 0.4.3)"
-    );
-    println!("| operation | messages | kms-kmip | kmip-protocol | speed-up |");
-    println!("|---|---:|---:|---:|---:|");
-    for r in rows {
-        let peer = r
-            .peer
-            .map_or_else(|| "n/a".to_owned(), |p| format!("{p:.0} ns"));
-        let ratio = r
-            .peer
-            .map_or_else(|| "-".to_owned(), |p| format!("{:.1}x", p / r.ours));
-        println!(
-            "| {} | {} | {:.0} ns | {peer} | {ratio} |",
-            r.what, r.count, r.ours
-        );
-    }
-    println!(
-        "cosmian_kmip: not built (its mandatory logger pulls ~215 crates incl. OpenTelemetry; see the file header)"
-    );
-    println!();
-}
-
-fn comparison(c: &mut Criterion) {
+fn main() {
+    let mut c = Criterion::default().sample_size(20).configure_from_args();
+    let table = RatioTable::default();
     let all = messages();
     let typed: Vec<Typed> = all.iter().filter_map(|m| kms_decode(m)).collect();
     let typed_inputs: Vec<Vec<u8>> = all
@@ -249,117 +209,73 @@ fn comparison(c: &mut Criterion) {
         );
     }
 
-    let mut rows = Vec::new();
-    let (ours, _) = per_message(&typed_inputs, |m| {
-        black_box(kms_decode(black_box(m)));
-    });
-    rows.push(Row {
-        what: "decode, all messages",
-        count: typed_inputs.len(),
-        ours,
-        peer: None,
-    });
-    let (ours, _) = per_message(&kp_responses, |m| {
-        black_box(kms_decode(black_box(m)));
-    });
-    let (peer, _) = per_message(&kp_responses, |m| {
-        let _ = black_box(kmip_ttlv::de::from_slice::<
-            kmip_protocol::types::response::ResponseMessage,
-        >(black_box(m)));
-    });
-    rows.push(Row {
-        what: "decode, responses kmip-protocol reads",
-        count: kp_responses.len(),
-        ours,
-        peer: Some(peer),
-    });
+    let decode_all = format!("typed decode, all {} messages", typed_inputs.len());
+    run_case(
+        &mut c,
+        &table,
+        0,
+        &decode_all,
+        None,
+        vec![each("kms-kmip", &typed_inputs, |m| {
+            black_box(kms_decode(black_box(m)));
+        })],
+    );
+    let decode_kp = format!(
+        "typed decode, {} responses kmip-protocol reads",
+        kp_responses.len()
+    );
+    run_case(
+        &mut c,
+        &table,
+        1,
+        &decode_kp,
+        None,
+        vec![
+            each("kms-kmip", &kp_responses, |m| {
+                black_box(kms_decode(black_box(m)));
+            }),
+            each("kmip-protocol 0.4.3", &kp_responses, |m| kp_decode(m)),
+        ],
+    );
+    let (mut buf_a, mut buf_b) = (Vec::with_capacity(4096), Vec::with_capacity(4096));
+    let encode_kp = format!(
+        "typed encode, {} requests built with kmip-protocol",
+        requests.len()
+    );
+    run_case(
+        &mut c,
+        &table,
+        2,
+        &encode_kp,
+        None,
+        vec![
+            each("kms-kmip", &our_requests, move |r| {
+                buf_a.clear();
+                black_box(r).encode_into(&mut buf_a).unwrap();
+                black_box(&buf_a);
+            }),
+            each("kmip-protocol 0.4.3", &requests, |r| {
+                black_box(kmip_ttlv::ser::to_vec(black_box(r)).unwrap());
+            }),
+        ],
+    );
+    let encode_all = format!("typed encode, all {} messages", typed.len());
+    run_case(
+        &mut c,
+        &table,
+        3,
+        &encode_all,
+        None,
+        vec![each("kms-kmip", &typed, move |m| {
+            kms_encode(black_box(m), &mut buf_b);
+            black_box(&buf_b);
+        })],
+    );
 
-    let mut buf = Vec::with_capacity(4096);
-    let mut ours_enc: Vec<f64> = our_requests
-        .iter()
-        .map(|r| {
-            median_ns(|| {
-                buf.clear();
-                r.encode_into(&mut buf).unwrap();
-                black_box(&buf);
-            })
-        })
-        .collect();
-    let mut peer_enc: Vec<f64> = requests
-        .iter()
-        .map(|r| median_ns(|| drop(black_box(kmip_ttlv::ser::to_vec(black_box(r)).unwrap()))))
-        .collect();
-    ours_enc.sort_by(f64::total_cmp);
-    peer_enc.sort_by(f64::total_cmp);
-    rows.push(Row {
-        what: "encode, requests built with kmip-protocol",
-        count: requests.len(),
-        ours: ours_enc[ours_enc.len() / 2],
-        peer: Some(peer_enc[peer_enc.len() / 2]),
-    });
-    let mut ours_all: Vec<f64> = typed
-        .iter()
-        .map(|m| median_ns(|| kms_encode(m, &mut buf)))
-        .collect();
-    ours_all.sort_by(f64::total_cmp);
-    rows.push(Row {
-        what: "encode, all messages",
-        count: typed.len(),
-        ours: ours_all[ours_all.len() / 2],
-        peer: None,
-    });
-    table(&rows);
-
-    let mut g = c.benchmark_group("kmip_typed");
-    g.bench_function("decode/kms-kmip/all", |b| {
-        b.iter(|| {
-            for m in &typed_inputs {
-                black_box(kms_decode(m));
-            }
-        });
-    });
-    g.bench_function("decode/kms-kmip/kp-responses", |b| {
-        b.iter(|| {
-            for m in &kp_responses {
-                black_box(kms_decode(m));
-            }
-        });
-    });
-    g.bench_function("decode/kmip-protocol/kp-responses", |b| {
-        b.iter(|| {
-            for m in &kp_responses {
-                let _ = black_box(kmip_ttlv::de::from_slice::<
-                    kmip_protocol::types::response::ResponseMessage,
-                >(m));
-            }
-        });
-    });
-    g.bench_function("encode/kms-kmip/requests", |b| {
-        b.iter(|| {
-            for r in &our_requests {
-                buf.clear();
-                r.encode_into(&mut buf).unwrap();
-                black_box(&buf);
-            }
-        });
-    });
-    g.bench_function("encode/kmip-protocol/requests", |b| {
-        b.iter(|| {
-            for r in &requests {
-                black_box(kmip_ttlv::ser::to_vec(r).unwrap());
-            }
-        });
-    });
-    g.finish();
-}
-
-criterion_group! {
-    name = benches;
-    config = Criterion::default().sample_size(20).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(1));
-    targets = comparison
-}
-
-fn main() {
-    benches();
-    Criterion::default().configure_from_args().final_summary();
+    c.final_summary();
+    println!(
+        "typed KMIP messages (kms-kmip typed model vs kmip-protocol 0.4.3; cosmian_kmip: not built, its mandatory \
+         logger pulls ~215 crates incl. OpenTelemetry, see the file header)"
+    );
+    table.print();
 }

@@ -1,15 +1,17 @@
 //! Durable creates on RedbStore: an AES-256 key's record put and fsynced, from 1 and 64 writer threads, with group
 //! commit (the default) and with one transaction (one fsync) per put, side by side.
 //!
-//! `cargo bench -p kms-benches --bench store` runs the criterion groups, then prints a table of creates/s and the
-//! group-commit ratio from a fixed number of creates per configuration, with the machine's fsync latency beside it.
+//! `cargo bench -p kms-benches --bench store` runs the criterion groups and interleaved rounds
+//! (`kms_benches::run_case`), then prints the table of median times per batch of creates with the ratio group
+//! commit / one transaction per put, the machine's fsync latency and the puts per group commit.
 
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, Throughput};
+use criterion::Criterion;
+use kms_benches::{RatioTable, human, run_case};
 use kms_core::KeyRef;
 use kms_core::object::{
     Attributes, CryptographicAlgorithm, ObjectId, ObjectMetadata, ObjectType, State, UsageMask,
@@ -69,42 +71,6 @@ fn create_concurrently(store: &RedbStore, threads: usize, per_thread: u64) -> Du
     start.elapsed()
 }
 
-const CONFIGS: [(usize, bool); 4] = [(1, true), (64, true), (1, false), (64, false)];
-
-fn label(group_commit: bool) -> &'static str {
-    if group_commit {
-        "group_commit"
-    } else {
-        "txn_per_put"
-    }
-}
-
-fn bench_durable_creates(c: &mut Criterion) {
-    let mut group = c.benchmark_group("store/redb_durable_create_aes256");
-    group.sample_size(10);
-    group.warm_up_time(Duration::from_secs(1));
-    group.measurement_time(Duration::from_secs(5));
-    group.throughput(Throughput::Elements(1));
-    for (threads, group_commit) in CONFIGS {
-        let (_dir, store) = open_store(group_commit);
-        group.bench_with_input(
-            BenchmarkId::new(label(group_commit), format!("{threads}_threads")),
-            &threads,
-            |b, &threads| {
-                b.iter_custom(|iters| {
-                    // Always `threads` writers; time scaled back to `iters` creates.
-                    let per_thread = iters.div_ceil(threads as u64);
-                    let done = per_thread * threads as u64;
-                    create_concurrently(&store, threads, per_thread)
-                        .mul_f64(iters as f64 / done as f64)
-                });
-            },
-        );
-    }
-    group.finish();
-}
-
-/// Median latency of write + fdatasync of 4 KiB on the disk under the target directory.
 fn fsync_latency(dir: &Path) -> Duration {
     let path = dir.join("fsync-probe");
     let mut file = OpenOptions::new()
@@ -125,69 +91,58 @@ fn fsync_latency(dir: &Path) -> Duration {
     samples[samples.len() / 2]
 }
 
-/// Fixed-size runs of each configuration, printed as one table.
-fn print_table() {
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    let table = RatioTable::default();
     let probe = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
     let fsync = fsync_latency(probe.path());
-    let mut rates = Vec::new();
-    for (threads, group_commit) in CONFIGS {
-        let (_dir, store) = open_store(group_commit);
-        // About 2 s per configuration at the rates expected (~300/s without group commit).
-        let total: u64 = match (threads, group_commit) {
-            (1, _) => 400,
-            (_, true) => 12_800,
-            (_, false) => 640,
-        };
-        let per_thread = total / threads as u64;
-        create_concurrently(&store, threads, (per_thread / 10).max(1)); // warm-up
-        let before = store.commit_stats();
-        let elapsed = create_concurrently(&store, threads, per_thread);
-        let after = store.commit_stats();
-        let commits = after.commits - before.commits;
-        let per_commit = if commits == 0 {
-            1.0
-        } else {
-            (after.operations - before.operations) as f64 / commits as f64
-        };
-        rates.push((
-            (threads, group_commit),
-            (per_thread * threads as u64) as f64 / elapsed.as_secs_f64(),
-            per_commit,
+    // One iteration: every writer thread puts `per_thread` new AES-256 objects, each acknowledged durably.
+    let mut batching = Vec::new();
+    for (order, (threads, per_thread)) in [(1usize, 16u64), (64, 2)].into_iter().enumerate() {
+        let (_per_put_dir, per_put) = open_store(false);
+        let (_group_dir, group) = open_store(true);
+        let case = format!(
+            "{} durable creates, {threads} writer thread{}",
+            threads as u64 * per_thread,
+            if threads == 1 { "" } else { "s" }
+        );
+        let before = group.commit_stats();
+        run_case(
+            &mut c,
+            &table,
+            order,
+            &case,
+            Some(10),
+            vec![
+                (
+                    "one transaction per put",
+                    Box::new(|| {
+                        create_concurrently(&per_put, threads, per_thread);
+                    }),
+                ),
+                (
+                    "group commit",
+                    Box::new(|| {
+                        create_concurrently(&group, threads, per_thread);
+                    }),
+                ),
+            ],
+        );
+        let after = group.commit_stats();
+        let commits = (after.commits - before.commits).max(1);
+        batching.push((
+            threads,
+            (after.operations - before.operations) as f64 / commits as f64,
         ));
     }
-    let rate = |threads, group_commit| {
-        rates
-            .iter()
-            .find(|(k, _, _)| *k == (threads, group_commit))
-            .map_or((f64::NAN, f64::NAN), |(_, r, b)| (*r, *b))
-    };
-    println!();
+    c.final_summary();
     println!(
-        "Durable AES-256 creates/s on RedbStore (each acknowledged put fsynced; fdatasync median {:.2} ms)",
-        fsync.as_secs_f64() * 1e3
+        "Durable AES-256 creates on RedbStore, each acknowledged put fsynced (fdatasync median {}); creates/s = \
+         creates of the case / median time",
+        human(fsync.as_secs_f64())
     );
-    println!(
-        "| writer threads | group commit | puts per commit | one transaction per put | group commit / per put |"
-    );
-    println!(
-        "|---------------:|-------------:|----------------:|------------------------:|-----------------------:|"
-    );
-    for threads in [1, 64] {
-        let ((g, batch), (p, _)) = (rate(threads, true), rate(threads, false));
-        println!(
-            "| {threads:>14} | {g:>12.0} | {batch:>15.1} | {p:>23.0} | {:>21.1}x |",
-            g / p
-        );
+    for (threads, per_commit) in batching {
+        println!("group commit, {threads} writer threads: {per_commit:.1} puts per commit");
     }
-    println!();
-}
-
-fn main() {
-    let mut criterion = Criterion::default().configure_from_args();
-    bench_durable_creates(&mut criterion);
-    criterion.final_summary();
-    // Under `cargo test --benches` criterion runs each benchmark once as a smoke test; the table is for real runs.
-    if std::env::args().any(|a| a == "--bench") {
-        print_table();
-    }
+    table.print();
 }
