@@ -66,7 +66,11 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_value = "get,encrypt,sign,create")]
     ops: Vec<String>,
     /// With --suite: the connection counts (comma-separated).
-    #[arg(long = "suite-connections", value_delimiter = ',', default_value = "1,16")]
+    #[arg(
+        long = "suite-connections",
+        value_delimiter = ',',
+        default_value = "1,16"
+    )]
     suite_connections: Vec<usize>,
     /// With --suite: the `kms` binary [default: `kms` beside this binary].
     #[arg(long)]
@@ -171,15 +175,9 @@ fn discover_versions() -> Vec<u8> {
 
 /// The request of `spec`, and whether its answers are expected to succeed (those of the Operation Not
 /// Supported floor are not). Keyed operations create their objects over `client` first.
-async fn request_of(
-    spec: &str,
-    client: &mut AsyncKmipClient,
-) -> Result<(Vec<u8>, bool), String> {
+async fn request_of(spec: &str, client: &mut AsyncKmipClient) -> Result<(Vec<u8>, bool), String> {
     if let Some(op) = Op::from_name(spec) {
-        return Ok((
-            requests::prepare(op, client, Version::V2_1).await?,
-            true,
-        ));
+        return Ok((requests::prepare(op, client, Version::V2_1).await?, true));
     }
     if spec == "discover-versions" {
         return Ok((discover_versions(), true));
@@ -484,7 +482,13 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         outcome.throughput(),
         outcome.percentile(0.50).as_secs_f64() * 1e3,
         outcome.percentile(0.99).as_secs_f64() * 1e3,
-        outcome.latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        outcome
+            .latencies
+            .last()
+            .copied()
+            .unwrap_or_default()
+            .as_secs_f64()
+            * 1e3,
         outcome.failures
     );
     if let Some(shutdown) = _server {

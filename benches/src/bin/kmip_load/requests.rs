@@ -195,9 +195,7 @@ pub async fn prepare(
             RequestPayload::Sign(SignRequest {
                 unique_identifier: Some(private),
                 cryptographic_parameters: Some(CryptographicParameters {
-                    digital_signature_algorithm: Some(
-                        DigitalSignatureAlgorithm::ECDSA_WITH_SHA256,
-                    ),
+                    digital_signature_algorithm: Some(DigitalSignatureAlgorithm::ECDSA_WITH_SHA256),
                     ..Default::default()
                 }),
                 data: Some(vec![0xa5; 64]),

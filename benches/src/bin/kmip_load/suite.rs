@@ -41,10 +41,8 @@ impl Scratch {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!(
-            "kmip_load-{what}-{}-{nanos}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("kmip_load-{what}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         Ok(Self(dir))
     }
@@ -170,8 +168,7 @@ fn free_port() -> Result<u16, String> {
 fn start_pykmip(python: &Path) -> Result<Target, String> {
     let dir = Scratch::new("pykmip").map_err(|e| e.to_string())?;
     let port = free_port()?;
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/interop/pykmip_server.sh");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/interop/pykmip_server.sh");
     let out = Command::new("bash")
         .arg(&script)
         .env("DIR", &dir.0)
@@ -215,8 +212,8 @@ fn pykmip_python(args: &SuiteArgs) -> Option<PathBuf> {
         .clone()
         .or_else(|| std::env::var_os("KMS_TEST_PYKMIP_PYTHON").map(PathBuf::from))
         .or_else(|| {
-            let venv = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../target/pykmip-venv/bin/python");
+            let venv =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/pykmip-venv/bin/python");
             venv.exists().then_some(venv)
         })
 }
