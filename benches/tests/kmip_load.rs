@@ -23,7 +23,10 @@ fn kms_bin() -> PathBuf {
         if profile.file_name().is_some_and(|n| n == "release") {
             build.arg("--release");
         }
-        assert!(build.status().expect("cargo runs").success(), "building kms");
+        assert!(
+            build.status().expect("cargo runs").success(),
+            "building kms"
+        );
     }
     bin
 }
@@ -42,7 +45,10 @@ fn suite_smoke_answers_every_request_with_success() {
         .expect("kmip_load runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "kmip_load failed:\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "kmip_load failed:\n{stdout}\n{stderr}"
+    );
     // One row per operation and connection count, PyKMIP beside kms where it serves the operation.
     for label in [
         "Get (AES-256 key)",

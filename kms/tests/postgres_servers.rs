@@ -337,8 +337,15 @@ fn database_restart_mid_load_gives_retryable_failures_and_servers_recover_by_the
                             }
                             acknowledged.lock().unwrap().push(id);
                         }
-                        // The server stays up and answers: a KMIP General Failure, which the client may retry.
-                        Err(Failure::Kmip(Some(r), _)) if r == ResultReason::GENERAL_FAILURE => {
+                        // The server stays up and answers: a KMIP General Failure whose message tells the
+                        // client that retrying may succeed.
+                        Err(Failure::Kmip(Some(r), message))
+                            if r == ResultReason::GENERAL_FAILURE =>
+                        {
+                            assert!(
+                                message.contains("retry"),
+                                "not a retryable answer: {message}"
+                            );
                             failures.fetch_add(1, Ordering::Relaxed);
                             std::thread::sleep(Duration::from_millis(20));
                         }

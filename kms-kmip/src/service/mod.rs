@@ -266,6 +266,10 @@ impl Failure {
     /// paths and internals, which are the operator's business, not the client's.
     fn message(&self) -> String {
         match self {
+            // A client should know that trying again may succeed (a database restarting, a lost update race).
+            Self::Core(e @ (CoreError::Store(_) | CoreError::Backend(_))) if e.is_retryable() => {
+                "temporarily unavailable: retry the request".to_owned()
+            }
             Self::Core(CoreError::Store(_) | CoreError::Backend(_)) => {
                 "internal server error".to_owned()
             }
