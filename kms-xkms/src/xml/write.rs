@@ -75,10 +75,18 @@ fn push_qname(out: &mut String, prefix: Option<&str>, local: &str) {
     out.push_str(local);
 }
 
+/// Characters XML 1.0 cannot carry at all (§2.2 Char), not even as references. A parsed document never holds
+/// them, so only text we compose ourselves can (an error message quoting bad input): it gets U+FFFD instead, and
+/// what we emit stays well-formed.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
 /// Escapes character data as C14N does (`&`, `<`, `>`, CR), which is also valid plain XML.
 pub(crate) fn escape_text(s: &str, out: &mut String) {
     for c in s.chars() {
         match c {
+            c if !is_xml_char(c) => out.push(char::REPLACEMENT_CHARACTER),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -93,6 +101,7 @@ pub(crate) fn escape_text(s: &str, out: &mut String) {
 pub(crate) fn escape_attr(s: &str, out: &mut String) {
     for c in s.chars() {
         match c {
+            c if !is_xml_char(c) => out.push(char::REPLACEMENT_CHARACTER),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '"' => out.push_str("&quot;"),
