@@ -850,14 +850,28 @@ fn query(version: Version, functions: &[QueryFunction]) -> QueryResponse {
     response
 }
 
+/// Where kms-core keeps one date attribute.
+type DateField = fn(&kms_core::Attributes) -> Option<time::OffsetDateTime>;
+
+/// A date attribute kms-core's store query has no field for (Locate filters on it itself): its date, and where
+/// kms-core keeps it.
+fn unqueried_date(a: &Attribute) -> Option<(crate::message::DateTime, DateField)> {
+    Some(match *a {
+        Attribute::ProcessStartDate(d) => (d, |a| a.process_start_date),
+        Attribute::ProtectStopDate(d) => (d, |a| a.protect_stop_date),
+        Attribute::DestroyDate(d) => (d, |a| a.destroy_date),
+        Attribute::CompromiseDate(d) => (d, |a| a.compromise_date),
+        Attribute::CompromiseOccurrenceDate(d) => (d, |a| a.compromise_occurrence_date),
+        Attribute::LastChangeDate(d) => (d, |a| a.last_change_date),
+        Attribute::OriginalCreationDate(d) => (d, |a| a.original_creation_date),
+        _ => return None,
+    })
+}
+
 /// A Locate filter kms-core's store query does not have, evaluated by the service.
 enum PostFilter {
     /// A date attribute within a range (one value: that date).
-    Date(
-        crate::ttlv::Tag,
-        fn(&kms_core::Attributes) -> Option<time::OffsetDateTime>,
-        kms_core::store::DateRange,
-    ),
+    Date(crate::ttlv::Tag, DateField, kms_core::store::DateRange),
     /// A custom (vendor) attribute with this value.
     Custom(String, kms_core::object::AttributeValue),
 }
@@ -877,7 +891,7 @@ impl PostFilter {
 fn post_date(
     post: &mut Vec<PostFilter>,
     tag: crate::ttlv::Tag,
-    field: fn(&kms_core::Attributes) -> Option<time::OffsetDateTime>,
+    field: DateField,
     d: time::OffsetDateTime,
 ) {
     for f in post.iter_mut() {
@@ -897,6 +911,11 @@ fn locate_query(attributes: Option<&Attributes>) -> Result<(LocateQuery, Vec<Pos
     let mut q = LocateQuery::default();
     let mut post = Vec::new();
     for a in attributes.map_or(&[][..], |a| &a.attributes) {
+        // The dates the store query has no field for are filtered here, on what it found (two values a range too).
+        if let Some((d, field)) = unqueried_date(a) {
+            post_date(&mut post, a.tag(), field, date_in(d)?);
+            continue;
+        }
         match a {
             Attribute::ObjectType(t) => q.object_type = Some(object_type_in(*t)?),
             Attribute::CryptographicAlgorithm(v) => q.algorithm = Some(algorithm_in(*v)),
@@ -919,60 +938,6 @@ fn locate_query(attributes: Option<&Attributes>) -> Result<(LocateQuery, Vec<Pos
             Attribute::InitialDate(d) => range(&mut q.initial_date, date_in(*d)?),
             Attribute::ActivationDate(d) => range(&mut q.activation_date, date_in(*d)?),
             Attribute::DeactivationDate(d) => range(&mut q.deactivation_date, date_in(*d)?),
-            Attribute::ProcessStartDate(d) => {
-                post_date(
-                    &mut post,
-                    crate::ttlv::Tag::PROCESS_START_DATE,
-                    |a| a.process_start_date,
-                    date_in(*d)?,
-                );
-            }
-            Attribute::ProtectStopDate(d) => {
-                post_date(
-                    &mut post,
-                    crate::ttlv::Tag::PROTECT_STOP_DATE,
-                    |a| a.protect_stop_date,
-                    date_in(*d)?,
-                );
-            }
-            Attribute::DestroyDate(d) => post_date(
-                &mut post,
-                crate::ttlv::Tag::DESTROY_DATE,
-                |a| a.destroy_date,
-                date_in(*d)?,
-            ),
-            Attribute::CompromiseDate(d) => {
-                post_date(
-                    &mut post,
-                    crate::ttlv::Tag::COMPROMISE_DATE,
-                    |a| a.compromise_date,
-                    date_in(*d)?,
-                );
-            }
-            Attribute::CompromiseOccurrenceDate(d) => {
-                post_date(
-                    &mut post,
-                    crate::ttlv::Tag::COMPROMISE_OCCURRENCE_DATE,
-                    |a| a.compromise_occurrence_date,
-                    date_in(*d)?,
-                );
-            }
-            Attribute::LastChangeDate(d) => {
-                post_date(
-                    &mut post,
-                    crate::ttlv::Tag::LAST_CHANGE_DATE,
-                    |a| a.last_change_date,
-                    date_in(*d)?,
-                );
-            }
-            Attribute::OriginalCreationDate(d) => {
-                post_date(
-                    &mut post,
-                    crate::ttlv::Tag::ORIGINAL_CREATION_DATE,
-                    |a| a.original_creation_date,
-                    date_in(*d)?,
-                );
-            }
             // Vendor attributes, and the standard ones kept as items (Application Specific Information, ...).
             other
                 if matches!(
