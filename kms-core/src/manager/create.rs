@@ -62,43 +62,14 @@ impl KeyManager {
     }
 
     fn create_inner(&self, who: &Principal, mut attributes: Attributes) -> Result<ObjectId> {
-        let algorithm = attributes
-            .cryptographic_algorithm
-            .ok_or_else(|| Error::MissingData("Cryptographic Algorithm".into()))?;
-        let bits = attributes
-            .cryptographic_length
-            .ok_or_else(|| Error::MissingData("Cryptographic Length".into()))?;
-        check_symmetric_length(algorithm, bits)?;
-        let backend = self.default_backend();
-        if !backend
-            .capabilities()
-            .supports(algorithm, None, Operations::GENERATE)
-        {
-            return Err(Error::UnsupportedCryptographicParameters(format!(
-                "backend {:?} does not generate {algorithm:?} keys",
-                backend.id()
-            )));
-        }
-        if attributes.cryptographic_usage_mask.is_none() {
-            attributes.cryptographic_usage_mask =
-                Some(default_usage(ObjectType::SymmetricKey, algorithm));
-        }
+        let (algorithm, bits) = symmetric_spec(&mut attributes)?;
+        let backend = self.generator_of(algorithm)?;
         let now = self.now();
         let id = ObjectId::random();
         let metadata = new_metadata(who, &id, ObjectType::SymmetricKey, attributes, now)?;
         self.check_names_unique(who.name(), &metadata.attributes.names, &[])?;
         let policy = policy_of(&metadata);
-        let key = match backend.generate(&KeySpec::Symmetric { algorithm, bits }, &policy)? {
-            GeneratedKey::Symmetric(key) => key,
-            GeneratedKey::KeyPair { private, public } => {
-                // A backend answering a symmetric request with a pair is broken; leave nothing behind.
-                self.discard_key(&private);
-                self.discard_key(&public);
-                return Err(Error::Backend(crate::backend::BackendError::InvalidInput(
-                    "backend returned a key pair for a symmetric key".into(),
-                )));
-            }
-        };
+        let key = self.generate_symmetric(backend, algorithm, bits, &policy)?;
         self.record_new(&StoredObject {
             metadata,
             key: Some(key),
@@ -179,18 +150,8 @@ impl KeyManager {
         let public_meta = new_metadata(who, &ids.public_key, ObjectType::PublicKey, public, now)?;
         self.check_names_unique(who.name(), &private_meta.attributes.names, &[])?;
         self.check_names_unique(who.name(), &public_meta.attributes.names, &[])?;
-        let (private_key, public_key) = match self
-            .default_backend()
-            .generate(&spec, &policy_of(&private_meta))?
-        {
-            GeneratedKey::KeyPair { private, public } => (private, public),
-            GeneratedKey::Symmetric(key) => {
-                self.discard_key(&key);
-                return Err(Error::Backend(crate::backend::BackendError::InvalidInput(
-                    "backend returned a symmetric key for a key pair".into(),
-                )));
-            }
-        };
+        let (private_key, public_key) =
+            self.generate_key_pair(self.default_backend(), &spec, &policy_of(&private_meta))?;
         let private_object = StoredObject {
             metadata: private_meta,
             key: Some(private_key),
@@ -364,6 +325,83 @@ pub(super) fn policy_of(m: &ObjectMetadata) -> KeyPolicy<'_> {
             .unwrap_or(UsageMask::empty()),
         extractable: m.attributes.extractable,
     }
+}
+
+impl KeyManager {
+    /// The default backend, when it generates `algorithm` keys.
+    pub(super) fn generator_of(
+        &self,
+        algorithm: CryptographicAlgorithm,
+    ) -> Result<&dyn crate::backend::KeyBackend> {
+        let backend = self.default_backend();
+        if backend
+            .capabilities()
+            .supports(algorithm, None, Operations::GENERATE)
+        {
+            Ok(backend)
+        } else {
+            Err(Error::UnsupportedCryptographicParameters(format!(
+                "backend {:?} does not generate {algorithm:?} keys",
+                backend.id()
+            )))
+        }
+    }
+
+    /// A new symmetric key from `backend`. A backend answering with a pair is broken: nothing of it is left behind.
+    pub(super) fn generate_symmetric(
+        &self,
+        backend: &dyn crate::backend::KeyBackend,
+        algorithm: CryptographicAlgorithm,
+        bits: u32,
+        policy: &KeyPolicy<'_>,
+    ) -> Result<crate::backend::KeyRef> {
+        match backend.generate(&KeySpec::Symmetric { algorithm, bits }, policy)? {
+            GeneratedKey::Symmetric(key) => Ok(key),
+            GeneratedKey::KeyPair { private, public } => {
+                self.discard_key(&private);
+                self.discard_key(&public);
+                Err(Error::Backend(crate::backend::BackendError::InvalidInput(
+                    "backend returned a key pair for a symmetric key".into(),
+                )))
+            }
+        }
+    }
+
+    /// A new key pair (private, public) from `backend`. A backend answering with one symmetric key is broken:
+    /// nothing of it is left behind.
+    pub(super) fn generate_key_pair(
+        &self,
+        backend: &dyn crate::backend::KeyBackend,
+        spec: &KeySpec,
+        policy: &KeyPolicy<'_>,
+    ) -> Result<(crate::backend::KeyRef, crate::backend::KeyRef)> {
+        match backend.generate(spec, policy)? {
+            GeneratedKey::KeyPair { private, public } => Ok((private, public)),
+            GeneratedKey::Symmetric(key) => {
+                self.discard_key(&key);
+                Err(Error::Backend(crate::backend::BackendError::InvalidInput(
+                    "backend returned a symmetric key for a key pair".into(),
+                )))
+            }
+        }
+    }
+}
+
+/// The algorithm and length of a new symmetric key (Create, Derive Key, Create Split Key), checked, with the
+/// usage mask defaulted for the algorithm when the request has none.
+pub(super) fn symmetric_spec(attributes: &mut Attributes) -> Result<(CryptographicAlgorithm, u32)> {
+    let algorithm = attributes
+        .cryptographic_algorithm
+        .ok_or_else(|| Error::MissingData("Cryptographic Algorithm".into()))?;
+    let bits = attributes
+        .cryptographic_length
+        .ok_or_else(|| Error::MissingData("Cryptographic Length".into()))?;
+    check_symmetric_length(algorithm, bits)?;
+    if attributes.cryptographic_usage_mask.is_none() {
+        attributes.cryptographic_usage_mask =
+            Some(default_usage(ObjectType::SymmetricKey, algorithm));
+    }
+    Ok((algorithm, bits))
 }
 
 /// The lengths each symmetric algorithm has.

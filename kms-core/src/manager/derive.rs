@@ -6,7 +6,7 @@
 
 use zeroize::Zeroizing;
 
-use super::create::{check_symmetric_length, new_metadata, policy_of};
+use super::create::{new_metadata, policy_of, symmetric_spec};
 use super::{KeyManager, usable};
 use crate::audit::Operation;
 use crate::backend::HashingAlgorithm;
@@ -80,21 +80,9 @@ impl KeyManager {
         method: &DerivationMethod,
         mut attributes: Attributes,
     ) -> Result<ObjectId> {
-        let algorithm = attributes
-            .cryptographic_algorithm
-            .ok_or_else(|| Error::MissingData("Cryptographic Algorithm".into()))?;
-        let bits = attributes
-            .cryptographic_length
-            .ok_or_else(|| Error::MissingData("Cryptographic Length".into()))?;
-        check_symmetric_length(algorithm, bits)?;
+        let (algorithm, bits) = symmetric_spec(&mut attributes)?;
         let out_len = (bits / 8) as usize;
         check_method(method, out_len)?;
-        if attributes.cryptographic_usage_mask.is_none() {
-            attributes.cryptographic_usage_mask = Some(super::create::default_usage(
-                ObjectType::SymmetricKey,
-                algorithm,
-            ));
-        }
         let now = self.now();
         let base = self.load(who, base_id, Rights::USE, now)?;
         let base_key = usable(

@@ -6,7 +6,6 @@ use time::{Duration, OffsetDateTime};
 use super::create::{complete_pair_attributes, policy_of, spec_of_pair};
 use super::{KeyManager, KeyPairIds, apply_dates};
 use crate::audit::Operation;
-use crate::backend::{GeneratedKey, KeySpec};
 use crate::error::{Error, Result};
 use crate::object::{
     Attributes, LifecycleEvent, Link, LinkType, ObjectId, ObjectMetadata, ObjectType,
@@ -154,19 +153,7 @@ impl KeyManager {
         };
         let new_id = ObjectId::random();
         let new_meta = successor(&old.metadata, &new_id, now, offset);
-        let key = match backend.generate(
-            &KeySpec::Symmetric { algorithm, bits },
-            &policy_of(&new_meta),
-        )? {
-            GeneratedKey::Symmetric(k) => k,
-            GeneratedKey::KeyPair { private, public } => {
-                self.discard_key(&private);
-                self.discard_key(&public);
-                return Err(Error::Backend(crate::backend::BackendError::InvalidInput(
-                    "backend returned a key pair for a symmetric key".into(),
-                )));
-            }
-        };
+        let key = self.generate_symmetric(backend, algorithm, bits, &policy_of(&new_meta))?;
         let new = StoredObject {
             metadata: new_meta,
             key: Some(key),
@@ -234,15 +221,8 @@ impl KeyManager {
             Some(k) => self.backend_for(k)?,
             None => self.default_backend(),
         };
-        let (private_key, public_key) = match backend.generate(&spec, &policy_of(&private_meta))? {
-            GeneratedKey::KeyPair { private, public } => (private, public),
-            GeneratedKey::Symmetric(k) => {
-                self.discard_key(&k);
-                return Err(Error::Backend(crate::backend::BackendError::InvalidInput(
-                    "backend returned a symmetric key for a key pair".into(),
-                )));
-            }
-        };
+        let (private_key, public_key) =
+            self.generate_key_pair(backend, &spec, &policy_of(&private_meta))?;
         let new_private = StoredObject {
             metadata: private_meta,
             key: Some(private_key),

@@ -18,9 +18,9 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::KeyManager;
-use super::create::{check_material, default_usage, new_metadata, policy_of};
+use super::create::{check_material, new_metadata, policy_of, symmetric_spec};
 use crate::audit::Operation;
-use crate::backend::{GeneratedKey, KeyPolicy, KeySpec, Operations};
+use crate::backend::KeyPolicy;
 use crate::error::{Error, Result};
 use crate::material::{KeyFormat, KeyMaterial};
 use crate::object::{
@@ -297,43 +297,15 @@ impl KeyManager {
     /// A new symmetric key from the default backend, as the request's algorithm and length say; the backend's
     /// copy is destroyed once read, since only the parts are kept.
     fn generate_secret(&self, attributes: &mut Attributes) -> Result<Zeroizing<Vec<u8>>> {
-        let algorithm = attributes
-            .cryptographic_algorithm
-            .ok_or_else(|| Error::MissingData("Cryptographic Algorithm".into()))?;
-        let bits = attributes
-            .cryptographic_length
-            .ok_or_else(|| Error::MissingData("Cryptographic Length".into()))?;
-        super::create::check_symmetric_length(algorithm, bits)?;
-        if attributes.cryptographic_usage_mask.is_none() {
-            attributes.cryptographic_usage_mask =
-                Some(default_usage(ObjectType::SymmetricKey, algorithm));
-        }
-        let backend = self.default_backend();
-        if !backend
-            .capabilities()
-            .supports(algorithm, None, Operations::GENERATE)
-        {
-            return Err(Error::UnsupportedCryptographicParameters(format!(
-                "backend {:?} does not generate {algorithm:?} keys",
-                backend.id()
-            )));
-        }
+        let (algorithm, bits) = symmetric_spec(attributes)?;
+        let backend = self.generator_of(algorithm)?;
         let transient = ObjectId::random();
         let policy = KeyPolicy {
             id: &transient,
             usage: UsageMask::empty(),
             extractable: true,
         };
-        let key = match backend.generate(&KeySpec::Symmetric { algorithm, bits }, &policy)? {
-            GeneratedKey::Symmetric(key) => key,
-            GeneratedKey::KeyPair { private, public } => {
-                self.discard_key(&private);
-                self.discard_key(&public);
-                return Err(Error::Backend(crate::backend::BackendError::InvalidInput(
-                    "backend returned a key pair for a symmetric key".into(),
-                )));
-            }
-        };
+        let key = self.generate_symmetric(backend, algorithm, bits, &policy)?;
         let exported = backend.export(&key);
         self.discard_key(&key);
         Ok(exported?.into_bytes())
