@@ -37,7 +37,7 @@ const RECEIVER_FAILURE: (ResultMajor, ResultMinor) = (ResultMajor::Receiver, Res
 
 impl XkmsService {
     /// Checks KeyBindingAuthentication against the pass phrase of the first of `names` that has one.
-    /// The pass phrase is taken out of the table: [`Self::settle`] spends or restores it.
+    /// The pass phrase is taken out of the table: [`Self::authenticated`] spends or restores it.
     fn authenticate(
         &self,
         names: &[String],
@@ -70,14 +70,25 @@ impl XkmsService {
         Err(SENDER_NO_AUTH)
     }
 
-    /// Spends the pass phrase of a request that succeeded, restores it for one that failed after
-    /// authenticating (so that a client can correct, say, a bad ProofOfPossession).
-    fn settle<T>(&self, auth: &Authenticated, outcome: &Outcome<T>) {
+    /// Authenticates as [`Self::authenticate`], runs `then` as the authenticated caller, and settles the pass
+    /// phrase by its outcome: spent when the request succeeded, restored when it failed after authenticating
+    /// (so that a client can correct, say, a bad ProofOfPossession).
+    fn authenticated<T>(
+        &self,
+        names: &[String],
+        has_signature: bool,
+        verify: impl Fn(&VerifyingKey) -> Result<Verified, SignatureError>,
+        now: OffsetDateTime,
+        then: impl FnOnce(&Authenticated) -> Outcome<T>,
+    ) -> Outcome<T> {
+        let auth = self.authenticate(names, has_signature, verify, now)?;
+        let outcome = then(&auth);
         if outcome.is_ok() {
             self.pass_phrases.spend(&auth.name);
         } else {
             self.pass_phrases.restore(&auth.name);
         }
+        outcome
     }
 
     /// Exactly one stored public key for the binding of a Reissue, Revoke or Recover.
@@ -144,47 +155,45 @@ impl XkmsService {
             .map(str::to_owned)
             .chain(core.use_key_with.iter().map(|u| u.identifier.clone()))
             .collect();
-        let auth = self.authenticate(
+        let (id, private_key) = self.authenticated(
             &names,
             r.authentication.key_binding_authentication.is_some(),
             |k| r.verify_key_binding_authentication(k),
             now,
+            |auth| {
+                if spki.is_some() && r.verify_proof_of_possession().is_err() {
+                    return Err((ResultMajor::Sender, ResultMinor::ProofOfPossessionRequired));
+                }
+                let owner = Principal::new(&auth.name).map_err(|_| SENDER_NO_AUTH)?;
+                let (not_before, not_on_or_after) = self.requested_validity(r, now)?;
+                let mut attributes = Attributes::default();
+                attributes.names = core
+                    .key_info
+                    .iter()
+                    .flat_map(KeyInfo::key_names)
+                    .map(Name::text)
+                    .collect();
+                attributes.activation_date = Some(not_before);
+                attributes.deactivation_date = Some(not_on_or_after);
+                if !core.use_key_with.is_empty() {
+                    let v = keys::encode_use_key_with(&core.use_key_with)
+                        .ok_or((ResultMajor::Sender, ResultMinor::Failure))?;
+                    attributes
+                        .custom
+                        .insert(keys::ATTR_USE_KEY_WITH.to_owned(), v);
+                }
+                if let Some(rci) = &r.prototype_key_binding.revocation_code_identifier {
+                    attributes.custom.insert(
+                        ATTR_REVOCATION_CODE_IDENTIFIER.to_owned(),
+                        AttributeValue::Bytes(rci.clone()),
+                    );
+                }
+                match &spki {
+                    Some(spki) => self.register_client_key(&owner, spki, attributes, core),
+                    None => self.register_server_key(&owner, attributes, core, &auth.secret),
+                }
+            },
         )?;
-        let outcome = (|| {
-            if spki.is_some() && r.verify_proof_of_possession().is_err() {
-                return Err((ResultMajor::Sender, ResultMinor::ProofOfPossessionRequired));
-            }
-            let owner = Principal::new(&auth.name).map_err(|_| SENDER_NO_AUTH)?;
-            let (not_before, not_on_or_after) = self.requested_validity(r, now)?;
-            let mut attributes = Attributes::default();
-            attributes.names = core
-                .key_info
-                .iter()
-                .flat_map(KeyInfo::key_names)
-                .map(Name::text)
-                .collect();
-            attributes.activation_date = Some(not_before);
-            attributes.deactivation_date = Some(not_on_or_after);
-            if !core.use_key_with.is_empty() {
-                let v = keys::encode_use_key_with(&core.use_key_with)
-                    .ok_or((ResultMajor::Sender, ResultMinor::Failure))?;
-                attributes
-                    .custom
-                    .insert(keys::ATTR_USE_KEY_WITH.to_owned(), v);
-            }
-            if let Some(rci) = &r.prototype_key_binding.revocation_code_identifier {
-                attributes.custom.insert(
-                    ATTR_REVOCATION_CODE_IDENTIFIER.to_owned(),
-                    AttributeValue::Bytes(rci.clone()),
-                );
-            }
-            match &spki {
-                Some(spki) => self.register_client_key(&owner, spki, attributes, core),
-                None => self.register_server_key(&owner, attributes, core, &auth.secret),
-            }
-        })();
-        self.settle(&auth, &outcome);
-        let (id, private_key) = outcome?;
         let found = self.found(&id)?;
         Ok((
             self.valid_binding(&found, &r.header.respond_with),
@@ -389,39 +398,37 @@ impl XkmsService {
         let request = Request::Reissue(r.clone());
         let outcome = (|| {
             let target = self.target(&r.reissue_key_binding.core)?;
-            let auth = self.authenticate(
+            self.authenticated(
                 &target.auth_names(),
                 r.authentication.key_binding_authentication.is_some(),
                 |k| r.verify_key_binding_authentication(k),
                 now,
-            )?;
-            let outcome = (|| {
-                if r.proof_of_possession.is_some() {
-                    let key = keys::spki_verifying_key(&target.spki).ok_or(RECEIVER_FAILURE)?;
-                    r.verify_proof_of_possession(&key).map_err(|_| {
-                        (ResultMajor::Sender, ResultMinor::ProofOfPossessionRequired)
-                    })?;
-                }
-                let status = kiss::stored_status(&target.metadata, now);
-                if status.status_value != StatusValue::Valid
-                    || target.metadata.state != State::Active
-                {
-                    return Err((ResultMajor::Sender, ResultMinor::Refused));
-                }
-                let until = (now + self.config.default_validity)
-                    .replace_nanosecond(0)
-                    .map_err(|_| RECEIVER_FAILURE)?;
-                self.manager
-                    .set_attribute(
-                        &self.principal,
-                        &target.id,
-                        Attribute::DeactivationDate(until),
-                    )
-                    .map_err(map_core)?;
-                self.found(&target.id)
-            })();
-            self.settle(&auth, &outcome);
-            outcome
+                |_| {
+                    if r.proof_of_possession.is_some() {
+                        let key = keys::spki_verifying_key(&target.spki).ok_or(RECEIVER_FAILURE)?;
+                        r.verify_proof_of_possession(&key).map_err(|_| {
+                            (ResultMajor::Sender, ResultMinor::ProofOfPossessionRequired)
+                        })?;
+                    }
+                    let status = kiss::stored_status(&target.metadata, now);
+                    if status.status_value != StatusValue::Valid
+                        || target.metadata.state != State::Active
+                    {
+                        return Err((ResultMajor::Sender, ResultMinor::Refused));
+                    }
+                    let until = (now + self.config.default_validity)
+                        .replace_nanosecond(0)
+                        .map_err(|_| RECEIVER_FAILURE)?;
+                    self.manager
+                        .set_attribute(
+                            &self.principal,
+                            &target.id,
+                            Attribute::DeactivationDate(until),
+                        )
+                        .map_err(map_core)?;
+                    self.found(&target.id)
+                },
+            )
         })();
         self.outcome_result(&request, &r.header, outcome, |f| {
             XkmsResult::Reissue(KeyBindingResult {
@@ -437,7 +444,7 @@ impl XkmsService {
         let request = Request::Revoke(r.clone());
         let outcome = (|| {
             let target = self.target(&r.revoke_key_binding.core)?;
-            let auth = match &r.revocation {
+            match &r.revocation {
                 Revocation::RevocationCode(_) => {
                     let stored = match target
                         .metadata
@@ -452,30 +459,22 @@ impl XkmsService {
                         tracing::info!(target: "kms_xkms::service", id = %target.id, "RevocationCode does not match");
                         return Err(SENDER_NO_AUTH);
                     }
-                    None
+                    self.revoke_found(&target)?;
                 }
-                Revocation::Authentication(a) => Some(self.authenticate(
+                Revocation::Authentication(a) => self.authenticated(
                     &target.auth_names(),
                     a.key_binding_authentication.is_some(),
                     |k| r.verify_key_binding_authentication(k),
                     now,
-                )?),
-            };
-            let outcome = self.revoke_found(&target);
-            if let Some(auth) = &auth {
-                self.settle(auth, &outcome);
+                    |_| self.revoke_found(&target),
+                )?,
             }
-            outcome?;
             self.found(&target.id)
         })();
         self.outcome_result(&request, &r.header, outcome, |f| {
             XkmsResult::Revoke(KeyBindingResult {
                 header: self.header(&r.header, ResultMajor::Success, None),
-                key_bindings: vec![KeyBinding {
-                    core: self.binding_core(&f, &r.header.respond_with),
-                    validity_interval: kiss::validity_interval(&f.metadata.attributes),
-                    status: kiss::stored_status(&f.metadata, (self.clock)()),
-                }],
+                key_bindings: vec![self.valid_binding(&f, &r.header.respond_with)],
             })
         })
     }
@@ -507,57 +506,56 @@ impl XkmsService {
             let target = self.target(&r.recover_key_binding.core)?;
             // Authentication first, so that nothing about the key is told to a caller without it; a refusal
             // after it gives the pass phrase back.
-            let auth = self.authenticate(
+            let method = self.config.private_key_encryption;
+            let outcome = self.authenticated(
                 &target.auth_names(),
                 r.authentication.key_binding_authentication.is_some(),
                 |k| r.verify_key_binding_authentication(k),
                 now,
-            )?;
-            let method = self.config.private_key_encryption;
-            let outcome = (|| {
-                let generated = matches!(
-                    target.metadata.attributes.custom.get(keys::ATTR_GENERATED),
-                    Some(AttributeValue::Boolean(true))
-                );
-                // Only what XKMS Register generated: a client's own key never had its private half here,
-                // and a KMIP client's key pair is its own business.
-                let Some(private) = target.private_key().filter(|_| generated).cloned() else {
-                    return Err((ResultMajor::Sender, ResultMinor::Refused));
-                };
-                let deposit = match target.metadata.attributes.custom.get(ATTR_ESCROW_DEPOSIT) {
-                    Some(AttributeValue::Text(d)) => Some(d.clone()),
-                    _ => None,
-                };
-                let asynchronous = r
-                    .header
-                    .response_mechanisms
-                    .contains(&crate::messages::ResponseMechanism::Pending);
-                if deposit.is_some() && !asynchronous {
-                    // Escrow needs agents' approvals: only a client that accepts Pending can wait.
-                    return Err((ResultMajor::Receiver, ResultMinor::NotSynchronous));
-                }
-                let kek = pass_phrase::encryption_key(&auth.secret, method.key_len())
-                    .ok_or(RECEIVER_FAILURE)?;
-                match &deposit {
-                    Some(deposit) => {
-                        let response_id = fresh_id();
-                        self.start_escrow_recovery(
-                            &response_id,
-                            deposit,
-                            &auth.name,
-                            r,
-                            &target,
-                            kek,
-                        )?;
-                        Ok(RecoverOutcome::Pending(response_id))
+                |auth| {
+                    let generated = matches!(
+                        target.metadata.attributes.custom.get(keys::ATTR_GENERATED),
+                        Some(AttributeValue::Boolean(true))
+                    );
+                    // Only what XKMS Register generated: a client's own key never had its private half here,
+                    // and a KMIP client's key pair is its own business.
+                    let Some(private) = target.private_key().filter(|_| generated).cloned() else {
+                        return Err((ResultMajor::Sender, ResultMinor::Refused));
+                    };
+                    let deposit = match target.metadata.attributes.custom.get(ATTR_ESCROW_DEPOSIT) {
+                        Some(AttributeValue::Text(d)) => Some(d.clone()),
+                        _ => None,
+                    };
+                    let asynchronous = r
+                        .header
+                        .response_mechanisms
+                        .contains(&crate::messages::ResponseMechanism::Pending);
+                    if deposit.is_some() && !asynchronous {
+                        // Escrow needs agents' approvals: only a client that accepts Pending can wait.
+                        return Err((ResultMajor::Receiver, ResultMinor::NotSynchronous));
                     }
-                    None => Ok(RecoverOutcome::Done(
-                        self.encrypted_private_key(&private, &kek)?,
-                    )),
-                }
-            })();
-            self.settle(&auth, &outcome);
-            Ok((outcome?, target))
+                    let kek = pass_phrase::encryption_key(&auth.secret, method.key_len())
+                        .ok_or(RECEIVER_FAILURE)?;
+                    match &deposit {
+                        Some(deposit) => {
+                            let response_id = fresh_id();
+                            self.start_escrow_recovery(
+                                &response_id,
+                                deposit,
+                                &auth.name,
+                                r,
+                                &target,
+                                kek,
+                            )?;
+                            Ok(RecoverOutcome::Pending(response_id))
+                        }
+                        None => Ok(RecoverOutcome::Done(
+                            self.encrypted_private_key(&private, &kek)?,
+                        )),
+                    }
+                },
+            )?;
+            Ok((outcome, target))
         })();
         self.outcome_result(&request, &r.header, outcome, |(o, target)| match o {
             RecoverOutcome::Done(pk) => XkmsResult::Recover(KeyBindingPrivateKeyResult {
