@@ -338,14 +338,19 @@ impl XkmsService {
 
     /// The private key `id` (an RSA key in the KeyManager) as a PrivateKey encrypted under `kek`.
     pub(crate) fn encrypted_private_key(&self, id: &ObjectId, kek: &[u8]) -> Outcome<PrivateKey> {
+        self.encrypt_pkcs8(self.plain_key(id)?.bytes(), kek)
+    }
+
+    /// The stored key `id` in plaintext, in the canonical format of its type (SPKI, PKCS#8).
+    fn plain_key(&self, id: &ObjectId) -> Outcome<KeyMaterial> {
         let object = self
             .manager
             .get(&self.principal, id, &GetRequest::default())
             .map_err(map_core)?;
-        let ExportedKey::Plain(material) = object.key else {
-            return Err(RECEIVER_FAILURE);
-        };
-        self.encrypt_pkcs8(material.bytes(), kek)
+        match object.key {
+            ExportedKey::Plain(material) => Ok(material),
+            _ => Err(RECEIVER_FAILURE),
+        }
     }
 
     /// A PKCS#8 RSA private key as a PrivateKey encrypted under `kek`.
@@ -365,13 +370,7 @@ impl XkmsService {
             .manager
             .metadata(&self.principal, id)
             .map_err(map_core)?;
-        let object = self
-            .manager
-            .get(&self.principal, id, &GetRequest::default())
-            .map_err(map_core)?;
-        let ExportedKey::Plain(material) = object.key else {
-            return Err(RECEIVER_FAILURE);
-        };
+        let material = self.plain_key(id)?;
         Ok(Found {
             id: id.clone(),
             metadata,
