@@ -17,9 +17,9 @@ use super::{XkmsService, fresh_id};
 use crate::dsig::{Verified, VerifyingKey};
 use crate::error::SignatureError;
 use crate::messages::{
-    KeyBinding, KeyBindingCore, KeyBindingPrivateKeyResult, KeyBindingResult, KeyInfo, PrivateKey,
-    RecoverRequest, RegisterRequest, ReissueRequest, Request, RequestHeader, ResultMajor,
-    ResultMinor, Revocation, RevokeRequest, StatusValue, XkmsResult,
+    KeyBinding, KeyBindingCore, KeyBindingPrivateKeyResult, KeyBindingResult, KeyInfo, KeyUsage,
+    PrivateKey, RecoverRequest, RegisterRequest, ReissueRequest, Request, RequestHeader,
+    ResultMajor, ResultMinor, Revocation, RevokeRequest, StatusValue, XkmsResult,
 };
 use crate::xenc::{self, RsaKeyPair};
 
@@ -231,11 +231,7 @@ impl XkmsService {
         core: &KeyBindingCore,
     ) -> Outcome<(ObjectId, Option<PrivateKey>)> {
         if !core.key_usage.is_empty() {
-            attributes.cryptographic_usage_mask = Some(
-                core.key_usage
-                    .iter()
-                    .fold(UsageMask::empty(), |m, u| m | keys::public_usage(*u)),
-            );
+            attributes.cryptographic_usage_mask = Some(usage_mask(core, keys::public_usage));
         }
         let id = self
             .manager
@@ -263,12 +259,8 @@ impl XkmsService {
         let kek = pass_phrase::encryption_key(secret, method.key_len()).ok_or(RECEIVER_FAILURE)?;
         let usage = (!core.key_usage.is_empty()).then(|| {
             (
-                core.key_usage
-                    .iter()
-                    .fold(UsageMask::empty(), |m, u| m | keys::public_usage(*u)),
-                core.key_usage
-                    .iter()
-                    .fold(UsageMask::empty(), |m, u| m | keys::private_usage(*u)),
+                usage_mask(core, keys::public_usage),
+                usage_mask(core, keys::private_usage),
             )
         });
         let mut common = Attributes::default();
@@ -578,6 +570,13 @@ impl XkmsService {
 enum RecoverOutcome {
     Done(PrivateKey),
     Pending(String),
+}
+
+/// The KMIP usage mask of the binding's KeyUsage values, each mapped by `usage`.
+fn usage_mask(core: &KeyBindingCore, usage: fn(KeyUsage) -> UsageMask) -> UsageMask {
+    core.key_usage
+        .iter()
+        .fold(UsageMask::empty(), |m, u| m | usage(*u))
 }
 
 /// The XKMS answer to a KeyManager error.
