@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod postgres_support;
+mod support;
 
 use std::collections::HashSet;
 use std::sync::Mutex;

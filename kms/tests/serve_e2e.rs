@@ -3,107 +3,20 @@
 #![cfg(all(feature = "cli", feature = "kmip"))]
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
+use kms::kmip::transport::Encoding;
 use kms::kmip::transport::client::{ClientOptions, HttpsClient, KmipClient};
-use kms::kmip::transport::{Encoding, tls};
 use kms::kmip::ttlv::{self, Tag, Writer};
-
-/// Generous upper bound for liveness only: nothing here measures time.
-const LIVENESS: Duration = Duration::from_secs(60);
+use support::{Serve, Server, client_tls, kms};
 
 const DISCOVER_VERSIONS: u32 = 0x1E;
 
-struct Served {
-    /// `None` once waited for.
-    child: Option<Child>,
-    kmip: String,
-    https: String,
-    stdout: Vec<String>,
-}
-
-impl Drop for Served {
-    /// A failed test must not leave a server running.
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn kms() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kms"));
-    cmd.env("RUST_LOG", "info");
-    cmd
-}
-
-/// Starts `kms serve` on port 0 and waits for the line announcing the bound addresses.
-fn start(data_dir: &Path) -> Served {
-    let child = kms()
-        .args(["serve", "--data-dir"])
-        .arg(data_dir)
-        .args(["--kmip-addr", "127.0.0.1:0", "--https-addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // From here on the guard kills the server if anything below fails.
-    let mut served = Served {
-        child: Some(child),
-        kmip: String::new(),
-        https: String::new(),
-        stdout: Vec::new(),
-    };
-    let stdout = served.child.as_mut().and_then(|c| c.stdout.take()).unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    loop {
-        let line = rx
-            .recv_timeout(LIVENESS)
-            .expect("kms serve did not announce its addresses");
-        if let Some(rest) = line.strip_prefix("kms: serving KMIP on ") {
-            served.kmip = rest.split(' ').next().unwrap().to_owned();
-            served.https = rest
-                .split("https://")
-                .nth(1)
-                .unwrap()
-                .trim_end_matches("/kmip/2_1")
-                .to_owned();
-            served.stdout.push(line);
-            return served;
-        }
-        served.stdout.push(line);
-    }
-}
-
-fn terminate(mut served: Served) -> ExitStatus {
-    let mut child = served.child.take().unwrap();
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    // Waiting is bounded only for liveness: a server that ignores SIGTERM fails the test instead of hanging it.
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait());
-    });
-    rx.recv_timeout(LIVENESS)
-        .expect("kms serve did not exit after SIGTERM")
-        .unwrap()
+/// `kms serve` on `data_dir`, logging at info (to a stderr nobody reads).
+fn start(data_dir: &std::path::Path) -> Server {
+    Serve::new(data_dir).env("RUST_LOG", "info").start()
 }
 
 fn discover_versions() -> Vec<u8> {
@@ -143,18 +56,6 @@ fn assert_answers_discover_versions(response: &[u8]) {
         .find(|c| c.tag() == Tag::OPERATION)
         .expect("the operation echoed");
     assert_eq!(operation.as_enumeration(), Ok(DISCOVER_VERSIONS));
-}
-
-fn client_tls(
-    certs: &Path,
-    name: &str,
-) -> std::sync::Arc<kms::kmip::transport::rustls::ClientConfig> {
-    tls::client_config_from_pem(
-        &certs.join("ca.pem"),
-        &certs.join(format!("{name}.pem")),
-        &certs.join(format!("{name}.key")),
-    )
-    .unwrap()
 }
 
 #[test]
@@ -207,12 +108,8 @@ fn serve_writes_a_pki_answers_mutual_tls_clients_and_stops_on_sigterm() {
         "{}",
         String::from_utf8_lossy(&issued.stderr)
     );
-    let alice_tls = tls::client_config_from_pem(
-        &certs.join("ca.pem"),
-        &out.join("alice.pem"),
-        &out.join("alice.key"),
-    )
-    .unwrap();
+    let alice_tls =
+        support::client_tls_from(&certs, &out.join("alice.pem"), &out.join("alice.key"));
     let mut alice = KmipClient::connect(&served.kmip, alice_tls, ClientOptions::default()).unwrap();
     assert_answers_discover_versions(&alice.request(&discover_versions()).unwrap());
 
@@ -257,7 +154,7 @@ fn serve_writes_a_pki_answers_mutual_tls_clients_and_stops_on_sigterm() {
         assert_answers_discover_versions(&xml.to_bytes().unwrap());
     });
 
-    let status = terminate(served);
+    let status = served.terminate();
     assert!(
         status.success(),
         "kms serve exited with {status:?} after SIGTERM"
@@ -279,7 +176,7 @@ fn serve_writes_a_pki_answers_mutual_tls_clients_and_stops_on_sigterm() {
     )
     .unwrap();
     assert_answers_discover_versions(&client.request(&discover_versions()).unwrap());
-    let status = terminate(served);
+    let status = served.terminate();
     assert!(status.success(), "{status:?}");
 }
 

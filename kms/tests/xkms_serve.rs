@@ -6,13 +6,14 @@
 #![cfg(all(feature = "cli", feature = "kmip", feature = "xkms"))]
 #![allow(clippy::unwrap_used)]
 
+mod support;
 mod xkms_common;
 
 use std::path::Path;
 use std::sync::Arc;
 
+use kms::kmip::transport::Encoding;
 use kms::kmip::transport::client::{ClientOptions, HttpsClient};
-use kms::kmip::transport::{Encoding, tls};
 use kms::xkms::dsig::{SignOptions, SignatureMethod, SigningKey};
 use kms::xkms::messages::*;
 use kms::xkms::service::kms_escrow::files::EscrowDir;
@@ -23,7 +24,8 @@ use kms::xkms::service::kms_escrow::{
 use kms::xkms::shared_secret::{self, Conversion, KeyUse};
 use kms::xkms::{Parsed, SoapVersion, parse_message, serialize_request};
 use rsa::traits::PublicKeyParts as _;
-use xkms_common::{Served, post, start};
+use support::Server;
+use xkms_common::{post, start};
 
 fn req_header(id: &str) -> RequestHeader {
     RequestHeader {
@@ -122,7 +124,7 @@ fn result_of(answer: &[u8]) -> XkmsResult {
 }
 
 /// Over plain HTTP (SOAP 1.2).
-fn over_http(served: &Served, request: &Request) -> XkmsResult {
+fn over_http(served: &Server, request: &Request) -> XkmsResult {
     let (status, head, body) = post(
         &served.http,
         "application/soap+xml; charset=utf-8",
@@ -137,14 +139,8 @@ fn over_http(served: &Served, request: &Request) -> XkmsResult {
 }
 
 /// Over HTTPS with the admin certificate (SOAP 1.1).
-async fn over_https(served: &Served, request: &Request) -> XkmsResult {
-    let certs = served.data_dir.join("certs");
-    let tls = tls::client_config_from_pem(
-        &certs.join("ca.pem"),
-        &certs.join("admin.pem"),
-        &certs.join("admin.key"),
-    )
-    .unwrap();
+async fn over_https(served: &Server, request: &Request) -> XkmsResult {
+    let tls = support::client_tls(&served.certs(), "admin");
     let mut client = HttpsClient::connect(&served.https, tls, ClientOptions::default())
         .await
         .unwrap()
@@ -264,7 +260,7 @@ async fn register_locate_validate_revoke_recover_over_kms_serve() {
 
     // KMIP view: alice's own certificate finds her key with KMIP Locate.
     let certs = dir.path().join("certs");
-    let out = xkms_common::kms()
+    let out = support::kms()
         .args(["cert", "issue", "--cn", "alice", "--data-dir"])
         .arg(dir.path())
         .arg("--out-dir")
@@ -421,7 +417,7 @@ async fn trust_anchors_admin_identity_and_bad_input() {
     assert!(s.valid_reasons.contains(&Reason::IssuerTrust));
 
     // Admin commands need an admin identity.
-    let out = xkms_common::kms()
+    let out = support::kms()
         .args(["cert", "issue", "--cn", "bob", "--data-dir"])
         .arg(dir.path())
         .arg("--out-dir")

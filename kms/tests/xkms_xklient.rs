@@ -8,6 +8,7 @@
 #![cfg(all(feature = "cli", feature = "kmip", feature = "xkms"))]
 #![allow(clippy::unwrap_used)]
 
+mod support;
 mod xkms_common;
 
 use std::io::{Read, Write};

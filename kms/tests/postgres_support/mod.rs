@@ -2,12 +2,10 @@
 //! database schema, one development PKI and one root key file, and a typed KMIP 2.1 client for them.
 #![allow(dead_code, clippy::unwrap_used, clippy::missing_panics_doc)]
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use kms::kmip::message::enums::{
@@ -22,7 +20,9 @@ use kms::kmip::message::{
 };
 use kms::kmip::tags::Version;
 use kms::kmip::transport::client::{ClientOptions, KmipClient};
-use kms::kmip::transport::{rustls, tls};
+use kms::kmip::transport::rustls;
+
+use crate::support::{Serve, Server, client_tls};
 
 /// Generous bound for liveness only: nothing here measures time.
 pub const LIVENESS: Duration = Duration::from_secs(90);
@@ -105,12 +105,12 @@ impl Deployment {
     }
 
     /// Starts node `n` and waits for its KMIP address.
-    pub fn start(&self, n: usize) -> Served {
+    pub fn start(&self, n: usize) -> Server {
         self.start_with(n, &[])
     }
 
     /// Starts node `n` with more `kms serve` arguments.
-    pub fn start_with(&self, n: usize, extra: &[&str]) -> Served {
+    pub fn start_with(&self, n: usize, extra: &[&str]) -> Server {
         let data_dir = self.data_dir(n);
         // The server's log goes beside its data, for whoever debugs a failure.
         let log = std::fs::OpenOptions::new()
@@ -118,83 +118,19 @@ impl Deployment {
             .append(true)
             .open(self.dir.path().join(format!("node{n}.log")))
             .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_kms"))
+        Serve::new(&data_dir)
             .env("RUST_LOG", "info")
-            .args(["serve", "--data-dir"])
-            .arg(&data_dir)
-            .args(["--kmip-addr", "127.0.0.1:0", "--https-addr", "127.0.0.1:0"])
             .args(["--store", "postgres", "--database-schema", &self.schema])
-            .arg("--root-key-file")
-            .arg(&self.root_key)
+            .args([Path::new("--root-key-file"), &self.root_key])
             .args(extra)
             .env("KMS_DATABASE_URL", &self.url)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap();
-        let mut served = Served {
-            child: Some(child),
-            kmip: String::new(),
-            data_dir,
-        };
-        let stdout = served.child.as_mut().and_then(|c| c.stdout.take()).unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        loop {
-            let line = rx
-                .recv_timeout(LIVENESS)
-                .expect("kms serve did not announce its KMIP address");
-            if let Some(rest) = line.strip_prefix("kms: serving KMIP on ") {
-                served.kmip = rest.split(' ').next().unwrap().to_owned();
-                // Keep draining stdout so the server never blocks on a full pipe.
-                std::thread::spawn(move || while rx.recv().is_ok() {});
-                return served;
-            }
-        }
+            .stderr(log)
+            .start()
     }
 
     /// The admin client identity of the deployment's PKI.
     pub fn tls(&self) -> Arc<rustls::ClientConfig> {
-        let certs = self.dir.path().join("node0").join("certs");
-        tls::client_config_from_pem(
-            &certs.join("ca.pem"),
-            &certs.join("admin.pem"),
-            &certs.join("admin.key"),
-        )
-        .unwrap()
-    }
-}
-
-/// A running `kms serve`, killed when dropped.
-pub struct Served {
-    child: Option<Child>,
-    pub kmip: String,
-    pub data_dir: PathBuf,
-}
-
-impl Served {
-    /// SIGKILL: no shutdown, no flush, whatever was in flight is cut.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        client_tls(&self.dir.path().join("node0").join("certs"), "admin")
     }
 }
 

@@ -1,107 +1,25 @@
-//! `kms serve` with XKMS for the end-to-end tests: started on free ports with a plain-HTTP listener, the
-//! addresses read from its stdout, killed when dropped; a minimal HTTP/1.1 client for `POST /xkms`.
+//! `kms serve` with XKMS for the end-to-end tests: [`crate::support`]'s server with a plain-HTTP listener, client
+//! subcommands under other identities, and a minimal HTTP/1.1 client for `POST /xkms`.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::path::Path;
 
-/// Generous upper bound for liveness only: nothing here measures time.
-pub const LIVENESS: Duration = Duration::from_secs(120);
+use crate::support::{LIVENESS, Serve, Server};
 
-pub struct Served {
-    child: Option<Child>,
-    pub data_dir: PathBuf,
-    pub kmip: String,
-    pub https: String,
-    pub http: String,
+/// Starts `kms serve` with a plain-HTTP listener and `extra` arguments.
+pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
+    Serve::new(data_dir).http().args(extra).start()
 }
 
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-pub fn kms() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kms"));
-    cmd.env("RUST_LOG", "warn");
-    cmd
-}
-
-/// Starts `kms serve` with `extra` arguments on port 0 everywhere and waits for the announced addresses.
-pub fn start(data_dir: &Path, extra: &[&str]) -> Served {
-    let child = kms()
-        .args(["serve", "--data-dir"])
-        .arg(data_dir)
-        .args([
-            "--kmip-addr",
-            "127.0.0.1:0",
-            "--https-addr",
-            "127.0.0.1:0",
-            "--http-addr",
-            "127.0.0.1:0",
-        ])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut served = Served {
-        child: Some(child),
-        data_dir: data_dir.to_owned(),
-        kmip: String::new(),
-        https: String::new(),
-        http: String::new(),
-    };
-    let stdout = served.child.as_mut().and_then(|c| c.stdout.take()).unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    loop {
-        let line = rx
-            .recv_timeout(LIVENESS)
-            .expect("kms serve did not announce its addresses");
-        if let Some(rest) = line.strip_prefix("kms: serving KMIP on ") {
-            served.kmip = rest.split(' ').next().unwrap().to_owned();
-        }
-        if let Some(rest) = line.strip_prefix("kms: serving XKMS on https://") {
-            let mut parts = rest.split(" and http://");
-            served.https = parts.next().unwrap().trim_end_matches("/xkms").to_owned();
-            served.http = parts
-                .next()
-                .expect("a plain-HTTP listener")
-                .trim_end_matches("/xkms")
-                .to_owned();
-            return served;
-        }
-    }
-}
-
-impl Served {
+// An inherent impl beside the type's module: these two serve only the XKMS tests.
+impl Server {
     /// Runs a `kms` client subcommand against this server with `cert` (`admin` by default); returns stdout,
     /// or stderr as the error.
     pub fn kms_as(&self, cert: Option<(&Path, &Path)>, args: &[&str]) -> Result<String, String> {
-        let mut cmd = kms();
-        cmd.args(args).arg("--data-dir").arg(&self.data_dir).args([
-            "--kmip-addr",
-            &self.kmip,
-            "--https-addr",
-            &self.https,
-        ]);
+        let mut cmd = self.client(args);
         if let Some((c, k)) = cert {
             cmd.arg("--cert").arg(c).arg("--key").arg(k);
         }
