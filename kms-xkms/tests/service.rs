@@ -133,20 +133,53 @@ fn register(name: &str, phrase: &str, sk: Option<&rsa::PrivateKey>, usage: KeyUs
         proof_of_possession: None,
     });
     if let Some(sk) = sk {
-        sign_proof_of_possession(
-            &mut request,
-            &SigningKey::Rsa(Box::new(sk.clone())),
-            &SignOptions::new(SignatureMethod::RsaSha256),
-        )
-        .expect("pop");
+        sign_pop(&mut request, sk, SignatureMethod::RsaSha256);
     }
+    sign_kba(&mut request, phrase);
+    request
+}
+
+/// Signs the request's KeyBindingAuthentication with the authentication key of `phrase`.
+fn sign_kba(request: &mut Request, phrase: &str) {
     sign_key_binding_authentication(
-        &mut request,
+        request,
         &auth_key(phrase),
         &SignOptions::new(SignatureMethod::HmacSha1),
     )
     .expect("kba");
-    request
+}
+
+/// Signs the request's ProofOfPossession with `sk`.
+fn sign_pop(request: &mut Request, sk: &rsa::PrivateKey, method: SignatureMethod) {
+    sign_proof_of_possession(
+        request,
+        &SigningKey::Rsa(Box::new(sk.clone())),
+        &SignOptions::new(method),
+    )
+    .expect("pop");
+}
+
+/// A key binding core naming the key `name` and nothing else.
+fn named(name: &str) -> KeyBindingCore {
+    KeyBindingCore {
+        key_info: Some(KeyInfo {
+            id: None,
+            items: vec![KeyInfoItem::KeyName(name.into())],
+        }),
+        ..Default::default()
+    }
+}
+
+/// The key binding of a Reissue, Revoke or Recover request: Id `id`, naming the key `name`.
+fn named_binding(id: &str, name: &str, status: StatusValue) -> KeyBinding {
+    KeyBinding {
+        core: KeyBindingCore {
+            id: Some(id.into()),
+            ..named(name)
+        },
+        validity_interval: None,
+        status: Status::new(status),
+    }
 }
 
 fn locate(name: &str, respond_with: Vec<RespondWith>) -> Request {
@@ -155,13 +188,7 @@ fn locate(name: &str, respond_with: Vec<RespondWith>) -> Request {
     Request::Locate(LocateRequest {
         header,
         query_key_binding: QueryKeyBinding {
-            core: KeyBindingCore {
-                key_info: Some(KeyInfo {
-                    id: None,
-                    items: vec![KeyInfoItem::KeyName(name.into())],
-                }),
-                ..Default::default()
-            },
+            core: named(name),
             time_instant: None,
         },
     })
@@ -180,18 +207,7 @@ fn validate(name: &str) -> Request {
 fn revoke_with_code(name: &str, code: Vec<u8>) -> Request {
     Request::Revoke(RevokeRequest {
         header: req_header(&format!("Irev{name}")),
-        revoke_key_binding: KeyBinding {
-            core: KeyBindingCore {
-                id: Some("Irevbinding".into()),
-                key_info: Some(KeyInfo {
-                    id: None,
-                    items: vec![KeyInfoItem::KeyName(name.into())],
-                }),
-                ..Default::default()
-            },
-            validity_interval: None,
-            status: Status::new(StatusValue::Indeterminate),
-        },
+        revoke_key_binding: named_binding("Irevbinding", name, StatusValue::Indeterminate),
         revocation: Revocation::RevocationCode(code),
     })
 }
@@ -203,26 +219,10 @@ fn recover(name: &str, phrase: &str, pending: bool) -> Request {
     }
     let mut request = Request::Recover(RecoverRequest {
         header,
-        recover_key_binding: KeyBinding {
-            core: KeyBindingCore {
-                id: Some("Irecbinding".into()),
-                key_info: Some(KeyInfo {
-                    id: None,
-                    items: vec![KeyInfoItem::KeyName(name.into())],
-                }),
-                ..Default::default()
-            },
-            validity_interval: None,
-            status: Status::new(StatusValue::Indeterminate),
-        },
+        recover_key_binding: named_binding("Irecbinding", name, StatusValue::Indeterminate),
         authentication: Authentication::default(),
     });
-    sign_key_binding_authentication(
-        &mut request,
-        &auth_key(phrase),
-        &SignOptions::new(SignatureMethod::HmacSha1),
-    )
-    .expect("kba");
+    sign_kba(&mut request, phrase);
     request
 }
 
@@ -693,18 +693,8 @@ fn a_guessed_pass_phrase_is_burned_and_nothing_is_stored() {
     // A proof of possession by another key: refused, pass phrase still good afterwards.
     let other = rsa_key();
     let mut wrong_pop = register("frank", &phrase, Some(&sk), KeyUsage::Signature);
-    sign_proof_of_possession(
-        &mut wrong_pop,
-        &SigningKey::Rsa(Box::new(other)),
-        &SignOptions::new(SignatureMethod::RsaSha256),
-    )
-    .expect("sign");
-    sign_key_binding_authentication(
-        &mut wrong_pop,
-        &auth_key(&phrase),
-        &SignOptions::new(SignatureMethod::HmacSha1),
-    )
-    .expect("sign");
+    sign_pop(&mut wrong_pop, &other, SignatureMethod::RsaSha256);
+    sign_kba(&mut wrong_pop, &phrase);
     assert_eq!(
         major_minor(&exchange(&svc, &wrong_pop)),
         (
@@ -901,35 +891,14 @@ fn reissue_and_revoke_authenticate_with_a_fresh_pass_phrase() {
     let reissue = |phrase: &str, pop: Option<&rsa::PrivateKey>| {
         let mut r = Request::Reissue(ReissueRequest {
             header: req_header("Ireissue"),
-            reissue_key_binding: KeyBinding {
-                core: KeyBindingCore {
-                    id: Some("Ireissuebinding".into()),
-                    key_info: Some(KeyInfo {
-                        id: None,
-                        items: vec![KeyInfoItem::KeyName("ivan".into())],
-                    }),
-                    ..Default::default()
-                },
-                validity_interval: None,
-                status: Status::new(StatusValue::Valid),
-            },
+            reissue_key_binding: named_binding("Ireissuebinding", "ivan", StatusValue::Valid),
             authentication: Authentication::default(),
             proof_of_possession: None,
         });
         if let Some(k) = pop {
-            sign_proof_of_possession(
-                &mut r,
-                &SigningKey::Rsa(Box::new(k.clone())),
-                &SignOptions::new(SignatureMethod::RsaSha1),
-            )
-            .expect("pop");
+            sign_pop(&mut r, k, SignatureMethod::RsaSha1);
         }
-        sign_key_binding_authentication(
-            &mut r,
-            &auth_key(phrase),
-            &SignOptions::new(SignatureMethod::HmacSha1),
-        )
-        .expect("kba");
+        sign_kba(&mut r, phrase);
         r
     };
     // The registration's pass phrase is spent.
@@ -962,12 +931,7 @@ fn reissue_and_revoke_authenticate_with_a_fresh_pass_phrase() {
     // Revoke by KeyBindingAuthentication instead of the revocation code.
     let phrase = svc.issue_pass_phrase("ivan").expect("phrase");
     let mut revoke = revoke_with_code("ivan", Vec::new());
-    sign_key_binding_authentication(
-        &mut revoke,
-        &auth_key(&phrase),
-        &SignOptions::new(SignatureMethod::HmacSha1),
-    )
-    .expect("kba");
+    sign_kba(&mut revoke, &phrase);
     let revoked = exchange(&svc, &revoke);
     assert_eq!(major_minor(&revoked), (ResultMajor::Success, None));
     assert_eq!(status_of(&revoked).status_value, StatusValue::Invalid);
