@@ -203,7 +203,7 @@ impl KeyManager {
         result
     }
 
-    fn register_inner(
+    pub(super) fn register_inner(
         &self,
         who: &Principal,
         object_type: ObjectType,

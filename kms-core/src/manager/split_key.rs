@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::KeyManager;
-use super::create::{check_material, new_metadata, policy_of, symmetric_spec};
+use super::create::{new_metadata, policy_of, symmetric_spec};
 use crate::audit::Operation;
 use crate::backend::KeyPolicy;
 use crate::error::{Error, Result};
@@ -358,7 +358,6 @@ impl KeyManager {
                 "Join Split Key takes 1 to {MAX_SPLIT_KEY_PARTS} parts"
             )));
         }
-        let now = self.now();
         let mut objects = Vec::with_capacity(parts.len());
         for id in &parts {
             let object = self.load_shared(who, id, Rights::READ)?;
@@ -439,23 +438,9 @@ impl KeyManager {
             link_type: LinkType::ParentLink,
             linked_object_id: o.metadata.id.clone(),
         }));
+        // The joined key is recorded as a Register of its value would record it.
         let material = KeyMaterial::new(KeyFormat::Raw, secret);
-        check_material(object_type, &material, &mut attributes)?;
-        let id = ObjectId::random();
-        let metadata = new_metadata(who, &id, object_type, attributes, now)?;
-        self.check_names_unique(who.name(), &metadata.attributes.names, &[])?;
-        let key = self.default_backend().import(
-            object_type,
-            metadata.attributes.cryptographic_algorithm,
-            &material,
-            &policy_of(&metadata),
-        )?;
-        self.record_new(&StoredObject {
-            metadata,
-            key: Some(key),
-            version: 1,
-        })?;
-        Ok(id)
+        self.register_inner(who, object_type, &material, attributes)
     }
 }
 
