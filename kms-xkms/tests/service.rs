@@ -34,6 +34,21 @@ fn service() -> XkmsService {
     XkmsService::new(manager()).expect("service")
 }
 
+/// A service holding `name`'s own signing key, registered with a pass phrase issued for `name` (returned,
+/// spent by the registration).
+fn service_with_signing_key(
+    name: &str,
+) -> (XkmsService, rsa::PrivateKey, zeroize::Zeroizing<String>) {
+    let svc = service();
+    let sk = rsa_key();
+    let phrase = svc.issue_pass_phrase(name).expect("phrase");
+    exchange(
+        &svc,
+        &register(name, &phrase, Some(&sk), KeyUsage::Signature),
+    );
+    (svc, sk, phrase)
+}
+
 /// One exchange through bytes; the result must validate against the schema.
 fn exchange(svc: &XkmsService, request: &Request) -> XkmsResult {
     exchange_bytes(svc, &serialize_request(SoapVersion::Soap12, request))
@@ -599,13 +614,7 @@ fn recover_through_escrow_is_pending_until_the_agents_approve() {
 
 #[test]
 fn two_phase_nonce_is_checked_without_state_and_cannot_be_replayed() {
-    let svc = service();
-    let phrase = svc.issue_pass_phrase("erin").expect("phrase");
-    let sk = rsa_key();
-    exchange(
-        &svc,
-        &register("erin", &phrase, Some(&sk), KeyUsage::Signature),
-    );
+    let (svc, _, _) = service_with_signing_key("erin");
 
     let Request::Locate(mut first) = locate("erin", vec![]) else {
         unreachable!()
@@ -712,13 +721,7 @@ fn a_guessed_pass_phrase_is_burned_and_nothing_is_stored() {
 
 #[test]
 fn compound_answers_each_inner_request() {
-    let svc = service();
-    let phrase = svc.issue_pass_phrase("gina").expect("phrase");
-    let sk = rsa_key();
-    exchange(
-        &svc,
-        &register("gina", &phrase, Some(&sk), KeyUsage::Signature),
-    );
+    let (svc, _, _) = service_with_signing_key("gina");
     let compound = Request::Compound(CompoundRequest {
         header: req_header("Icompound"),
         requests: vec![
@@ -880,13 +883,7 @@ fn bad_input_is_answered_and_stores_nothing() {
 
 #[test]
 fn reissue_and_revoke_authenticate_with_a_fresh_pass_phrase() {
-    let svc = service();
-    let sk = rsa_key();
-    let phrase = svc.issue_pass_phrase("ivan").expect("phrase");
-    exchange(
-        &svc,
-        &register("ivan", &phrase, Some(&sk), KeyUsage::Signature),
-    );
+    let (svc, sk, phrase) = service_with_signing_key("ivan");
 
     let reissue = |phrase: &str, pop: Option<&rsa::PrivateKey>| {
         let mut r = Request::Reissue(ReissueRequest {
