@@ -18,37 +18,12 @@
 
 use std::hint::black_box;
 use std::io::{Cursor, Read, Write};
-use std::path::Path;
 
 use criterion::Criterion;
 use kms_benches::{Column, RatioTable, run_case};
 use kms_kmip::ttlv::{self, Document, Limits, Node, Writer};
 
 // --- inputs --------------------------------------------------------------------------------------------------
-
-fn messages() -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../kms-kmip/tests/vectors");
-    let mut out = Vec::new();
-    for file in [
-        "nlnetlabs-tests-hex.json",
-        "pykmip-test_messages-hex.json",
-        "vmware-vcenter-kmip-traffic-from-cosmian-logs.json",
-    ] {
-        let text = std::fs::read_to_string(dir.join(file)).expect("vectors");
-        for (i, s) in text.split('"').enumerate() {
-            let lower = s.to_ascii_lowercase();
-            let is_message = lower.starts_with("42007801") || lower.starts_with("42007b01");
-            if i % 2 == 1 && is_message && lower.bytes().all(|c| c.is_ascii_hexdigit()) {
-                let bytes: Vec<u8> = (0..lower.len())
-                    .step_by(2)
-                    .map(|i| u8::from_str_radix(&lower[i..i + 2], 16).unwrap())
-                    .collect();
-                out.push(bytes);
-            }
-        }
-    }
-    out
-}
 
 // --- the floor -----------------------------------------------------------------------------------------------
 
@@ -296,7 +271,7 @@ fn each<'a, T: 'a>(label: &'a str, items: &'a [T], mut f: impl FnMut(&'a T) + 'a
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     let table = RatioTable::default();
-    let messages = messages();
+    let messages = kms_benches::kmip_vector_messages().expect("kms-kmip/tests/vectors");
     assert!(messages.len() > 90, "vectors missing");
     let bytes: usize = messages.iter().map(Vec::len).sum();
     let limits = Limits::default();

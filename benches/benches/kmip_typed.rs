@@ -16,7 +16,6 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
-use std::path::Path;
 
 use criterion::Criterion;
 use kmip_protocol::types::common::{
@@ -34,30 +33,6 @@ use kms_kmip::message::{RequestMessage, ResponseMessage};
 use kms_kmip::ttlv::Tag;
 
 // --- inputs --------------------------------------------------------------------------------------------------
-
-fn messages() -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../kms-kmip/tests/vectors");
-    let mut out = Vec::new();
-    for file in [
-        "nlnetlabs-tests-hex.json",
-        "pykmip-test_messages-hex.json",
-        "vmware-vcenter-kmip-traffic-from-cosmian-logs.json",
-    ] {
-        let text = std::fs::read_to_string(dir.join(file)).expect("vectors");
-        for (i, s) in text.split('"').enumerate() {
-            let lower = s.to_ascii_lowercase();
-            let is_message = lower.starts_with("42007801") || lower.starts_with("42007b01");
-            if i % 2 == 1 && is_message && lower.bytes().all(|c| c.is_ascii_hexdigit()) {
-                let bytes: Vec<u8> = (0..lower.len())
-                    .step_by(2)
-                    .map(|i| u8::from_str_radix(&lower[i..i + 2], 16).unwrap())
-                    .collect();
-                out.push(bytes);
-            }
-        }
-    }
-    out
-}
 
 /// Messages of either kind decoded into the kms-kmip model.
 enum Typed {
@@ -177,7 +152,7 @@ fn kp_decode(m: &[u8]) {
 fn main() {
     let mut c = Criterion::default().sample_size(20).configure_from_args();
     let table = RatioTable::default();
-    let all = messages();
+    let all = kms_benches::kmip_vector_messages().expect("kms-kmip/tests/vectors");
     let typed: Vec<Typed> = all.iter().filter_map(|m| kms_decode(m)).collect();
     let typed_inputs: Vec<Vec<u8>> = all
         .iter()

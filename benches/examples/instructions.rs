@@ -13,7 +13,6 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
-use std::path::Path;
 use std::sync::Arc;
 
 use aes_gcm::aead::{Aead, KeyInit};
@@ -39,32 +38,6 @@ const CASES: &[&str] = &[
     "ttlv-from-item",
 ];
 
-/// The hex vectors the `kmip_codec` bench decodes.
-fn messages() -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../kms-kmip/tests/vectors");
-    let mut out = Vec::new();
-    for file in [
-        "nlnetlabs-tests-hex.json",
-        "pykmip-test_messages-hex.json",
-        "vmware-vcenter-kmip-traffic-from-cosmian-logs.json",
-    ] {
-        let text = std::fs::read_to_string(dir.join(file)).expect("vectors");
-        for (i, s) in text.split('"').enumerate() {
-            let lower = s.to_ascii_lowercase();
-            let is_message = lower.starts_with("42007801") || lower.starts_with("42007b01");
-            if i % 2 == 1 && is_message && lower.bytes().all(|c| c.is_ascii_hexdigit()) {
-                out.push(
-                    (0..lower.len())
-                        .step_by(2)
-                        .map(|i| u8::from_str_radix(&lower[i..i + 2], 16).unwrap())
-                        .collect(),
-                );
-            }
-        }
-    }
-    out
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let case = args.get(1).map_or("list", String::as_str);
@@ -76,7 +49,7 @@ fn main() {
 
     if let Some(kind) = case.strip_prefix("ttlv-") {
         // One repetition decodes every message once.
-        let messages = messages();
+        let messages = kms_benches::kmip_vector_messages().expect("kms-kmip/tests/vectors");
         let limits = Limits::default();
         for _ in 0..n {
             for m in &messages {
