@@ -7,14 +7,13 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use cryptoki::mechanism::Mechanism;
 use cryptoki::mechanism::aead::GcmParams;
 use cryptoki::object::ObjectHandle;
 use cryptoki::session::Session;
-use kms_benches::{Column, RatioTable, human, run_case};
+use kms_benches::{Column, RatioTable, run_case};
 use kms_core::backend::{
     CipherParams, GeneratedKey, HashingAlgorithm, KeyBackend, KeyPolicy, KeySpec, SignInput,
     SignatureAlgorithm,
@@ -25,73 +24,6 @@ use kms_core::{
 };
 use kms_hsm::{Pkcs11Backend, Pkcs11Config, TokenSelector};
 use sha2::Digest as _;
-
-/// Length of one batch of one column in the interleaved rounds.
-const BATCH: Duration = Duration::from_millis(20);
-/// Rounds per case: each round runs one batch of every column, in turn (A B C A B C ...).
-const ROUNDS: usize = 40;
-
-/// Per case, per column: the seconds per operation of each interleaved round.
-type Rounds = Vec<(String, Vec<(String, Vec<f64>)>)>;
-
-/// Runs the columns of a case in interleaved rounds, so that a change of load on this shared machine hits every
-/// column of a round alike; the table then shows the median of the per-round ratios to the first column.
-fn interleave(rounds: &mut Rounds, case: &str, mut columns: Vec<Column<'_>>) {
-    // Batch sizes from one calibration call each.
-    let sizes: Vec<u64> = columns
-        .iter_mut()
-        .map(|(_, op)| {
-            let start = Instant::now();
-            op();
-            let once = start.elapsed().max(Duration::from_nanos(100));
-            (BATCH.as_nanos() / once.as_nanos()).clamp(1, 100_000) as u64
-        })
-        .collect();
-    let mut times: Vec<(String, Vec<f64>)> = columns
-        .iter()
-        .map(|(n, _)| ((*n).to_owned(), Vec::new()))
-        .collect();
-    for _ in 0..ROUNDS {
-        for (i, (_, op)) in columns.iter_mut().enumerate() {
-            let start = Instant::now();
-            for _ in 0..sizes[i] {
-                op();
-            }
-            times[i]
-                .1
-                .push(start.elapsed().as_secs_f64() / sizes[i] as f64);
-        }
-    }
-    rounds.push((case.to_owned(), times));
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn print_rounds(rounds: &Rounds) {
-    println!(
-        "\n{:<32} | {:<22} | {:>11} | {:>8}",
-        "case (interleaved rounds)", "implementation", "median", "ratio"
-    );
-    println!("{}", "-".repeat(84));
-    for (case, columns) in rounds {
-        let first = &columns[0].1;
-        for (name, t) in columns {
-            let ratio = median(t.iter().zip(first).map(|(x, y)| x / y).collect());
-            println!(
-                "{case:<32} | {name:<22} | {:>11} | {ratio:>8.3}",
-                human(median(t.clone()))
-            );
-        }
-    }
-    println!(
-        "({ROUNDS} rounds of {} ms batches per column: median time per operation, median of the per-round \
-         ratios to the case's first column)\n",
-        BATCH.as_millis()
-    );
-}
 
 fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
@@ -141,28 +73,12 @@ fn generated(b: &dyn KeyBackend, spec: KeySpec, usage: UsageMask) -> KeyRef {
     }
 }
 
-/// Runs one case through criterion (its table) and then in interleaved rounds (the other table).
-#[allow(clippy::too_many_arguments)]
-fn case<'a>(
-    c: &mut Criterion,
-    table: &RatioTable,
-    rounds: &mut Rounds,
-    order: usize,
-    name: &str,
-    sample_size: Option<usize>,
-    make: impl Fn() -> Vec<Column<'a>>,
-) {
-    run_case(c, table, order, name, sample_size, make());
-    interleave(rounds, name, make());
-}
-
 fn column<'a>(name: &'a str, op: impl FnMut() + 'a) -> Column<'a> {
     (name, Box::new(op))
 }
 
 fn bench(c: &mut Criterion) {
     let table = RatioTable::default();
-    let mut rounds = Rounds::new();
     let hsm = open(16);
     let soft: Arc<SoftwareBackend> = Arc::new(SoftwareBackend::new());
     let who = Principal::new("bench").expect("principal");
@@ -193,31 +109,28 @@ fn bench(c: &mut Criterion) {
     for (order, size) in [(0, 64usize), (1, 4096)] {
         let data = vec![7u8; size];
         let data = &data;
-        case(
+        run_case(
             c,
             &table,
-            &mut rounds,
             order,
             &format!("AES-256-GCM encrypt {size} B"),
             None,
-            move || {
-                vec![
-                    column("direct cryptoki", move || {
-                        black_box(direct_gcm(session_r, aes_handle, data));
-                    }),
-                    column("Pkcs11Backend", move || {
-                        let cipher = hsm_r.cipher().expect("cipher");
-                        black_box(cipher.encrypt(aes_r, &GCM, data).expect("enc"));
-                    }),
-                    column("KeyManager(pkcs11)", move || {
-                        black_box(manager_r.encrypt(who_r, aes_id_r, &GCM, data).expect("enc"));
-                    }),
-                    column("SoftwareBackend", move || {
-                        let cipher = soft_r.cipher().expect("cipher");
-                        black_box(cipher.encrypt(soft_aes_r, &GCM, data).expect("enc"));
-                    }),
-                ]
-            },
+            vec![
+                column("direct cryptoki", move || {
+                    black_box(direct_gcm(session_r, aes_handle, data));
+                }),
+                column("Pkcs11Backend", move || {
+                    let cipher = hsm_r.cipher().expect("cipher");
+                    black_box(cipher.encrypt(aes_r, &GCM, data).expect("enc"));
+                }),
+                column("KeyManager(pkcs11)", move || {
+                    black_box(manager_r.encrypt(who_r, aes_id_r, &GCM, data).expect("enc"));
+                }),
+                column("SoftwareBackend", move || {
+                    let cipher = soft_r.cipher().expect("cipher");
+                    black_box(cipher.encrypt(soft_aes_r, &GCM, data).expect("enc"));
+                }),
+            ],
         );
     }
 
@@ -243,40 +156,37 @@ fn bench(c: &mut Criterion) {
     let (ec_r, ec_id_r) = (&ec, &pair.private_key);
     let msg: &[u8] = b"a message of moderate length to be signed by the token";
     let alg = SignatureAlgorithm::Ecdsa(HashingAlgorithm::Sha256);
-    case(
+    run_case(
         c,
         &table,
-        &mut rounds,
         2,
         "ECDSA P-256 sign",
         None,
-        move || {
-            vec![
-                column("direct cryptoki", move || {
-                    let digest = sha2::Sha256::digest(msg);
-                    black_box(
-                        session_r
-                            .sign(&Mechanism::Ecdsa, ec_handle, &digest)
-                            .expect("sign"),
-                    );
-                }),
-                column("Pkcs11Backend", move || {
-                    let signer = hsm_r.signer().expect("signer");
-                    black_box(
-                        signer
-                            .sign(ec_r, alg, SignInput::Message(msg))
-                            .expect("sign"),
-                    );
-                }),
-                column("KeyManager(pkcs11)", move || {
-                    black_box(
-                        manager_r
-                            .sign(who_r, ec_id_r, alg, SignInput::Message(msg))
-                            .expect("sign"),
-                    );
-                }),
-            ]
-        },
+        vec![
+            column("direct cryptoki", move || {
+                let digest = sha2::Sha256::digest(msg);
+                black_box(
+                    session_r
+                        .sign(&Mechanism::Ecdsa, ec_handle, &digest)
+                        .expect("sign"),
+                );
+            }),
+            column("Pkcs11Backend", move || {
+                let signer = hsm_r.signer().expect("signer");
+                black_box(
+                    signer
+                        .sign(ec_r, alg, SignInput::Message(msg))
+                        .expect("sign"),
+                );
+            }),
+            column("KeyManager(pkcs11)", move || {
+                black_box(
+                    manager_r
+                        .sign(who_r, ec_id_r, alg, SignInput::Message(msg))
+                        .expect("sign"),
+                );
+            }),
+        ],
     );
 
     let hmac_spec = KeySpec::Symmetric {
@@ -287,53 +197,46 @@ fn bench(c: &mut Criterion) {
     let hmac_handle = hsm.object_handle(&hmac).expect("handle");
     let hmac_r = &hmac;
     let data: &[u8] = &[3u8; 64];
-    case(
+    run_case(
         c,
         &table,
-        &mut rounds,
         3,
         "HMAC-SHA256 64 B",
         None,
-        move || {
-            vec![
-                column("direct cryptoki", move || {
-                    black_box(
-                        session_r
-                            .sign(&Mechanism::Sha256Hmac, hmac_handle, data)
-                            .expect("mac"),
-                    );
-                }),
-                column("Pkcs11Backend", move || {
-                    let mac = hsm_r.mac().expect("mac");
-                    black_box(
-                        mac.mac(hmac_r, HashingAlgorithm::Sha256, data)
-                            .expect("mac"),
-                    );
-                }),
-            ]
-        },
+        vec![
+            column("direct cryptoki", move || {
+                black_box(
+                    session_r
+                        .sign(&Mechanism::Sha256Hmac, hmac_handle, data)
+                        .expect("mac"),
+                );
+            }),
+            column("Pkcs11Backend", move || {
+                let mac = hsm_r.mac().expect("mac");
+                black_box(
+                    mac.mac(hmac_r, HashingAlgorithm::Sha256, data)
+                        .expect("mac"),
+                );
+            }),
+        ],
     );
 
     // 16 threads x 64 encryptions of 1 KiB per iteration: a 16-session pool against one shared session.
     let one = open(1);
     let one_aes = generated(one.as_ref(), aes_spec, UsageMask::ENCRYPT);
     let (one_r, one_aes_r) = (&*one, &one_aes);
-    case(
+    run_case(
         c,
         &table,
-        &mut rounds,
         4,
         "16 threads x 64 AES-GCM 1 KiB",
         Some(20),
-        move || {
-            vec![
-                column("pool of 16 sessions", move || burst(hsm_r, aes_r)),
-                column("one shared session", move || burst(one_r, one_aes_r)),
-            ]
-        },
+        vec![
+            column("pool of 16 sessions", move || burst(hsm_r, aes_r)),
+            column("one shared session", move || burst(one_r, one_aes_r)),
+        ],
     );
     table.print();
-    print_rounds(&rounds);
 }
 
 fn burst(b: &Pkcs11Backend, key: &KeyRef) {
