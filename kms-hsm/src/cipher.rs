@@ -4,6 +4,10 @@ use cryptoki::mechanism::aead::GcmParams;
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use kms_core::KeyRef;
+use kms_core::backend::checks::{
+    AES_BLOCK, aead_tag, cbc_iv, check_aead_tag_len, check_gcm_iv, check_whole_blocks, pkcs5_pad,
+    pkcs5_unpad,
+};
 use kms_core::backend::{BackendError, Cipher, CipherParams, Ciphertext, HashingAlgorithm};
 use zeroize::Zeroizing;
 
@@ -12,10 +16,6 @@ use crate::key_ref::Kind;
 
 /// The IV length generated: SP 800-38D's recommended 96 bits (as the software backend).
 const GCM_IV_LEN: usize = 12;
-/// IV lengths accepted from callers (as the software backend: 96 bits, and what KMIP peers send).
-const GCM_IV_LENS: [usize; 4] = [8, 12, 16, 60];
-/// The AES block, and the CBC IV length.
-const BLOCK: usize = 16;
 
 pub(crate) fn hash_mechanism(h: HashingAlgorithm) -> MechanismType {
     match h {
@@ -54,20 +54,8 @@ pub(crate) fn oaep(
 }
 
 fn check_gcm(iv: Option<&[u8]>, tag_len: usize) -> Result<(), BackendError> {
-    if !(12..=16).contains(&tag_len) {
-        return Err(BackendError::InvalidInput(format!(
-            "AES-GCM tag length must be 12 to 16 bytes, got {tag_len}"
-        )));
-    }
-    if let Some(iv) = iv
-        && !GCM_IV_LENS.contains(&iv.len())
-    {
-        return Err(BackendError::InvalidInput(format!(
-            "AES-GCM IV must be 8, 12, 16 or 60 bytes, got {}",
-            iv.len()
-        )));
-    }
-    Ok(())
+    check_aead_tag_len(tag_len)?;
+    iv.map_or(Ok(()), check_gcm_iv)
 }
 
 fn wrong_key(kind: Kind, what: &str) -> BackendError {
@@ -115,10 +103,12 @@ impl Cipher for Pkcs11Backend {
             }
             CipherParams::AesEcb { padding } => {
                 aes_only(k.kind, "AES-ECB")?;
+                // The token has CKM_AES_CBC_PAD but no padded ECB.
                 let input = if padding {
                     pkcs5_pad(plaintext)
                 } else {
-                    whole_blocks(plaintext)?.to_vec()
+                    check_whole_blocks(plaintext.len(), "AES-ECB")?;
+                    plaintext.to_vec()
                 };
                 let data = self.use_key("AES-ECB encryption", &k, |s, h| {
                     s.encrypt(&Mechanism::AesEcb, h, &input)
@@ -133,10 +123,10 @@ impl Cipher for Pkcs11Backend {
                 aes_only(k.kind, "AES-CBC")?;
                 let iv = match iv {
                     Some(iv) => cbc_iv(iv)?,
-                    None => cbc_iv(&random_iv(BLOCK)?)?,
+                    None => cbc_iv(&random_iv(AES_BLOCK)?)?,
                 };
                 if !padding {
-                    whole_blocks(plaintext)?;
+                    check_whole_blocks(plaintext.len(), "AES-CBC")?;
                 }
                 let data = self.use_key("AES-CBC encryption", &k, |s, h| {
                     let m = if padding {
@@ -194,15 +184,7 @@ impl Cipher for Pkcs11Backend {
                 let iv = iv.ok_or_else(|| {
                     BackendError::InvalidInput("AES-GCM decryption needs the IV".into())
                 })?;
-                let tag = tag.ok_or_else(|| {
-                    BackendError::InvalidInput("AES-GCM decryption needs the tag".into())
-                })?;
-                if tag.len() != tag_len {
-                    return Err(BackendError::InvalidInput(format!(
-                        "AES-GCM tag is {} bytes, the parameters say {tag_len}",
-                        tag.len()
-                    )));
-                }
+                let tag = aead_tag(tag, tag_len, "AES-GCM")?;
                 let mut input = Vec::with_capacity(ciphertext.len() + tag.len());
                 input.extend_from_slice(ciphertext);
                 input.extend_from_slice(tag);
@@ -216,7 +198,7 @@ impl Cipher for Pkcs11Backend {
             }
             CipherParams::AesEcb { padding } => {
                 aes_only(k.kind, "AES-ECB")?;
-                whole_blocks(ciphertext)?;
+                check_whole_blocks(ciphertext.len(), "AES-ECB")?;
                 let plain = opaque_on_failure(self.use_key("AES-ECB decryption", &k, |s, h| {
                     s.decrypt(&Mechanism::AesEcb, h, ciphertext)
                 }))?;
@@ -231,7 +213,7 @@ impl Cipher for Pkcs11Backend {
                 let iv = cbc_iv(iv.ok_or_else(|| {
                     BackendError::InvalidInput("AES-CBC decryption needs the IV".into())
                 })?)?;
-                whole_blocks(ciphertext)?;
+                check_whole_blocks(ciphertext.len(), "AES-CBC")?;
                 opaque_on_failure(self.use_key("AES-CBC decryption", &k, |s, h| {
                     let m = if padding {
                         Mechanism::AesCbcPad(iv)
@@ -291,45 +273,6 @@ fn random_iv(len: usize) -> Result<Vec<u8>, BackendError> {
         source: Some(Box::new(e)),
     })?;
     Ok(iv)
-}
-
-fn cbc_iv(iv: &[u8]) -> Result<[u8; BLOCK], BackendError> {
-    iv.try_into().map_err(|_| {
-        BackendError::InvalidInput(format!("AES-CBC IV must be 16 bytes, got {}", iv.len()))
-    })
-}
-
-fn whole_blocks(data: &[u8]) -> Result<&[u8], BackendError> {
-    if data.len().is_multiple_of(BLOCK) {
-        Ok(data)
-    } else {
-        Err(BackendError::InvalidInput(
-            "without padding the data must be whole 16-byte blocks".into(),
-        ))
-    }
-}
-
-/// PKCS#5 padding for ECB (the token has CKM_AES_CBC_PAD but no padded ECB).
-fn pkcs5_pad(data: &[u8]) -> Vec<u8> {
-    let n = BLOCK - data.len() % BLOCK;
-    let mut out = Vec::with_capacity(data.len() + n);
-    out.extend_from_slice(data);
-    out.resize(data.len() + n, n as u8);
-    out
-}
-
-/// Removes PKCS#5 padding; bad padding is the opaque [`BackendError::Crypto`].
-fn pkcs5_unpad(mut data: Zeroizing<Vec<u8>>) -> Result<Zeroizing<Vec<u8>>, BackendError> {
-    let n = usize::from(*data.last().ok_or(BackendError::Crypto)?);
-    let ok = (1..=BLOCK).contains(&n)
-        && n <= data.len()
-        && data[data.len() - n..].iter().all(|&b| usize::from(b) == n);
-    if !ok {
-        return Err(BackendError::Crypto);
-    }
-    let len = data.len() - n;
-    data.truncate(len);
-    Ok(data)
 }
 
 /// SoftHSM 2.6 answers a GCM tag or OAEP padding that does not verify with CKR_GENERAL_ERROR; inside C_Decrypt

@@ -10,6 +10,7 @@
 //! `spawn_blocking` or a worker pool.
 
 mod capabilities;
+pub mod checks;
 mod key_ref;
 mod software;
 

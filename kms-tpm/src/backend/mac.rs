@@ -1,7 +1,7 @@
 //! HMAC by TPM2_HMAC with an HMAC key object.
 
+use kms_core::backend::checks::verify_truncated_mac;
 use kms_core::backend::{BackendError, HashingAlgorithm, KeyRef, Mac};
-use subtle::ConstantTimeEq as _;
 use tss_esapi::interface_types::algorithm::HashingAlgorithm as TpmHash;
 use tss_esapi::interface_types::session_handles::AuthSession;
 use tss_esapi::structures::{KeyedHashScheme, MaxBuffer, Public, PublicKeyedHashParameters};
@@ -12,8 +12,6 @@ use crate::error::TpmError;
 
 /// TPM2_HMAC takes one TPM2B_MAX_BUFFER (1024 bytes); tss-esapi 7 has no HMAC sequence commands for more.
 pub const MAX_HMAC_DATA: usize = 1024;
-/// Shortest MAC accepted by verification (truncation to 128 bits, as the software backend allows).
-const MIN_MAC_LEN: usize = 16;
 
 fn key_hash(public: &Public) -> Option<TpmHash> {
     match public {
@@ -114,17 +112,6 @@ impl Mac for TpmBackend {
         mac: &[u8],
     ) -> Result<(), BackendError> {
         let full = self.hmac(key, hash, data)?;
-        if mac.len() > full.len() || mac.len() < MIN_MAC_LEN {
-            return Err(BackendError::InvalidInput(format!(
-                "an HMAC-{hash:?} value is {MIN_MAC_LEN} to {} bytes, got {}",
-                full.len(),
-                mac.len()
-            )));
-        }
-        if bool::from(full[..mac.len()].ct_eq(mac)) {
-            Ok(())
-        } else {
-            Err(BackendError::Crypto)
-        }
+        verify_truncated_mac(&full, mac)
     }
 }

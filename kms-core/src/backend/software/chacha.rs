@@ -5,11 +5,11 @@ use chacha20::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
 use chacha20::{ChaCha20, ChaCha20Legacy};
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce, Tag};
-use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::cipher::rng_error;
 use super::key_data::{KeyData, Kind};
+use crate::backend::checks::{aead_tag, verify_tag_prefix};
 use crate::backend::{BackendError, Ciphertext};
 
 /// The nonce the backend chooses when the caller gives none: RFC 8439's 96 bits.
@@ -154,15 +154,7 @@ pub(crate) fn chacha20_poly1305_decrypt(
     let nonce = nonce.ok_or_else(|| {
         BackendError::InvalidInput("ChaCha20-Poly1305 decryption needs the nonce".into())
     })?;
-    let tag = tag.ok_or_else(|| {
-        BackendError::InvalidInput("ChaCha20-Poly1305 decryption needs the tag".into())
-    })?;
-    if tag.len() != tag_len {
-        return Err(BackendError::InvalidInput(format!(
-            "the tag is {} bytes, not the Tag Length {tag_len}",
-            tag.len()
-        )));
-    }
+    let tag = aead_tag(tag, tag_len, "ChaCha20-Poly1305")?;
     if tag_len < TAG_LEN {
         return open_truncated(key, nonce, aad, ciphertext, tag);
     }
@@ -199,14 +191,8 @@ fn open_truncated(
         .encrypt_inout_detached(aead_nonce(nonce)?, aad, again.as_mut_slice().into())
         .map_err(|_| BackendError::Crypto)?;
     // `again` is now the ciphertext recomputed; the tag decides, compared without a data-dependent branch.
-    let ok = full
-        .get(..tag.len())
-        .is_some_and(|prefix| bool::from(prefix.ct_eq(tag)));
-    if ok {
-        Ok(plain)
-    } else {
-        Err(BackendError::Crypto)
-    }
+    verify_tag_prefix(&full, tag)?;
+    Ok(plain)
 }
 
 #[cfg(test)]

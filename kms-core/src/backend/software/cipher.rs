@@ -13,14 +13,12 @@ use zeroize::Zeroizing;
 use super::cache::Parsed;
 use super::key_data::{KeyData, Kind};
 use super::{SoftwareBackend, chacha, modes};
+use crate::backend::checks::{aead_tag, check_aead_tag_len, check_gcm_iv};
 use crate::backend::{BackendError, Cipher, CipherParams, Ciphertext, HashingAlgorithm, KeyRef};
 
 /// The IV length this backend uses and accepts: SP 800-38D §8.2.1's recommended 96 bits, which keeps IVs out of
 /// GHASH (other lengths are hashed into J0, with a weaker collision bound for random IVs).
 pub(crate) const GCM_IV_LEN: usize = 12;
-
-/// Shortest and longest GCM tags accepted (SP 800-38D §5.2.1.2 allows 96 to 128 bits for general use).
-const GCM_TAG_LENS: std::ops::RangeInclusive<usize> = 12..=16;
 
 fn gcm_open<C: AeadInOut + KeyInit>(
     key: &[u8],
@@ -99,27 +97,6 @@ macro_rules! gcm_dispatch {
             )),
         }
     };
-}
-
-fn check_tag_len(tag_len: usize) -> Result<(), BackendError> {
-    if GCM_TAG_LENS.contains(&tag_len) {
-        Ok(())
-    } else {
-        Err(BackendError::InvalidInput(format!(
-            "an AEAD tag length must be 12 to 16 bytes, got {tag_len}"
-        )))
-    }
-}
-
-fn check_iv(iv: &[u8]) -> Result<(), BackendError> {
-    if iv.len() == GCM_IV_LEN {
-        Ok(())
-    } else {
-        Err(BackendError::InvalidInput(format!(
-            "AES-GCM IV must be {GCM_IV_LEN} bytes, got {}",
-            iv.len()
-        )))
-    }
 }
 
 /// The [`rsa::Oaep`] padding for a hash pair, bound to `$p` in `$body` (the hashes are type parameters).
@@ -246,21 +223,21 @@ impl Cipher for SoftwareBackend {
                 aad,
                 tag_len,
             } => {
-                check_tag_len(tag_len)?;
+                check_aead_tag_len(tag_len)?;
                 chacha::chacha20_poly1305_encrypt(&data, nonce, aad, tag_len, plaintext)
             }
             CipherParams::AesGcm { iv, aad, tag_len } => {
                 if data.kind != Kind::Aes {
                     return Err(wrong_key(data.kind, "AES-GCM"));
                 }
-                check_tag_len(tag_len)?;
+                check_aead_tag_len(tag_len)?;
                 let mut fresh = [0u8; GCM_IV_LEN];
                 let iv = match iv {
-                    Some(iv) if modes::GCM_OTHER_IV_LENS.contains(&iv.len()) => {
-                        return modes::gcm_encrypt_other_iv(key, iv, aad, tag_len, plaintext);
-                    }
                     Some(iv) => {
-                        check_iv(iv)?;
+                        check_gcm_iv(iv)?;
+                        if iv.len() != GCM_IV_LEN {
+                            return modes::gcm_encrypt_other_iv(key, iv, aad, tag_len, plaintext);
+                        }
                         iv
                     }
                     None => {
@@ -323,30 +300,22 @@ impl Cipher for SoftwareBackend {
                 aad,
                 tag_len,
             } => {
-                check_tag_len(tag_len)?;
+                check_aead_tag_len(tag_len)?;
                 chacha::chacha20_poly1305_decrypt(&data, nonce, aad, tag_len, ciphertext, tag)
             }
             CipherParams::AesGcm { iv, aad, tag_len } => {
                 if data.kind != Kind::Aes {
                     return Err(wrong_key(data.kind, "AES-GCM"));
                 }
-                check_tag_len(tag_len)?;
+                check_aead_tag_len(tag_len)?;
                 let iv = iv.ok_or_else(|| {
                     BackendError::InvalidInput("AES-GCM decryption needs the IV".into())
                 })?;
-                if modes::GCM_OTHER_IV_LENS.contains(&iv.len()) {
+                check_gcm_iv(iv)?;
+                if iv.len() != GCM_IV_LEN {
                     return modes::gcm_decrypt_other_iv(key, iv, aad, tag_len, ciphertext, tag);
                 }
-                check_iv(iv)?;
-                let tag = tag.ok_or_else(|| {
-                    BackendError::InvalidInput("AES-GCM decryption needs the tag".into())
-                })?;
-                if tag.len() != tag_len {
-                    return Err(BackendError::InvalidInput(format!(
-                        "AES-GCM tag is {} bytes, the parameters say {tag_len}",
-                        tag.len()
-                    )));
-                }
+                let tag = aead_tag(tag, tag_len, "AES-GCM")?;
                 let mut buf = Zeroizing::new(ciphertext.to_vec());
                 if tag_len == 16 {
                     self.with_aes_gcm(key, &data, |cipher| match cipher {

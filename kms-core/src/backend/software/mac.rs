@@ -3,13 +3,9 @@
 use hmac::{Hmac, KeyInit, Mac as _};
 
 use super::SoftwareBackend;
-use super::hash::output_len;
 use super::key_data::Kind;
+use crate::backend::checks::verify_truncated_mac;
 use crate::backend::{BackendError, HashingAlgorithm, KeyRef, Mac};
-
-/// Shortest MAC accepted by [`Mac::mac_verify`]: truncation (RFC 2104 §5, RFC 4231 test case 5) is allowed down
-/// to 128 bits, beyond which forgery by guessing stops being negligible.
-pub(crate) const MIN_MAC_LEN: usize = 16;
 
 /// Runs `$body` with `$m` a keyed `Hmac<hash of $h>`.
 macro_rules! with_hmac {
@@ -78,24 +74,8 @@ impl SoftwareBackend {
         mac: &[u8],
         cipher_key: bool,
     ) -> Result<(), BackendError> {
-        let k = Self::hmac_key(key, hash, cipher_key)?;
-        let full = output_len(hash);
-        if mac.len() > full || mac.len() < MIN_MAC_LEN {
-            return Err(BackendError::InvalidInput(format!(
-                "an HMAC-{hash:?} value is {MIN_MAC_LEN} to {full} bytes, got {}",
-                mac.len()
-            )));
-        }
-        // Both comparisons are constant-time (digest's `CtOutput`/`subtle`).
-        with_hmac!(hash, k, m => {
-            m.update(data);
-            if mac.len() == full {
-                m.verify_slice(mac)
-            } else {
-                m.verify_truncated_left(mac)
-            }
-            .map_err(|_| BackendError::Crypto)
-        })
+        let full = Self::hmac(key, hash, data, cipher_key)?;
+        verify_truncated_mac(&full, mac)
     }
 }
 

@@ -16,14 +16,10 @@ use zeroize::Zeroizing;
 use super::SoftwareBackend;
 use super::cipher::rng_error;
 use super::key_data::Kind;
+use crate::backend::checks::{
+    AES_BLOCK, aead_tag, cbc_iv, check_whole_blocks, pkcs5_pad, pkcs5_unpad,
+};
 use crate::backend::{BackendError, Ciphertext, KeyRef};
-
-/// The AES block size.
-const BLOCK: usize = 16;
-
-/// GCM IV lengths besides the recommended 12 bytes: those of NIST's GCM test vectors and of the KMIP
-/// profiles' CS-BC-M-GCM cases (64, 128 and 480 bits).
-pub(crate) const GCM_OTHER_IV_LENS: [usize; 3] = [8, 16, 60];
 
 fn aes_key(key: &KeyRef) -> Result<Zeroizing<Vec<u8>>, BackendError> {
     let data = SoftwareBackend::decode(key)?;
@@ -48,52 +44,12 @@ macro_rules! by_key {
     };
 }
 
-/// PKCS#5 (PKCS#7 on 16-byte blocks, RFC 5652 §6.3) padding: 1 to 16 bytes, each the pad length.
-fn pad(data: &[u8]) -> Vec<u8> {
-    let n = BLOCK - data.len() % BLOCK;
-    let mut out = Vec::with_capacity(data.len() + n);
-    out.extend_from_slice(data);
-    out.resize(data.len() + n, u8::try_from(n).unwrap_or(16));
-    out
-}
-
-/// Removes PKCS#5 padding, looking at every padding byte whatever the outcome; a bad pad is the opaque
-/// [`BackendError::Crypto`].
-fn unpad(mut data: Zeroizing<Vec<u8>>) -> Result<Zeroizing<Vec<u8>>, BackendError> {
-    let Some(&last) = data.last() else {
-        return Err(BackendError::Crypto);
-    };
-    let n = usize::from(last);
-    let mut bad = u8::from(n == 0 || n > BLOCK || n > data.len());
-    let tail = &data[data.len().saturating_sub(BLOCK)..];
-    for (i, b) in tail.iter().rev().enumerate() {
-        let in_pad = u8::from(i < n);
-        bad |= in_pad & u8::from(*b != last);
-    }
-    if bad != 0 {
-        return Err(BackendError::Crypto);
-    }
-    let len = data.len() - n;
-    data.truncate(len);
-    Ok(data)
-}
-
-fn blocks_of(len: usize, what: &str) -> Result<(), BackendError> {
-    if len.is_multiple_of(BLOCK) {
-        Ok(())
-    } else {
-        Err(BackendError::InvalidInput(format!(
-            "{what} without padding takes whole 16-byte blocks, got {len} bytes"
-        )))
-    }
-}
-
 fn ecb_encrypt<C>(key: &[u8], data: &mut [u8]) -> Result<(), BackendError>
 where
     C: BlockCipherEncrypt + KeyInit + BlockSizeUser<BlockSize = U16>,
 {
     let cipher = C::new_from_slice(key).map_err(|_| BackendError::MalformedKeyRef)?;
-    for chunk in data.chunks_exact_mut(BLOCK) {
+    for chunk in data.chunks_exact_mut(AES_BLOCK) {
         let block =
             <&mut Block<C>>::try_from(&mut *chunk).map_err(|_| BackendError::MalformedKeyRef)?;
         cipher.encrypt_block(block);
@@ -106,7 +62,7 @@ where
     C: BlockCipherDecrypt + KeyInit + BlockSizeUser<BlockSize = U16>,
 {
     let cipher = C::new_from_slice(key).map_err(|_| BackendError::MalformedKeyRef)?;
-    for chunk in data.chunks_exact_mut(BLOCK) {
+    for chunk in data.chunks_exact_mut(AES_BLOCK) {
         let block =
             <&mut Block<C>>::try_from(&mut *chunk).map_err(|_| BackendError::MalformedKeyRef)?;
         cipher.decrypt_block(block);
@@ -114,13 +70,13 @@ where
     Ok(())
 }
 
-fn cbc_encrypt<C>(key: &[u8], iv: &[u8; BLOCK], data: &mut [u8]) -> Result<(), BackendError>
+fn cbc_encrypt<C>(key: &[u8], iv: &[u8; AES_BLOCK], data: &mut [u8]) -> Result<(), BackendError>
 where
     C: BlockCipherEncrypt + KeyInit + BlockSizeUser<BlockSize = U16>,
 {
     let cipher = C::new_from_slice(key).map_err(|_| BackendError::MalformedKeyRef)?;
     let mut previous = *iv;
-    for chunk in data.chunks_exact_mut(BLOCK) {
+    for chunk in data.chunks_exact_mut(AES_BLOCK) {
         chunk.iter_mut().zip(&previous).for_each(|(b, p)| *b ^= p);
         let block =
             <&mut Block<C>>::try_from(&mut *chunk).map_err(|_| BackendError::MalformedKeyRef)?;
@@ -130,14 +86,14 @@ where
     Ok(())
 }
 
-fn cbc_decrypt<C>(key: &[u8], iv: &[u8; BLOCK], data: &mut [u8]) -> Result<(), BackendError>
+fn cbc_decrypt<C>(key: &[u8], iv: &[u8; AES_BLOCK], data: &mut [u8]) -> Result<(), BackendError>
 where
     C: BlockCipherDecrypt + KeyInit + BlockSizeUser<BlockSize = U16>,
 {
     let cipher = C::new_from_slice(key).map_err(|_| BackendError::MalformedKeyRef)?;
     let mut previous = *iv;
-    for chunk in data.chunks_exact_mut(BLOCK) {
-        let mut this = [0u8; BLOCK];
+    for chunk in data.chunks_exact_mut(AES_BLOCK) {
+        let mut this = [0u8; AES_BLOCK];
         this.copy_from_slice(chunk);
         let block =
             <&mut Block<C>>::try_from(&mut *chunk).map_err(|_| BackendError::MalformedKeyRef)?;
@@ -148,13 +104,12 @@ where
     Ok(())
 }
 
-fn cbc_iv(iv: Option<&[u8]>) -> Result<[u8; BLOCK], BackendError> {
+/// The caller's CBC IV, or a random one.
+fn cbc_iv_or_fresh(iv: Option<&[u8]>) -> Result<[u8; AES_BLOCK], BackendError> {
     match iv {
-        Some(iv) => <[u8; BLOCK]>::try_from(iv).map_err(|_| {
-            BackendError::InvalidInput(format!("AES-CBC IV must be 16 bytes, got {}", iv.len()))
-        }),
+        Some(iv) => cbc_iv(iv),
         None => {
-            let mut fresh = [0u8; BLOCK];
+            let mut fresh = [0u8; AES_BLOCK];
             getrandom::fill(&mut fresh).map_err(rng_error)?;
             Ok(fresh)
         }
@@ -172,13 +127,13 @@ pub(crate) fn block_encrypt(
 ) -> Result<Ciphertext, BackendError> {
     let key = aes_key(key)?;
     let mut buf = if padding {
-        pad(plaintext)
+        pkcs5_pad(plaintext)
     } else {
-        blocks_of(plaintext.len(), if cbc { "AES-CBC" } else { "AES-ECB" })?;
+        check_whole_blocks(plaintext.len(), if cbc { "AES-CBC" } else { "AES-ECB" })?;
         plaintext.to_vec()
     };
     if cbc {
-        let iv = cbc_iv(iv)?;
+        let iv = cbc_iv_or_fresh(iv)?;
         by_key!(cbc_encrypt, &key[..], &iv, &mut buf)?;
         Ok(Ciphertext {
             data: buf,
@@ -207,12 +162,12 @@ pub(crate) fn block_decrypt(
     ciphertext: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, BackendError> {
     let key = aes_key(key)?;
-    blocks_of(ciphertext.len(), if cbc { "AES-CBC" } else { "AES-ECB" })?;
+    check_whole_blocks(ciphertext.len(), if cbc { "AES-CBC" } else { "AES-ECB" })?;
     let mut buf = Zeroizing::new(ciphertext.to_vec());
     if cbc {
         let iv =
             iv.ok_or_else(|| BackendError::InvalidInput("AES-CBC decryption needs the IV".into()))?;
-        let iv = cbc_iv(Some(iv))?;
+        let iv = cbc_iv(iv)?;
         by_key!(cbc_decrypt, &key[..], &iv, &mut buf)?;
     } else {
         if iv.is_some() {
@@ -220,7 +175,7 @@ pub(crate) fn block_decrypt(
         }
         by_key!(ecb_decrypt, &key[..], &mut buf)?;
     }
-    if padding { unpad(buf) } else { Ok(buf) }
+    if padding { pkcs5_unpad(buf) } else { Ok(buf) }
 }
 
 fn gcm_seal<C: AeadInOut + KeyInit>(
@@ -291,7 +246,7 @@ macro_rules! gcm_any_iv {
     };
 }
 
-/// AES-GCM encryption with an IV of one of [`GCM_OTHER_IV_LENS`].
+/// AES-GCM encryption with an IV of one of [`GCM_IV_LENS`](crate::backend::checks::GCM_IV_LENS) but 12 bytes.
 pub(crate) fn gcm_encrypt_other_iv(
     key: &KeyRef,
     iv: &[u8],
@@ -309,7 +264,7 @@ pub(crate) fn gcm_encrypt_other_iv(
     })
 }
 
-/// AES-GCM decryption with an IV of one of [`GCM_OTHER_IV_LENS`].
+/// AES-GCM decryption with an IV of one of [`GCM_IV_LENS`](crate::backend::checks::GCM_IV_LENS) but 12 bytes.
 pub(crate) fn gcm_decrypt_other_iv(
     key: &KeyRef,
     iv: &[u8],
@@ -319,14 +274,7 @@ pub(crate) fn gcm_decrypt_other_iv(
     tag: Option<&[u8]>,
 ) -> Result<Zeroizing<Vec<u8>>, BackendError> {
     let key = aes_key(key)?;
-    let tag =
-        tag.ok_or_else(|| BackendError::InvalidInput("AES-GCM decryption needs the tag".into()))?;
-    if tag.len() != tag_len {
-        return Err(BackendError::InvalidInput(format!(
-            "AES-GCM tag is {} bytes, the parameters say {tag_len}",
-            tag.len()
-        )));
-    }
+    let tag = aead_tag(tag, tag_len, "AES-GCM")?;
     let mut buf = Zeroizing::new(ciphertext.to_vec());
     gcm_any_iv!(
         gcm_open,
@@ -343,8 +291,7 @@ pub(crate) fn gcm_decrypt_other_iv(
 
 #[cfg(test)]
 mod tests {
-    use super::{Aes128, cbc_decrypt, cbc_encrypt, ecb_decrypt, ecb_encrypt, pad, unpad};
-    use zeroize::Zeroizing;
+    use super::{Aes128, cbc_decrypt, cbc_encrypt, ecb_decrypt, ecb_encrypt};
 
     fn hex(s: &str) -> Vec<u8> {
         (0..s.len())
@@ -374,23 +321,5 @@ mod tests {
         );
         cbc_decrypt::<Aes128>(&key, &iv, &mut buf).unwrap();
         assert_eq!(buf, plain);
-    }
-
-    #[test]
-    fn pkcs5_padding_round_trips_and_refuses_bad_pads() {
-        for len in 0..40 {
-            let data: Vec<u8> = (0..len).map(|i| u8::try_from(i).unwrap()).collect();
-            let padded = pad(&data);
-            assert_eq!(padded.len() % 16, 0);
-            assert!(padded.len() > data.len());
-            assert_eq!(&unpad(Zeroizing::new(padded)).unwrap()[..], &data[..]);
-        }
-        for bad in [vec![0u8; 16], vec![17u8; 16], {
-            let mut v = vec![3u8; 16];
-            v[14] = 2;
-            v
-        }] {
-            assert!(unpad(Zeroizing::new(bad)).is_err());
-        }
     }
 }
