@@ -104,7 +104,6 @@ pub(super) fn execute(
         return Err(CoreError::OperationNotSupported("ephemeral batch items".into()).into());
     }
     let id = target;
-    let text = |id: &ObjectId| UniqueIdentifier::Text(id.as_str().to_owned());
     let payload = match &item.payload {
         RequestPayload::DiscoverVersions(p) => {
             ResponsePayload::DiscoverVersions(discover_versions(p))
@@ -151,16 +150,7 @@ pub(super) fn execute(
         }
         RequestPayload::Register(p) => {
             let object_type = object_type_in(p.object_type)?;
-            let object = p
-                .object
-                .as_deref()
-                .ok_or_else(|| CoreError::MissingData("the object to register".into()))?;
-            if object.object_type() != p.object_type {
-                return Err(CoreError::InvalidField(
-                    "Object Type does not match the object".into(),
-                )
-                .into());
-            }
+            let object = carried_object(p.object.as_deref(), p.object_type, "register")?;
             // A Certificate Type that restates the certificate's own is accepted and dropped: the server
             // derives it.
             let mut template = p.attributes.clone();
@@ -181,16 +171,15 @@ pub(super) fn execute(
         }
         RequestPayload::Get(p) => {
             let target = id(&p.unique_identifier, state)?;
-            let key_wrapping = p
-                .key_wrapping_specification
-                .as_deref()
-                .map(|spec| wrapping_in(spec, state))
-                .transpose()?;
-            let object = m.get(who, &target, &CoreGetRequest { key_wrapping })?;
+            let (object, format) = get_object(
+                m,
+                who,
+                &target,
+                p.key_wrapping_specification.as_deref(),
+                p.key_format_type,
+                state,
+            )?;
             let object_type = object_type_out(object.object_type);
-            let format = p
-                .key_format_type
-                .or_else(|| computed::object_format(object.object_type, &object.attributes));
             ResponsePayload::Get(GetResponse {
                 object_type,
                 unique_identifier: text(&target),
@@ -753,16 +742,55 @@ fn placeholder(state: &BatchState) -> Result<ObjectId> {
     })
 }
 
-fn created(state: &mut BatchState, id: &ObjectId) {
+/// Notes an object the batch made: the ID Placeholder from now on, and undone if the batch is.
+pub(super) fn created(state: &mut BatchState, id: &ObjectId) {
     state.placeholder = Some(id.clone());
     state.created.push(id.clone());
 }
 
+/// `id` as a Unique Identifier of an answer.
+pub(super) fn text(id: &ObjectId) -> UniqueIdentifier {
+    UniqueIdentifier::Text(id.as_str().to_owned())
+}
+
 fn identifier(id: &ObjectId) -> IdentifierPayload {
     IdentifierPayload {
-        unique_identifier: Some(UniqueIdentifier::Text(id.as_str().to_owned())),
+        unique_identifier: Some(text(id)),
         ..Default::default()
     }
+}
+
+/// The object a Register or Import carries, which must be of the Object Type the request names.
+pub(super) fn carried_object<'a>(
+    object: Option<&'a Object>,
+    object_type: ObjectType,
+    operation: &str,
+) -> Result<&'a Object> {
+    let object =
+        object.ok_or_else(|| CoreError::MissingData(format!("the object to {operation}")))?;
+    if object.object_type() != object_type {
+        return Err(CoreError::InvalidField(
+            "Object Type does not match the object".into(),
+        ));
+    }
+    Ok(object)
+}
+
+/// The object a Get or Export answers with, wrapped as its Key Wrapping Specification asks, and the Key Format
+/// Type it goes out in: the one asked for, or else the one it was registered in.
+pub(super) fn get_object(
+    m: &kms_core::KeyManager,
+    who: &Principal,
+    target: &ObjectId,
+    wrapping: Option<&crate::message::types::KeyWrappingSpecification>,
+    requested: Option<KeyFormatType>,
+    state: &BatchState,
+) -> Result<(ManagedObject, Option<KeyFormatType>)> {
+    let key_wrapping = wrapping.map(|spec| wrapping_in(spec, state)).transpose()?;
+    let object = m.get(who, target, &CoreGetRequest { key_wrapping })?;
+    let format =
+        requested.or_else(|| computed::object_format(object.object_type, &object.attributes));
+    Ok((object, format))
 }
 
 /// Add/Modify/Delete Attribute answer: 1.x echoes the attribute, 2.x only the identifier.
@@ -772,7 +800,7 @@ fn attribute_change(
     attribute: Option<crate::message::IndexedAttribute>,
 ) -> ResponsePayload {
     let response = AttributeChangeResponse {
-        unique_identifier: UniqueIdentifier::Text(id.as_str().to_owned()),
+        unique_identifier: text(&id),
         attribute: attribute.filter(|_| version < Version::V2_0),
         ..Default::default()
     };
@@ -1392,9 +1420,7 @@ fn key_block(
                 key_wrapping_data: Some(Box::new(KeyWrappingData {
                     wrapping_method: WrappingMethod::ENCRYPT,
                     encryption_key_information: Some(EncryptionKeyInformation {
-                        unique_identifier: UniqueIdentifier::Text(
-                            spec.wrapping_key_id.as_str().to_owned(),
-                        ),
+                        unique_identifier: text(&spec.wrapping_key_id),
                         cryptographic_parameters: Some(Box::new(CryptographicParameters {
                             block_cipher_mode,
                             padding_method,

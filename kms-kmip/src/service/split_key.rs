@@ -13,18 +13,19 @@ use kms_core::manager::{
     JoinSplitKeyRequest as CoreJoinSplitKey, ManagedObject, SecretSharing, SharePart,
 };
 use kms_core::object::SplitKeyMethod as CoreMethod;
-use kms_core::{Error as CoreError, ObjectId, Principal};
+use kms_core::{Error as CoreError, Principal};
 use kms_escrow::split_key::{self as escrow, SplitKeyPart};
 use zeroize::Zeroizing;
 
 use super::convert::{object_type_in, template_in};
+use super::ops::text;
 use super::{BatchState, Failure, KmipService};
 use crate::message::enums::{CryptographicAlgorithm, KeyFormatType, Operation, SplitKeyMethod};
 use crate::message::objects::SplitKey;
 use crate::message::operations::lifecycle::{
     CreateSplitKeyRequest, CreateSplitKeyResponse, JoinSplitKeyRequest, RegisterResponse,
 };
-use crate::message::{BigInteger, KeyBlock, KeyValue, Object, SecretBytes, UniqueIdentifier};
+use crate::message::{BigInteger, KeyBlock, KeyValue, Object, SecretBytes};
 use crate::tags::Version;
 
 /// The first version with Create Split Key and Join Split Key.
@@ -100,10 +101,6 @@ fn count(v: i32, field: &str) -> Result<u32, CoreError> {
     u32::try_from(v).map_err(|_| CoreError::InvalidField(format!("negative {field}")))
 }
 
-fn text(id: &ObjectId) -> UniqueIdentifier {
-    UniqueIdentifier::Text(id.as_str().to_owned())
-}
-
 /// Create Split Key: the parts' identifiers, in Key Part Identifier order. The ID Placeholder becomes part 1.
 pub(super) fn create(
     service: &KmipService,
@@ -174,8 +171,7 @@ pub(super) fn join(
         },
         &EscrowShamir,
     )?;
-    state.placeholder = Some(id.clone());
-    state.created.push(id.clone());
+    super::ops::created(state, &id);
     Ok(RegisterResponse {
         unique_identifier: text(&id),
         ..Default::default()

@@ -1,16 +1,16 @@
 //! Import and Export (KMIP 2.1 §6.1.28, §6.1.23): an object moved between servers with its Unique Identifier
 //! and all its attributes, server-managed ones included.
 
-use kms_core::manager::{GetRequest as CoreGetRequest, ImportRequest as CoreImportRequest};
+use kms_core::manager::ImportRequest as CoreImportRequest;
 use kms_core::{Error as CoreError, KeyManager, Principal};
 
 use super::BatchState;
 use super::computed::{self, Wanted};
 use super::convert::{self, attribute_out, object_type_in, object_type_out};
 use super::ops::{self, expressible};
+use crate::message::Attributes;
 use crate::message::operations::lifecycle::IdentifierPayload;
 use crate::message::operations::transfer::{ExportRequest, ExportResponse, ImportRequest};
-use crate::message::{Attributes, UniqueIdentifier};
 use crate::tags::Version;
 
 /// KMIP Import: the object under the identifier the request gives.
@@ -25,15 +25,7 @@ pub(super) fn import(
 ) -> Result<IdentifierPayload, CoreError> {
     let id = convert::id_text(&p.unique_identifier)?;
     let object_type = object_type_in(p.object_type)?;
-    let object = p
-        .object
-        .as_deref()
-        .ok_or_else(|| CoreError::MissingData("the object to import".into()))?;
-    if object.object_type() != p.object_type {
-        return Err(CoreError::InvalidField(
-            "Object Type does not match the object".into(),
-        ));
-    }
+    let object = ops::carried_object(p.object.as_deref(), p.object_type, "import")?;
     let (state, mut attributes) = match &p.attributes {
         Some(a) => convert::import_attributes(a)?,
         None => (None, kms_core::Attributes::default()),
@@ -52,7 +44,7 @@ pub(super) fn import(
         },
     )?;
     Ok(IdentifierPayload {
-        unique_identifier: Some(UniqueIdentifier::Text(new.as_str().to_owned())),
+        unique_identifier: Some(ops::text(&new)),
         ..Default::default()
     })
 }
@@ -69,15 +61,14 @@ pub(super) fn export(
     state: &BatchState,
 ) -> Result<ExportResponse, CoreError> {
     let target = ops::target(&p.unique_identifier, state)?;
-    let key_wrapping = p
-        .key_wrapping_specification
-        .as_deref()
-        .map(|spec| ops::wrapping_in(spec, state))
-        .transpose()?;
-    let object = m.get(who, &target, &CoreGetRequest { key_wrapping })?;
-    let format = p
-        .key_format_type
-        .or_else(|| computed::object_format(object.object_type, &object.attributes));
+    let (object, format) = ops::get_object(
+        m,
+        who,
+        &target,
+        p.key_wrapping_specification.as_deref(),
+        p.key_format_type,
+        state,
+    )?;
     let attributes = m
         .get_attributes(who, &target, &[])?
         .iter()
@@ -87,7 +78,7 @@ pub(super) fn export(
         .collect();
     Ok(ExportResponse {
         object_type: object_type_out(object.object_type),
-        unique_identifier: UniqueIdentifier::Text(target.as_str().to_owned()),
+        unique_identifier: ops::text(&target),
         attributes: Some(Attributes::new(attributes)),
         object: Some(Box::new(ops::object_out(object, format)?)),
         ..Default::default()
