@@ -3,75 +3,31 @@
 
 #![cfg(feature = "service")]
 
-use std::sync::Arc;
+mod service_support;
 
-use kms_core::{KeyManager, MemoryStore, Principal, SoftwareBackend};
 use kms_kmip::message::enums::{
     BlockCipherMode, CryptographicAlgorithm, CryptographicUsageMask, HashingAlgorithm,
     KeyFormatType, ObjectType, PaddingMethod, ResultReason, ResultStatus,
 };
 use kms_kmip::message::objects::{SymmetricKey, TransparentSymmetricKey};
-use kms_kmip::message::operations::access::{GetAttributesRequest, GetRequest};
+use kms_kmip::message::operations::access::GetRequest;
 use kms_kmip::message::operations::crypto::{DecryptRequest, EncryptRequest, HashRequest};
-use kms_kmip::message::operations::lifecycle::{IdentifierPayload, RegisterRequest};
+use kms_kmip::message::operations::lifecycle::RegisterRequest;
 use kms_kmip::message::types::CryptographicParameters;
 use kms_kmip::message::{
     Attribute, AttributeReference, Attributes, KeyBlock, KeyMaterial, KeyValue, Object,
-    RequestBatchItem, RequestHeader, RequestMessage, RequestPayload, ResponseBatchItem,
-    ResponseMessage, ResponsePayload, SecretBytes, UniqueIdentifier,
+    RequestPayload, ResponseBatchItem, ResponsePayload, SecretBytes, UniqueIdentifier,
 };
 use kms_kmip::service::KmipService;
 use kms_kmip::tags::Version;
 use kms_kmip::ttlv::Tag;
+use service_support::{
+    alice, bytes_of, get, get_attributes, hex, key_pair, message, ok, one, p256, service, text, uid,
+};
 
-fn service() -> KmipService {
-    let manager = KeyManager::builder(Arc::new(MemoryStore::new()))
-        .backend(Arc::new(SoftwareBackend::new()))
-        .build()
-        .expect("manager");
-    KmipService::new(Arc::new(manager))
-}
-
-fn request(version: Version, p: RequestPayload, max: Option<i32>) -> RequestMessage {
-    RequestMessage {
-        header: RequestHeader {
-            protocol_version: version.into(),
-            maximum_response_size: max,
-            batch_count: 1,
-            ..Default::default()
-        },
-        batch_items: vec![RequestBatchItem::new(p).expect("item")],
-    }
-}
-
-fn send(
-    s: &KmipService,
-    version: Version,
-    p: RequestPayload,
-    max: Option<i32>,
-) -> ResponseBatchItem {
-    let who = Principal::new("alice").expect("principal");
-    let bytes = request(version, p, max).to_bytes().expect("encode");
-    let r = ResponseMessage::from_bytes(&s.handle_ttlv(&who, &bytes)).expect("decode");
-    r.batch_items.into_iter().next().expect("one item")
-}
-
-fn ok(item: ResponseBatchItem) -> ResponsePayload {
-    assert_eq!(
-        item.result_status,
-        ResultStatus::SUCCESS,
-        "{:?}: {:?}",
-        item.result_reason,
-        item.result_message
-    );
-    item.payload.expect("payload")
-}
-
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-        .collect()
+/// Every request here is alice's.
+fn send(s: &KmipService, version: Version, p: RequestPayload) -> ResponseBatchItem {
+    one(s, &alice(), version, p)
 }
 
 /// Registers an active AES key given in `format`.
@@ -108,7 +64,6 @@ fn register(s: &KmipService, key: &[u8], format: KeyFormatType, activate: bool) 
             }))),
             ..Default::default()
         }),
-        None,
     )) else {
         panic!("register")
     };
@@ -116,36 +71,22 @@ fn register(s: &KmipService, key: &[u8], format: KeyFormatType, activate: bool) 
         panic!("text id")
     };
     if activate {
-        ok(send(
-            s,
-            Version::V2_1,
-            RequestPayload::Activate(IdentifierPayload {
-                unique_identifier: Some(UniqueIdentifier::Text(id.clone())),
-                ..Default::default()
-            }),
-            None,
-        ));
+        service_support::activate(s, Version::V2_1, &id);
     }
     id
-}
-
-fn uid(id: &str) -> Option<UniqueIdentifier> {
-    Some(UniqueIdentifier::Text(id.to_owned()))
 }
 
 fn derived(s: &KmipService, version: Version, id: &str) -> Vec<Attribute> {
     let ResponsePayload::GetAttributes(r) = ok(send(
         s,
         version,
-        RequestPayload::GetAttributes(GetAttributesRequest {
-            unique_identifier: uid(id),
-            attribute_references: vec![
+        get_attributes(
+            id,
+            vec![
                 AttributeReference::Standard(Tag::DIGEST),
                 AttributeReference::Standard(Tag::KEY_FORMAT_TYPE),
             ],
-            ..Default::default()
-        }),
-        None,
+        ),
     )) else {
         panic!("get attributes")
     };
@@ -168,7 +109,6 @@ fn digest_and_key_format_type_follow_the_registered_format() {
             data: Some(key.clone()),
             ..Default::default()
         }),
-        None,
     )) else {
         panic!("hash")
     };
@@ -194,15 +134,7 @@ fn digest_and_key_format_type_follow_the_registered_format() {
     assert!(matches!(v14[0], Attribute::Digest(_)));
 
     // Get without a Key Format Type answers in the registered one.
-    let ResponsePayload::Get(got) = ok(send(
-        &s,
-        Version::V2_1,
-        RequestPayload::Get(GetRequest {
-            unique_identifier: uid(&id),
-            ..Default::default()
-        }),
-        None,
-    )) else {
+    let ResponsePayload::Get(got) = ok(send(&s, Version::V2_1, get(&id))) else {
         panic!("get")
     };
     let Some(Object::SymmetricKey(k)) = got.object.as_deref() else {
@@ -242,7 +174,6 @@ fn encrypt(
             iv_counter_nonce: iv,
             ..Default::default()
         }),
-        None,
     )
 }
 
@@ -264,7 +195,6 @@ fn decrypt(
             iv_counter_nonce: iv,
             ..Default::default()
         }),
-        None,
     )
 }
 
@@ -363,7 +293,6 @@ fn result_reasons_are_those_of_the_client_version() {
             data: Some(SecretBytes::new(vec![0; 16])),
             ..Default::default()
         }),
-        None,
     );
     assert_eq!(v14.result_reason, Some(ResultReason::PERMISSION_DENIED));
     // A missing object: Object Not Found in 2.x, Item Not Found in 1.x.
@@ -388,15 +317,10 @@ fn maximum_response_size_refuses_a_larger_answer() {
     let s = service();
     let id = register(&s, &[2; 16], KeyFormatType::RAW, true);
     let get = |max| {
-        send(
-            &s,
-            Version::V2_1,
-            RequestPayload::Get(GetRequest {
-                unique_identifier: uid(&id),
-                ..Default::default()
-            }),
-            max,
-        )
+        let mut m = message(Version::V2_1, vec![get(&id)]);
+        m.header.maximum_response_size = max;
+        let r = service_support::send(&s, &alice(), &m);
+        r.batch_items.into_iter().next().expect("one item")
     };
     let small = get(Some(64));
     assert_eq!(small.result_status, ResultStatus::OPERATION_FAILED);
@@ -413,7 +337,6 @@ fn get_key(s: &KmipService, id: &str, format: KeyFormatType) -> KeyBlock {
             key_format_type: Some(format),
             ..Default::default()
         }),
-        None,
     )) else {
         panic!("get")
     };
@@ -447,58 +370,25 @@ fn register_key(s: &KmipService, object_type: ObjectType, block: KeyBlock) -> St
             object: Some(Box::new(object)),
             ..Default::default()
         }),
-        None,
     )) else {
         panic!("register")
     };
-    r.unique_identifier.as_str().expect("text id").to_owned()
-}
-
-fn bytes_of(block: &KeyBlock) -> Vec<u8> {
-    match &block.key_value {
-        Some(KeyValue::Plain {
-            key_material: KeyMaterial::Bytes(b),
-            ..
-        }) => b.expose().to_vec(),
-        other => panic!("a byte string, got {other:?}"),
-    }
+    text(&r.unique_identifier)
 }
 
 /// An RSA pair out as Transparent RSA keys and back in: the same keys, in every other format.
 #[test]
 fn transparent_rsa_keys_round_trip() {
-    use kms_kmip::message::operations::lifecycle::CreateKeyPairRequest;
     let s = service();
-    let ResponsePayload::CreateKeyPair(pair) = ok(send(
+    let (private, public) = key_pair(
         &s,
-        Version::V2_1,
-        RequestPayload::CreateKeyPair(CreateKeyPairRequest {
-            common_attributes: Some(Attributes::new(vec![
-                Attribute::CryptographicAlgorithm(CryptographicAlgorithm::RSA),
-                Attribute::CryptographicLength(2048),
-            ])),
-            private_key_attributes: Some(Attributes::new(vec![Attribute::CryptographicUsageMask(
-                CryptographicUsageMask::SIGN,
-            )])),
-            public_key_attributes: Some(Attributes::new(vec![Attribute::CryptographicUsageMask(
-                CryptographicUsageMask::VERIFY,
-            )])),
-            ..Default::default()
-        }),
-        None,
-    )) else {
-        panic!("pair")
-    };
-    let private = pair
-        .private_key_unique_identifier
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let public = pair
-        .public_key_unique_identifier
-        .as_str()
-        .expect("id")
-        .to_owned();
+        vec![
+            Attribute::CryptographicAlgorithm(CryptographicAlgorithm::RSA),
+            Attribute::CryptographicLength(2048),
+        ],
+        CryptographicUsageMask::SIGN,
+        CryptographicUsageMask::VERIFY,
+    );
 
     let transparent = get_key(&s, &public, KeyFormatType::TRANSPARENT_RSA_PUBLIC_KEY);
     let Some(KeyValue::Plain {
@@ -542,42 +432,13 @@ fn transparent_rsa_keys_round_trip() {
 #[test]
 fn transparent_ec_keys_round_trip() {
     use kms_kmip::message::enums::RecommendedCurve;
-    use kms_kmip::message::operations::lifecycle::CreateKeyPairRequest;
-    use kms_kmip::message::types::CryptographicDomainParameters;
     let s = service();
-    let ResponsePayload::CreateKeyPair(pair) = ok(send(
+    let (private, public) = key_pair(
         &s,
-        Version::V2_1,
-        RequestPayload::CreateKeyPair(CreateKeyPairRequest {
-            common_attributes: Some(Attributes::new(vec![
-                Attribute::CryptographicAlgorithm(CryptographicAlgorithm::EC),
-                Attribute::CryptographicDomainParameters(CryptographicDomainParameters {
-                    recommended_curve: Some(RecommendedCurve::P_256),
-                    ..Default::default()
-                }),
-            ])),
-            private_key_attributes: Some(Attributes::new(vec![Attribute::CryptographicUsageMask(
-                CryptographicUsageMask::SIGN,
-            )])),
-            public_key_attributes: Some(Attributes::new(vec![Attribute::CryptographicUsageMask(
-                CryptographicUsageMask::VERIFY,
-            )])),
-            ..Default::default()
-        }),
-        None,
-    )) else {
-        panic!("pair")
-    };
-    let private = pair
-        .private_key_unique_identifier
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let public = pair
-        .public_key_unique_identifier
-        .as_str()
-        .expect("id")
-        .to_owned();
+        p256(),
+        CryptographicUsageMask::SIGN,
+        CryptographicUsageMask::VERIFY,
+    );
 
     let transparent = get_key(&s, &public, KeyFormatType::TRANSPARENT_EC_PUBLIC_KEY);
     let Some(KeyValue::Plain {
@@ -644,24 +505,21 @@ fn certificate_attributes_are_derived_and_read_only() {
             }))),
             ..Default::default()
         }),
-        None,
     )) else {
         panic!("register")
     };
-    let id = r.unique_identifier.as_str().expect("id").to_owned();
+    let id = text(&r.unique_identifier);
     let ResponsePayload::GetAttributes(a) = ok(send(
         &s,
         Version::V2_1,
-        RequestPayload::GetAttributes(GetAttributesRequest {
-            unique_identifier: uid(&id),
-            attribute_references: vec![
+        get_attributes(
+            &id,
+            vec![
                 AttributeReference::Standard(Tag::CERTIFICATE_SUBJECT_CN),
                 AttributeReference::Standard(Tag::CERTIFICATE_ISSUER_CN),
                 AttributeReference::Standard(Tag::CERTIFICATE_LENGTH),
             ],
-            ..Default::default()
-        }),
-        None,
+        ),
     )) else {
         panic!("get attributes")
     };
@@ -686,7 +544,6 @@ fn certificate_attributes_are_derived_and_read_only() {
             },
             ..Default::default()
         }),
-        None,
     );
     assert_eq!(
         modify.result_reason,

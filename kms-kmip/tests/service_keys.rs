@@ -3,98 +3,34 @@
 
 #![cfg(feature = "service")]
 
-use std::sync::Arc;
+mod service_support;
 
-use kms_core::{KeyManager, MemoryStore, Principal, SoftwareBackend};
 use kms_kmip::message::enums::{
     CryptographicAlgorithm, CryptographicUsageMask, DerivationMethod, HashingAlgorithm,
-    KeyFormatType, ObjectType, PaddingMethod, ResultStatus, SecretDataType, WrappingMethod,
+    KeyFormatType, ObjectType, PaddingMethod, SecretDataType, WrappingMethod,
 };
 use kms_kmip::message::objects::{SecretData, SymmetricKey};
 use kms_kmip::message::operations::access::GetRequest;
 use kms_kmip::message::operations::crypto::DecryptRequest;
 use kms_kmip::message::operations::lifecycle::{
-    CreateKeyPairRequest, CreateRequest, DerivationParameters, DeriveKeyRequest, IdentifierPayload,
-    RegisterRequest,
+    CreateRequest, DerivationParameters, DeriveKeyRequest, RegisterRequest,
 };
 use kms_kmip::message::types::{
     CryptographicParameters, EncryptionKeyInformation, KeyWrappingSpecification,
 };
 use kms_kmip::message::{
-    Attribute, Attributes, KeyBlock, KeyMaterial, KeyValue, Object, RequestBatchItem,
-    RequestHeader, RequestMessage, RequestPayload, ResponseBatchItem, ResponseMessage,
-    ResponsePayload, SecretBytes, UniqueIdentifier,
+    Attribute, Attributes, KeyValue, Object, RequestPayload, ResponseBatchItem, ResponsePayload,
+    SecretBytes, UniqueIdentifier,
 };
 use kms_kmip::service::KmipService;
 use kms_kmip::tags::Version;
+use service_support::{
+    activate, alice, bytes_of, hex, key_pair, ok, one, raw_block, service, text, uid,
+};
 
-fn service() -> KmipService {
-    let manager = KeyManager::builder(Arc::new(MemoryStore::new()))
-        .backend(Arc::new(SoftwareBackend::new()))
-        .build()
-        .expect("manager");
-    KmipService::new(Arc::new(manager))
-}
-
+/// Every request here is alice's, in KMIP 2.1.
 fn send(s: &KmipService, p: RequestPayload) -> ResponseBatchItem {
-    let who = Principal::new("alice").expect("principal");
-    let request = RequestMessage {
-        header: RequestHeader {
-            protocol_version: Version::V2_1.into(),
-            batch_count: 1,
-            ..Default::default()
-        },
-        batch_items: vec![RequestBatchItem::new(p).expect("item")],
-    };
-    let bytes = request.to_bytes().expect("encode");
-    let r = ResponseMessage::from_bytes(&s.handle_ttlv(&who, &bytes)).expect("decode");
-    r.batch_items.into_iter().next().expect("one item")
-}
-
-fn ok(item: ResponseBatchItem) -> ResponsePayload {
-    assert_eq!(
-        item.result_status,
-        ResultStatus::SUCCESS,
-        "{:?}: {:?}",
-        item.result_reason,
-        item.result_message
-    );
-    item.payload.expect("payload")
-}
-
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-        .collect()
-}
-
-fn text(u: &UniqueIdentifier) -> String {
-    u.as_str().expect("text id").to_owned()
-}
-
-fn activate(s: &KmipService, id: &str) {
-    ok(send(
-        s,
-        RequestPayload::Activate(IdentifierPayload {
-            unique_identifier: Some(UniqueIdentifier::Text(id.to_owned())),
-            ..Default::default()
-        }),
-    ));
-}
-
-fn raw_block(bytes: &[u8], algorithm: Option<CryptographicAlgorithm>) -> KeyBlock {
-    KeyBlock {
-        key_format_type: KeyFormatType::RAW,
-        key_value: Some(KeyValue::Plain {
-            key_material: KeyMaterial::Bytes(SecretBytes::new(bytes.to_vec())),
-            attributes: None,
-            extensions: Vec::new(),
-        }),
-        cryptographic_algorithm: algorithm,
-        cryptographic_length: algorithm.map(|_| i32::try_from(bytes.len() * 8).expect("len")),
-        ..Default::default()
-    }
+    one(s, &alice(), Version::V2_1, p)
 }
 
 /// Registers an active secret with Derive Key in its usage mask.
@@ -117,7 +53,7 @@ fn base_secret(s: &KmipService, secret: &[u8]) -> String {
         panic!("register")
     };
     let id = text(&r.unique_identifier);
-    activate(s, &id);
+    activate(s, Version::V2_1, &id);
     id
 }
 
@@ -126,7 +62,7 @@ fn value(s: &KmipService, id: &str) -> Vec<u8> {
     let ResponsePayload::Get(got) = ok(send(
         s,
         RequestPayload::Get(GetRequest {
-            unique_identifier: Some(UniqueIdentifier::Text(id.to_owned())),
+            unique_identifier: uid(id),
             key_format_type: Some(KeyFormatType::RAW),
             ..Default::default()
         }),
@@ -138,13 +74,7 @@ fn value(s: &KmipService, id: &str) -> Vec<u8> {
         Some(Object::SecretData(k)) => k.key_block,
         other => panic!("a symmetric key or secret, got {other:?}"),
     };
-    match block.key_value {
-        Some(KeyValue::Plain {
-            key_material: KeyMaterial::Bytes(b),
-            ..
-        }) => b.expose().to_vec(),
-        other => panic!("plain bytes, got {other:?}"),
-    }
+    bytes_of(&block)
 }
 
 fn derive(
@@ -237,28 +167,17 @@ fn hkdf_derives_the_rfc_5869_key() {
 #[test]
 fn get_wrapped_with_rsa_oaep_unwraps_to_the_key() {
     let s = service();
-    let ResponsePayload::CreateKeyPair(pair) = ok(send(
+    let (private, public) = key_pair(
         &s,
-        RequestPayload::CreateKeyPair(CreateKeyPairRequest {
-            common_attributes: Some(Attributes::new(vec![
-                Attribute::CryptographicAlgorithm(CryptographicAlgorithm::RSA),
-                Attribute::CryptographicLength(2048),
-            ])),
-            private_key_attributes: Some(Attributes::new(vec![Attribute::CryptographicUsageMask(
-                CryptographicUsageMask::DECRYPT | CryptographicUsageMask::UNWRAP_KEY,
-            )])),
-            public_key_attributes: Some(Attributes::new(vec![Attribute::CryptographicUsageMask(
-                CryptographicUsageMask::WRAP_KEY,
-            )])),
-            ..Default::default()
-        }),
-    )) else {
-        panic!("pair")
-    };
-    let private = text(&pair.private_key_unique_identifier);
-    let public = text(&pair.public_key_unique_identifier);
-    activate(&s, &private);
-    activate(&s, &public);
+        vec![
+            Attribute::CryptographicAlgorithm(CryptographicAlgorithm::RSA),
+            Attribute::CryptographicLength(2048),
+        ],
+        CryptographicUsageMask::DECRYPT | CryptographicUsageMask::UNWRAP_KEY,
+        CryptographicUsageMask::WRAP_KEY,
+    );
+    activate(&s, Version::V2_1, &private);
+    activate(&s, Version::V2_1, &public);
 
     let ResponsePayload::Create(c) = ok(send(
         &s,
@@ -285,7 +204,7 @@ fn get_wrapped_with_rsa_oaep_unwraps_to_the_key() {
         send(
             &s,
             RequestPayload::Get(GetRequest {
-                unique_identifier: Some(UniqueIdentifier::Text(aes.clone())),
+                unique_identifier: uid(&aes),
                 key_wrapping_specification: Some(Box::new(KeyWrappingSpecification {
                     wrapping_method: WrappingMethod::ENCRYPT,
                     encryption_key_information: Some(EncryptionKeyInformation {
@@ -312,7 +231,7 @@ fn get_wrapped_with_rsa_oaep_unwraps_to_the_key() {
     let ResponsePayload::Get(got) = ok(send(
         &s,
         RequestPayload::Get(GetRequest {
-            unique_identifier: Some(UniqueIdentifier::Text(aes.clone())),
+            unique_identifier: uid(&aes),
             key_wrapping_specification: Some(Box::new(KeyWrappingSpecification {
                 wrapping_method: WrappingMethod::ENCRYPT,
                 encryption_key_information: Some(EncryptionKeyInformation {
@@ -349,7 +268,7 @@ fn get_wrapped_with_rsa_oaep_unwraps_to_the_key() {
     let ResponsePayload::Decrypt(d) = ok(send(
         &s,
         RequestPayload::Decrypt(DecryptRequest {
-            unique_identifier: Some(UniqueIdentifier::Text(private)),
+            unique_identifier: uid(&private),
             cryptographic_parameters: Some(CryptographicParameters {
                 cryptographic_algorithm: Some(CryptographicAlgorithm::RSA),
                 ..oaep

@@ -2,95 +2,38 @@
 
 #![cfg(feature = "service")]
 
-use std::sync::Arc;
+mod service_support;
 
-use kms_core::{KeyManager, MemoryStore, Principal, SoftwareBackend};
+use kms_core::Principal;
 use kms_kmip::message::enums::{
     BatchErrorContinuationOption, CryptographicAlgorithm, CryptographicUsageMask,
     DigitalSignatureAlgorithm, HashingAlgorithm, KeyFormatType, ObjectType, Operation,
-    QueryFunction, RecommendedCurve, ResultReason, ResultStatus, RevocationReasonCode,
-    UniqueIdentifierEnumeration, ValidityIndicator,
+    QueryFunction, ResultReason, ResultStatus, RevocationReasonCode, UniqueIdentifierEnumeration,
+    ValidityIndicator,
 };
 use kms_kmip::message::objects::SymmetricKey;
-use kms_kmip::message::operations::access::{GetAttributesRequest, GetRequest, LocateRequest};
+use kms_kmip::message::operations::access::{GetRequest, LocateRequest};
 use kms_kmip::message::operations::crypto::{
     DecryptRequest, EncryptRequest, HashRequest, MACRequest, MACVerifyRequest, RNGRetrieveRequest,
     SignRequest, SignatureVerifyRequest,
 };
 use kms_kmip::message::operations::lifecycle::{
-    CreateKeyPairRequest, CreateRequest, IdentifierPayload, RegisterRequest, RevokeRequest,
+    CreateRequest, IdentifierPayload, RegisterRequest, RevokeRequest,
 };
 use kms_kmip::message::operations::server::{DiscoverVersionsPayload, QueryRequest};
-use kms_kmip::message::types::{
-    CryptographicDomainParameters, CryptographicParameters, Name, RevocationReason,
-};
+use kms_kmip::message::types::{CryptographicParameters, Name, RevocationReason};
 use kms_kmip::message::{
-    Attribute, AttributeReference, Attributes, KeyBlock, KeyMaterial, KeyValue, Object,
-    ProtocolVersion, RequestBatchItem, RequestHeader, RequestMessage, RequestPayload,
-    ResponseBatchItem, ResponseMessage, ResponsePayload, SecretBytes, UniqueIdentifier,
+    Attribute, AttributeReference, Attributes, KeyMaterial, KeyValue, Object, ProtocolVersion,
+    RequestMessage, RequestPayload, ResponseMessage, ResponsePayload, SecretBytes,
+    UniqueIdentifier,
 };
 use kms_kmip::service::KmipService;
 use kms_kmip::tags::Version;
 use kms_kmip::ttlv::Tag;
-
-fn service() -> KmipService {
-    let manager = KeyManager::builder(Arc::new(MemoryStore::new()))
-        .backend(Arc::new(SoftwareBackend::new()))
-        .build()
-        .expect("manager");
-    KmipService::new(Arc::new(manager))
-}
-
-fn alice() -> Principal {
-    Principal::new("alice").expect("principal")
-}
-
-fn message(version: Version, payloads: Vec<RequestPayload>) -> RequestMessage {
-    let n = payloads.len();
-    RequestMessage {
-        header: RequestHeader {
-            protocol_version: version.into(),
-            batch_count: i32::try_from(n).expect("count"),
-            ..Default::default()
-        },
-        batch_items: payloads
-            .into_iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let mut item = RequestBatchItem::new(p).expect("item");
-                if n > 1 {
-                    item.unique_batch_item_id = Some(vec![u8::try_from(i).expect("small")]);
-                }
-                item
-            })
-            .collect(),
-    }
-}
-
-/// Sends through the TTLV encoding both ways, as a transport would.
-fn send(s: &KmipService, who: &Principal, m: &RequestMessage) -> ResponseMessage {
-    let bytes = m.to_bytes().expect("encode request");
-    let response = s.handle_ttlv(who, &bytes);
-    ResponseMessage::from_bytes(&response).expect("decode response")
-}
-
-fn one(s: &KmipService, who: &Principal, version: Version, p: RequestPayload) -> ResponseBatchItem {
-    let r = send(s, who, &message(version, vec![p]));
-    assert_eq!(r.header.protocol_version, ProtocolVersion::from(version));
-    assert_eq!(r.batch_items.len(), 1);
-    r.batch_items.into_iter().next().expect("item")
-}
-
-fn ok(item: ResponseBatchItem) -> ResponsePayload {
-    assert_eq!(
-        item.result_status,
-        ResultStatus::SUCCESS,
-        "{:?}: {:?}",
-        item.result_reason,
-        item.result_message
-    );
-    item.payload.expect("payload")
-}
+use service_support::{
+    activate, alice, bob, get, get_attributes, id_payload, key_pair, message, ok, one, p256,
+    raw_block, send, service, text, uid,
+};
 
 fn aes_template(name: Option<&str>) -> Attributes {
     let mut a = vec![
@@ -118,22 +61,11 @@ fn create_aes(name: Option<&str>) -> RequestPayload {
     })
 }
 
-fn uid(s: &str) -> Option<UniqueIdentifier> {
-    Some(UniqueIdentifier::Text(s.to_owned()))
-}
-
 fn created_id(p: ResponsePayload) -> String {
     match p {
-        ResponsePayload::Create(c) => c.unique_identifier.as_str().expect("text").to_owned(),
-        ResponsePayload::Register(c) => c.unique_identifier.as_str().expect("text").to_owned(),
+        ResponsePayload::Create(c) => text(&c.unique_identifier),
+        ResponsePayload::Register(c) => text(&c.unique_identifier),
         other => panic!("not a create: {other:?}"),
-    }
-}
-
-fn id_payload(id: &str) -> IdentifierPayload {
-    IdentifierPayload {
-        unique_identifier: uid(id),
-        ..Default::default()
     }
 }
 
@@ -153,15 +85,7 @@ fn symmetric_lifecycle_in_every_version() {
     let who = alice();
     for v in VERSIONS {
         let id = created_id(ok(one(&s, &who, v, create_aes(None))));
-        let got = ok(one(
-            &s,
-            &who,
-            v,
-            RequestPayload::Get(GetRequest {
-                unique_identifier: uid(&id),
-                ..Default::default()
-            }),
-        ));
+        let got = ok(one(&s, &who, v, get(&id)));
         let ResponsePayload::Get(got) = got else {
             panic!("get")
         };
@@ -181,16 +105,12 @@ fn symmetric_lifecycle_in_every_version() {
         };
         assert_eq!(b.expose().len(), 32);
 
-        ok(one(&s, &who, v, RequestPayload::Activate(id_payload(&id))));
+        activate(&s, v, &id);
         let attrs = ok(one(
             &s,
             &who,
             v,
-            RequestPayload::GetAttributes(GetAttributesRequest {
-                unique_identifier: uid(&id),
-                attribute_references: vec![AttributeReference::Standard(Tag::STATE)],
-                ..Default::default()
-            }),
+            get_attributes(&id, vec![AttributeReference::Standard(Tag::STATE)]),
         ));
         let ResponsePayload::GetAttributes(attrs) = attrs else {
             panic!("attrs")
@@ -213,15 +133,7 @@ fn symmetric_lifecycle_in_every_version() {
             }),
         ));
         ok(one(&s, &who, v, RequestPayload::Destroy(id_payload(&id))));
-        let gone = one(
-            &s,
-            &who,
-            v,
-            RequestPayload::Get(GetRequest {
-                unique_identifier: uid(&id),
-                ..Default::default()
-            }),
-        );
+        let gone = one(&s, &who, v, get(&id));
         assert_eq!(gone.result_status, ResultStatus::OPERATION_FAILED);
         assert!(gone.result_reason.is_some());
     }
@@ -233,15 +145,7 @@ fn get_attributes_never_sends_attributes_the_version_lacks() {
     let who = alice();
     let id = created_id(ok(one(&s, &who, Version::V1_0, create_aes(Some("k10")))));
     for v in VERSIONS {
-        let attrs = ok(one(
-            &s,
-            &who,
-            v,
-            RequestPayload::GetAttributes(GetAttributesRequest {
-                unique_identifier: uid(&id),
-                ..Default::default()
-            }),
-        ));
+        let attrs = ok(one(&s, &who, v, get_attributes(&id, vec![])));
         let ResponsePayload::GetAttributes(attrs) = attrs else {
             panic!("attrs")
         };
@@ -416,22 +320,14 @@ fn locate_all(s: &KmipService, who: &Principal) -> Vec<UniqueIdentifier> {
 fn two_identities_never_see_each_other() {
     let s = service();
     let alice = alice();
-    let bob = Principal::new("bob").expect("bob");
+    let bob = bob();
     let id = created_id(ok(one(
         &s,
         &alice,
         Version::V2_1,
         create_aes(Some("shared-name")),
     )));
-    let get = one(
-        &s,
-        &bob,
-        Version::V2_1,
-        RequestPayload::Get(GetRequest {
-            unique_identifier: uid(&id),
-            ..Default::default()
-        }),
-    );
+    let get = one(&s, &bob, Version::V2_1, get(&id));
     // KMIP 2.x answers Object Not Found, 1.x Item Not Found (Object Not Found is a 2.0 reason).
     assert_eq!(get.result_reason, Some(ResultReason::OBJECT_NOT_FOUND));
     assert!(locate_all(&s, &bob).is_empty());
@@ -496,17 +392,6 @@ fn register_then_get_a_symmetric_key_and_secret_data() {
     let s = service();
     let who = alice();
     let key = vec![7u8; 16];
-    let block = |format| KeyBlock {
-        key_format_type: format,
-        key_value: Some(KeyValue::Plain {
-            key_material: KeyMaterial::Bytes(SecretBytes::new(key.clone())),
-            attributes: None,
-            extensions: Vec::new(),
-        }),
-        cryptographic_algorithm: Some(CryptographicAlgorithm::AES),
-        cryptographic_length: Some(128),
-        ..Default::default()
-    };
     let id = created_id(ok(one(
         &s,
         &who,
@@ -517,7 +402,7 @@ fn register_then_get_a_symmetric_key_and_secret_data() {
                 CryptographicUsageMask::ENCRYPT,
             )]),
             object: Some(Box::new(Object::SymmetricKey(SymmetricKey {
-                key_block: block(KeyFormatType::RAW),
+                key_block: raw_block(&key, Some(CryptographicAlgorithm::AES)),
                 ..Default::default()
             }))),
             ..Default::default()
@@ -552,52 +437,14 @@ fn register_then_get_a_symmetric_key_and_secret_data() {
 fn asymmetric_sign_verify_and_mac_hash_rng() {
     let s = service();
     let who = alice();
-    let pair = ok(one(
+    let (private, public) = key_pair(
         &s,
-        &who,
-        Version::V2_1,
-        RequestPayload::CreateKeyPair(CreateKeyPairRequest {
-            common_attributes: Some(Attributes::new(vec![
-                Attribute::CryptographicAlgorithm(CryptographicAlgorithm::EC),
-                Attribute::CryptographicDomainParameters(CryptographicDomainParameters {
-                    recommended_curve: Some(RecommendedCurve::P_256),
-                    ..Default::default()
-                }),
-            ])),
-            private_key_attributes: Some(Attributes::new(vec![Attribute::CryptographicUsageMask(
-                CryptographicUsageMask::SIGN,
-            )])),
-            public_key_attributes: Some(Attributes::new(vec![Attribute::CryptographicUsageMask(
-                CryptographicUsageMask::VERIFY,
-            )])),
-            ..Default::default()
-        }),
-    ));
-    let ResponsePayload::CreateKeyPair(pair) = pair else {
-        panic!("pair")
-    };
-    let private = pair
-        .private_key_unique_identifier
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let public = pair
-        .public_key_unique_identifier
-        .as_str()
-        .expect("id")
-        .to_owned();
-    ok(one(
-        &s,
-        &who,
-        Version::V2_1,
-        RequestPayload::Activate(id_payload(&private)),
-    ));
-    ok(one(
-        &s,
-        &who,
-        Version::V2_1,
-        RequestPayload::Activate(id_payload(&public)),
-    ));
+        p256(),
+        CryptographicUsageMask::SIGN,
+        CryptographicUsageMask::VERIFY,
+    );
+    activate(&s, Version::V2_1, &private);
+    activate(&s, Version::V2_1, &public);
     let params = Some(CryptographicParameters {
         digital_signature_algorithm: Some(DigitalSignatureAlgorithm::ECDSA_WITH_SHA256),
         ..Default::default()
@@ -650,12 +497,7 @@ fn asymmetric_sign_verify_and_mac_hash_rng() {
             ..Default::default()
         }),
     )));
-    ok(one(
-        &s,
-        &who,
-        Version::V1_4,
-        RequestPayload::Activate(id_payload(&hmac)),
-    ));
+    activate(&s, Version::V1_4, &hmac);
     let ResponsePayload::MAC(mac) = ok(one(
         &s,
         &who,
@@ -854,7 +696,7 @@ fn rekey_derive_and_wrapped_get() {
     let who = alice();
     let v = Version::V2_1;
     let old = created_id(ok(one(&s, &who, v, create_aes(None))));
-    ok(one(&s, &who, v, RequestPayload::Activate(id_payload(&old))));
+    activate(&s, v, &old);
     let ResponsePayload::ReKey(new) = ok(one(
         &s,
         &who,
@@ -883,12 +725,7 @@ fn rekey_derive_and_wrapped_get() {
             ..Default::default()
         }),
     )));
-    ok(one(
-        &s,
-        &who,
-        v,
-        RequestPayload::Activate(id_payload(&base)),
-    ));
+    activate(&s, v, &base);
     let derived = ok(one(
         &s,
         &who,
@@ -932,7 +769,7 @@ fn rekey_derive_and_wrapped_get() {
             ..Default::default()
         }),
     )));
-    ok(one(&s, &who, v, RequestPayload::Activate(id_payload(&kek))));
+    activate(&s, v, &kek);
     let ResponsePayload::Get(got) = ok(one(
         &s,
         &who,

@@ -3,9 +3,8 @@
 
 #![cfg(feature = "service")]
 
-use std::sync::Arc;
+mod service_support;
 
-use kms_core::{KeyManager, MemoryStore, Principal, SoftwareBackend};
 use kms_kmip::message::enums::{
     CryptographicAlgorithm, CryptographicUsageMask, InteropFunction, KeyFormatType, NameType,
     ObjectType, ResultReason, ResultStatus, State,
@@ -16,62 +15,16 @@ use kms_kmip::message::operations::server::{InteropRequest, LogRequest};
 use kms_kmip::message::operations::transfer::{ExportRequest, ImportRequest};
 use kms_kmip::message::types::Name;
 use kms_kmip::message::{
-    Attribute, Attributes, DateTime, KeyBlock, KeyMaterial, KeyValue, Object, RequestBatchItem,
-    RequestHeader, RequestMessage, RequestPayload, ResponseBatchItem, ResponseMessage,
-    ResponsePayload, SecretBytes, UniqueIdentifier,
+    Attribute, Attributes, DateTime, KeyMaterial, KeyValue, Object, RequestPayload,
+    ResponseBatchItem, ResponsePayload, UniqueIdentifier,
 };
 use kms_kmip::service::KmipService;
 use kms_kmip::tags::Version;
+use service_support::{alice, ok, one, raw_block, service, uid};
 
-fn service() -> KmipService {
-    let manager = KeyManager::builder(Arc::new(MemoryStore::new()))
-        .backend(Arc::new(SoftwareBackend::new()))
-        .build()
-        .expect("manager");
-    KmipService::new(Arc::new(manager))
-}
-
+/// Every request here is alice's.
 fn send(s: &KmipService, version: Version, p: RequestPayload) -> ResponseBatchItem {
-    let who = Principal::new("alice").expect("principal");
-    let request = RequestMessage {
-        header: RequestHeader {
-            protocol_version: version.into(),
-            batch_count: 1,
-            ..Default::default()
-        },
-        batch_items: vec![RequestBatchItem::new(p).expect("item")],
-    };
-    let bytes = request.to_bytes().expect("encode");
-    let r = ResponseMessage::from_bytes(&s.handle_ttlv(&who, &bytes)).expect("decode");
-    r.batch_items.into_iter().next().expect("one item")
-}
-
-fn ok(item: ResponseBatchItem) -> ResponsePayload {
-    assert_eq!(
-        item.result_status,
-        ResultStatus::SUCCESS,
-        "{:?}: {:?}",
-        item.result_reason,
-        item.result_message
-    );
-    item.payload.expect("payload")
-}
-
-fn aes_object(key: &[u8]) -> Object {
-    Object::SymmetricKey(SymmetricKey {
-        key_block: KeyBlock {
-            key_format_type: KeyFormatType::RAW,
-            key_value: Some(KeyValue::Plain {
-                key_material: KeyMaterial::Bytes(SecretBytes::new(key.to_vec())),
-                attributes: None,
-                extensions: Vec::new(),
-            }),
-            cryptographic_algorithm: Some(CryptographicAlgorithm::AES),
-            cryptographic_length: Some(i32::try_from(key.len() * 8).expect("len")),
-            ..Default::default()
-        },
-        ..Default::default()
-    })
+    one(s, &alice(), version, p)
 }
 
 fn import(s: &KmipService, id: &str, key: &[u8], replace: bool) -> ResponseBatchItem {
@@ -93,7 +46,10 @@ fn import(s: &KmipService, id: &str, key: &[u8], replace: bool) -> ResponseBatch
                 Attribute::ActivationDate(DateTime(1_600_000_000)),
                 Attribute::ProtectStopDate(DateTime(4_000_000_000)),
             ])),
-            object: Some(Box::new(aes_object(key))),
+            object: Some(Box::new(Object::SymmetricKey(SymmetricKey {
+                key_block: raw_block(key, Some(CryptographicAlgorithm::AES)),
+                ..Default::default()
+            }))),
             ..Default::default()
         }),
     )
@@ -122,7 +78,7 @@ fn import_then_export_keeps_identifier_state_attributes_and_value() {
         &s,
         Version::V2_1,
         RequestPayload::Export(ExportRequest {
-            unique_identifier: Some(UniqueIdentifier::Text("migrated-1".into())),
+            unique_identifier: uid("migrated-1"),
             ..Default::default()
         }),
     )) else {
@@ -155,7 +111,7 @@ fn import_then_export_keeps_identifier_state_attributes_and_value() {
         &s,
         Version::V1_4,
         RequestPayload::Export(ExportRequest {
-            unique_identifier: Some(UniqueIdentifier::Text("migrated-1".into())),
+            unique_identifier: uid("migrated-1"),
             ..Default::default()
         }),
     )) else {

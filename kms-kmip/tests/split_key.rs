@@ -2,83 +2,27 @@
 
 #![cfg(feature = "service")]
 
-use std::sync::Arc;
+mod service_support;
 
-use kms_core::{KeyManager, MemoryStore, Principal, SoftwareBackend};
 use kms_kmip::message::enums::{
     CryptographicAlgorithm, CryptographicUsageMask, KeyFormatType, ObjectType, Operation,
-    QueryFunction, ResultReason, ResultStatus, SplitKeyMethod,
+    QueryFunction, ResultReason, SplitKeyMethod,
 };
-use kms_kmip::message::operations::access::{GetAttributesRequest, GetRequest, LocateRequest};
+use kms_kmip::message::operations::access::{GetRequest, LocateRequest};
 use kms_kmip::message::operations::crypto::{DecryptRequest, EncryptRequest};
 use kms_kmip::message::operations::lifecycle::{
-    CreateRequest, CreateSplitKeyRequest, IdentifierPayload, JoinSplitKeyRequest,
+    CreateRequest, CreateSplitKeyRequest, JoinSplitKeyRequest,
 };
 use kms_kmip::message::operations::server::QueryRequest;
 use kms_kmip::message::{
-    Attribute, Attributes, KeyMaterial, KeyValue, Object, ProtocolVersion, RequestBatchItem,
-    RequestHeader, RequestMessage, RequestPayload, ResponseBatchItem, ResponseMessage,
-    ResponsePayload, SecretBytes, UniqueIdentifier,
+    Attribute, Attributes, KeyMaterial, KeyValue, Object, RequestPayload, ResponsePayload,
+    SecretBytes, UniqueIdentifier,
 };
 use kms_kmip::service::KmipService;
 use kms_kmip::tags::Version;
-
-fn service() -> KmipService {
-    let manager = KeyManager::builder(Arc::new(MemoryStore::new()))
-        .backend(Arc::new(SoftwareBackend::new()))
-        .build()
-        .expect("manager");
-    KmipService::new(Arc::new(manager))
-}
-
-fn alice() -> Principal {
-    Principal::new("alice").expect("principal")
-}
-
-fn bob() -> Principal {
-    Principal::new("bob").expect("principal")
-}
-
-/// One batch item, sent through the TTLV encoding both ways as a transport would.
-fn one(s: &KmipService, who: &Principal, version: Version, p: RequestPayload) -> ResponseBatchItem {
-    let m = RequestMessage {
-        header: RequestHeader {
-            protocol_version: version.into(),
-            batch_count: 1,
-            ..Default::default()
-        },
-        batch_items: vec![RequestBatchItem::new(p).expect("item")],
-    };
-    let response = s.handle_ttlv(who, &m.to_bytes().expect("encode request"));
-    let r = ResponseMessage::from_bytes(&response).expect("decode response");
-    assert_eq!(r.header.protocol_version, ProtocolVersion::from(version));
-    r.batch_items.into_iter().next().expect("item")
-}
-
-fn ok(item: ResponseBatchItem) -> ResponsePayload {
-    assert_eq!(
-        item.result_status,
-        ResultStatus::SUCCESS,
-        "{:?}: {:?}",
-        item.result_reason,
-        item.result_message
-    );
-    item.payload.expect("payload")
-}
-
-fn failed(item: &ResponseBatchItem, reason: ResultReason) {
-    assert_eq!(item.result_status, ResultStatus::OPERATION_FAILED);
-    assert_eq!(
-        item.result_reason,
-        Some(reason),
-        "{:?}",
-        item.result_message
-    );
-}
-
-fn uid(s: &str) -> UniqueIdentifier {
-    UniqueIdentifier::Text(s.to_owned())
-}
+use service_support::{
+    activate, alice, bob, failed, get, get_attributes, ok, one, service, text, uid,
+};
 
 fn aes256() -> Attributes {
     Attributes::new(vec![
@@ -93,7 +37,7 @@ fn aes256() -> Attributes {
 fn create_split(base: Option<&str>, n: i32, m: i32, method: SplitKeyMethod) -> RequestPayload {
     RequestPayload::CreateSplitKey(CreateSplitKeyRequest {
         object_type: ObjectType::SYMMETRIC_KEY,
-        unique_identifier: base.map(uid),
+        unique_identifier: base.map(UniqueIdentifier::from),
         split_key_parts: n,
         split_key_threshold: m,
         split_key_method: method,
@@ -110,16 +54,16 @@ fn parts_of(p: ResponsePayload) -> Vec<String> {
     let ResponsePayload::CreateSplitKey(r) = p else {
         panic!("not a Create Split Key answer: {p:?}")
     };
-    r.unique_identifiers
-        .iter()
-        .map(|u| u.as_str().expect("text").to_owned())
-        .collect()
+    r.unique_identifiers.iter().map(text).collect()
 }
 
 fn join(parts: &[&String]) -> RequestPayload {
     RequestPayload::JoinSplitKey(JoinSplitKeyRequest {
         object_type: ObjectType::SYMMETRIC_KEY,
-        unique_identifiers: parts.iter().map(|p| uid(p)).collect(),
+        unique_identifiers: parts
+            .iter()
+            .map(|p| UniqueIdentifier::from(p.as_str()))
+            .collect(),
         ..Default::default()
     })
 }
@@ -128,19 +72,7 @@ fn joined_id(p: ResponsePayload) -> String {
     let ResponsePayload::JoinSplitKey(r) = p else {
         panic!("not a Join Split Key answer: {p:?}")
     };
-    r.unique_identifier.as_str().expect("text").to_owned()
-}
-
-fn activate(s: &KmipService, version: Version, id: &str) {
-    ok(one(
-        s,
-        &alice(),
-        version,
-        RequestPayload::Activate(IdentifierPayload {
-            unique_identifier: Some(uid(id)),
-            ..Default::default()
-        }),
-    ));
+    text(&r.unique_identifier)
 }
 
 /// Encrypts under `id` (AES-GCM, the service's default), returning ciphertext, IV and tag.
@@ -155,7 +87,7 @@ fn encrypt(
         &alice(),
         version,
         RequestPayload::Encrypt(EncryptRequest {
-            unique_identifier: Some(uid(id)),
+            unique_identifier: uid(id),
             data: Some(SecretBytes::new(data.to_vec())),
             ..Default::default()
         }),
@@ -180,7 +112,7 @@ fn decrypt(
         &alice(),
         version,
         RequestPayload::Decrypt(DecryptRequest {
-            unique_identifier: Some(uid(id)),
+            unique_identifier: uid(id),
             data: Some(sealed.0.clone()),
             iv_counter_nonce: Some(sealed.1.clone()),
             authenticated_encryption_tag: Some(sealed.2.clone()),
@@ -208,7 +140,7 @@ fn an_existing_key_split_3_of_5_joins_from_any_3_parts_and_decrypts_what_it_encr
     )) else {
         panic!("create")
     };
-    let original = c.unique_identifier.as_str().expect("text").to_owned();
+    let original = text(&c.unique_identifier);
     activate(&s, v, &original);
     let sealed = encrypt(&s, v, &original, b"data under the key before it was split");
 
@@ -227,15 +159,7 @@ fn an_existing_key_split_3_of_5_joins_from_any_3_parts_and_decrypts_what_it_encr
 
     // Each part is a Split Key object with its fields and its share.
     for (i, part) in parts.iter().enumerate() {
-        let ResponsePayload::Get(got) = ok(one(
-            &s,
-            &alice(),
-            v,
-            RequestPayload::Get(GetRequest {
-                unique_identifier: Some(uid(part)),
-                ..Default::default()
-            }),
-        )) else {
+        let ResponsePayload::Get(got) = ok(one(&s, &alice(), v, get(part))) else {
             panic!("get")
         };
         assert_eq!(got.object_type, ObjectType::SPLIT_KEY);
@@ -263,15 +187,9 @@ fn an_existing_key_split_3_of_5_joins_from_any_3_parts_and_decrypts_what_it_encr
         };
         assert_eq!(share.expose().len(), 32);
         // Get Attributes answers for a part as for any object.
-        let ResponsePayload::GetAttributes(a) = ok(one(
-            &s,
-            &alice(),
-            v,
-            RequestPayload::GetAttributes(GetAttributesRequest {
-                unique_identifier: Some(uid(part)),
-                ..Default::default()
-            }),
-        )) else {
+        let ResponsePayload::GetAttributes(a) =
+            ok(one(&s, &alice(), v, get_attributes(part, vec![])))
+        else {
             panic!("get attributes")
         };
         let links = a.attributes.expect("attributes").attributes;
@@ -321,15 +239,7 @@ fn a_generated_split_key_in_2_0_and_1_4_joins_to_one_key() {
             create_split(None, 3, 2, SplitKeyMethod::POLYNOMIAL_SHARING_GF_2_8),
         )));
         assert_eq!(parts.len(), 3);
-        let ResponsePayload::Get(got) = ok(one(
-            &s,
-            &alice(),
-            v,
-            RequestPayload::Get(GetRequest {
-                unique_identifier: Some(uid(&parts[2])),
-                ..Default::default()
-            }),
-        )) else {
+        let ResponsePayload::Get(got) = ok(one(&s, &alice(), v, get(&parts[2]))) else {
             panic!("get")
         };
         let Some(Object::SplitKey(k)) = got.object.as_deref() else {
@@ -343,15 +253,7 @@ fn a_generated_split_key_in_2_0_and_1_4_joins_to_one_key() {
             ),
             (3, 3, 2)
         );
-        ok(one(
-            &s,
-            &alice(),
-            v,
-            RequestPayload::GetAttributes(GetAttributesRequest {
-                unique_identifier: Some(uid(&parts[2])),
-                ..Default::default()
-            }),
-        ));
+        ok(one(&s, &alice(), v, get_attributes(&parts[2], vec![])));
         let a = joined_id(ok(one(&s, &alice(), v, join(&[&parts[0], &parts[1]]))));
         let b = joined_id(ok(one(&s, &alice(), v, join(&[&parts[2], &parts[0]]))));
         activate(&s, v, &a);
@@ -468,7 +370,7 @@ fn refusals_carry_their_result_reasons() {
             &alice(),
             v,
             RequestPayload::Get(GetRequest {
-                unique_identifier: Some(uid(&parts[0])),
+                unique_identifier: uid(&parts[0]),
                 key_format_type: Some(KeyFormatType::TRANSPARENT_SYMMETRIC_KEY),
                 ..Default::default()
             }),
