@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use kms_core::store::contract::aes_key;
 use kms_core::store::{LocateQuery, ObjectStore, PostgresOptions, PostgresStore, StoreError};
-use postgres_common::{Cluster, LIVENESS, root_key};
+use postgres_common::cluster::Cluster;
+use postgres_common::{LIVENESS, root_key};
 
 #[test]
 fn database_restart_mid_load_gives_retryable_errors_then_recovers() {

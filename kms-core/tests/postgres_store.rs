@@ -399,7 +399,7 @@ fn bad_configuration_is_refused_and_unreachable_is_retryable() {
         assert!(matches!(postgres_error(e), PostgresError::Url(_)), "{bad}");
     }
     // Nothing listens on a port just freed.
-    let port = postgres_common::free_port();
+    let port = postgres_common::cluster::free_port();
     let mut o = PostgresOptions::default();
     o.connect_timeout = Duration::from_secs(2);
     o.operation_timeout = Duration::from_secs(5);

@@ -24,6 +24,11 @@ use kms::kmip::transport::rustls;
 
 use crate::support::{Serve, Server, client_tls};
 
+// initdb/pg_ctl control of a private cluster: kms-core's PostgreSQL store tests use the same one.
+#[path = "../../../kms-core/tests/postgres_common/cluster.rs"]
+mod cluster;
+pub use cluster::Cluster;
+
 /// Generous bound for liveness only: nothing here measures time.
 pub const LIVENESS: Duration = Duration::from_secs(90);
 
@@ -238,130 +243,6 @@ pub fn identifier(id: &str) -> IdentifierPayload {
 
 pub fn id_of(id: &UniqueIdentifier) -> String {
     id.as_str().unwrap().to_owned()
-}
-
-/// A PostgreSQL cluster of the test's own, for the test that restarts its database (the shared server must stay
-/// up for the tests running beside it).
-pub struct Cluster {
-    dir: tempfile::TempDir,
-    bin: PathBuf,
-    runas: Option<String>,
-    pub port: u16,
-}
-
-impl Cluster {
-    pub fn start() -> Self {
-        let bin = PathBuf::from(std::env::var("KMS_TEST_POSTGRES_BIN").unwrap_or_else(|_| {
-            panic!(
-                "KMS_TEST_POSTGRES_BIN is not set: run ./scripts/test (the database restart test runs initdb and \
-                 pg_ctl of its own)"
-            )
-        }));
-        let runas = std::env::var("KMS_TEST_POSTGRES_RUNAS")
-            .ok()
-            .filter(|s| !s.is_empty());
-        let dir = tempfile::tempdir().unwrap();
-        if let Some(user) = &runas {
-            let id = |flag: &str| -> u32 {
-                let out = Command::new("id").args([flag, user]).output().unwrap();
-                String::from_utf8(out.stdout)
-                    .unwrap()
-                    .trim()
-                    .parse()
-                    .unwrap()
-            };
-            std::os::unix::fs::chown(dir.path(), Some(id("-u")), Some(id("-g"))).unwrap();
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let cluster = Self {
-            dir,
-            bin,
-            runas,
-            port,
-        };
-        let data = cluster.data();
-        cluster.run(
-            "initdb",
-            &[
-                "-D",
-                &data,
-                "-U",
-                "kms",
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ],
-        );
-        cluster.start_server();
-        cluster
-    }
-
-    fn data(&self) -> String {
-        self.dir.path().join("data").display().to_string()
-    }
-
-    fn command(&self, tool: &str) -> Command {
-        let tool = self.bin.join(tool);
-        match &self.runas {
-            Some(user) => {
-                let mut c = Command::new("runuser");
-                c.args(["-u", user, "--"]).arg(tool);
-                c
-            }
-            None => Command::new(tool),
-        }
-    }
-
-    fn run(&self, tool: &str, args: &[&str]) {
-        let out = self.command(tool).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{tool} {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    pub fn start_server(&self) {
-        let data = self.data();
-        let log = self.dir.path().join("server.log").display().to_string();
-        let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {} -k {}",
-            self.port,
-            self.dir.path().display()
-        );
-        self.run(
-            "pg_ctl",
-            &[
-                "-D", &data, "-l", &log, "-o", &options, "-w", "-t", "60", "start",
-            ],
-        );
-    }
-
-    /// Stops the server as a restart or failover does: sessions are terminated.
-    pub fn stop_server(&self) {
-        self.run("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
-    }
-
-    pub fn url(&self) -> String {
-        format!("postgres://kms@127.0.0.1:{}/postgres", self.port)
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let data = self.data();
-        let _ = self
-            .command("pg_ctl")
-            .args(["-D", &data, "-m", "immediate", "stop"])
-            .output();
-    }
 }
 
 /// Leaves no schema behind on the shared server.
