@@ -71,14 +71,7 @@ fn aes_gcm_every_key_size_round_trips_and_detects_tampering() {
             assert_eq!(ct.tag.as_ref().unwrap().len(), tag_len);
             let iv = ct.iv.clone().unwrap();
             assert_eq!(iv.len(), 12);
-            let pt = kms_core::backend::Cipher::decrypt(
-                &*b,
-                &key,
-                &gcm(Some(&iv), b"header", tag_len),
-                &ct.data,
-                ct.tag.as_deref(),
-            )
-            .unwrap();
+            let pt = b.decrypt_gcm(&key, b"header", &ct, tag_len).unwrap();
             assert_eq!(&pt[..], b"attack at dawn");
             let mut bad = ct.tag.clone().unwrap();
             bad[0] ^= 1;
@@ -230,16 +223,7 @@ fn aes_key_wrap_rfc3394_and_rfc5649_interoperate_with_rustcrypto() {
             )
             .unwrap();
         let ct = b.encrypt_gcm(&target, b"", b"wrapped", 16);
-        let pt = b
-            .cipher()
-            .unwrap()
-            .decrypt(
-                &back,
-                &gcm(ct.iv.as_deref(), b"", 16),
-                &ct.data,
-                ct.tag.as_deref(),
-            )
-            .unwrap();
+        let pt = b.decrypt_gcm(&back, b"", &ct, 16).unwrap();
         assert_eq!(&pt[..], b"wrapped");
         // A damaged wrapping does not unwrap.
         let mut bad = wrapped.clone();
@@ -773,16 +757,7 @@ fn objects_carry_label_id_and_usage_attributes() {
     assert!(attrs.iter().any(|a| matches!(a, Attribute::AllowedMechanisms(m) if m.contains(&cryptoki::mechanism::MechanismType::AES_GCM))));
     // The token enforces the usage: decryption is refused.
     let ct = b.encrypt_gcm(&key, b"", b"x", 16);
-    let e = b
-        .cipher()
-        .unwrap()
-        .decrypt(
-            &key,
-            &gcm(ct.iv.as_deref(), b"", 16),
-            &ct.data,
-            ct.tag.as_deref(),
-        )
-        .unwrap_err();
+    let e = b.decrypt_gcm(&key, b"", &ct, 16).unwrap_err();
     assert!(!matches!(e, BackendError::Device { .. }), "{e:?}");
 }
 
@@ -807,16 +782,7 @@ fn sixteen_threads_share_the_session_pool() {
                 for i in 0..50u8 {
                     let msg = [t, i];
                     let ct = b.encrypt_gcm(&key, &msg, &msg, 16);
-                    let pt = b
-                        .cipher()
-                        .unwrap()
-                        .decrypt(
-                            &key,
-                            &gcm(ct.iv.as_deref(), &msg, 16),
-                            &ct.data,
-                            ct.tag.as_deref(),
-                        )
-                        .unwrap();
+                    let pt = b.decrypt_gcm(&key, &msg, &ct, 16).unwrap();
                     assert_eq!(&pt[..], &msg);
                     if i % 10 == 0 {
                         let sig = b
@@ -932,7 +898,8 @@ fn the_pool_logs_in_again_after_a_logout() {
     assert_eq!(ct.data.len(), 5);
 }
 
-trait EncryptGcm {
+/// AES-GCM through the backend's [`Cipher`](kms_core::backend::Cipher) with a backend-chosen IV, and back.
+trait Gcm {
     fn encrypt_gcm(
         &self,
         key: &kms_core::KeyRef,
@@ -940,9 +907,18 @@ trait EncryptGcm {
         pt: &[u8],
         tag_len: usize,
     ) -> kms_core::backend::Ciphertext;
+
+    /// Decrypts `ct` with the IV and tag it carries.
+    fn decrypt_gcm(
+        &self,
+        key: &kms_core::KeyRef,
+        aad: &[u8],
+        ct: &kms_core::backend::Ciphertext,
+        tag_len: usize,
+    ) -> Result<Zeroizing<Vec<u8>>, BackendError>;
 }
 
-impl EncryptGcm for Pkcs11Backend {
+impl Gcm for Pkcs11Backend {
     fn encrypt_gcm(
         &self,
         key: &kms_core::KeyRef,
@@ -954,5 +930,20 @@ impl EncryptGcm for Pkcs11Backend {
             .unwrap()
             .encrypt(key, &gcm(None, aad, tag_len), pt)
             .unwrap()
+    }
+
+    fn decrypt_gcm(
+        &self,
+        key: &kms_core::KeyRef,
+        aad: &[u8],
+        ct: &kms_core::backend::Ciphertext,
+        tag_len: usize,
+    ) -> Result<Zeroizing<Vec<u8>>, BackendError> {
+        self.cipher().unwrap().decrypt(
+            key,
+            &gcm(ct.iv.as_deref(), aad, tag_len),
+            &ct.data,
+            ct.tag.as_deref(),
+        )
     }
 }

@@ -26,6 +26,17 @@ fn aes_attributes(extractable: bool) -> Attributes {
     a
 }
 
+/// A Create Key Pair request for an EC key pair on `curve`.
+fn ec_pair(curve: RecommendedCurve) -> CreateKeyPairRequest {
+    let mut common = Attributes::default();
+    common.cryptographic_algorithm = Some(CryptographicAlgorithm::Ec);
+    common.recommended_curve = Some(curve);
+    CreateKeyPairRequest {
+        common_attributes: common,
+        ..Default::default()
+    }
+}
+
 fn manager(store: Arc<dyn ObjectStore>, hsm: Arc<Pkcs11Backend>) -> KeyManager {
     KeyManager::builder(store)
         .default_backend(hsm)
@@ -78,17 +89,8 @@ fn keys_created_through_the_manager_live_in_the_token() {
     m.destroy(&alice(), &id2).unwrap();
     assert!(!hsm.exists(&key).unwrap());
     // A key pair.
-    let mut common = Attributes::default();
-    common.cryptographic_algorithm = Some(CryptographicAlgorithm::Ec);
-    common.recommended_curve = Some(RecommendedCurve::P256);
     let pair = m
-        .create_key_pair(
-            &alice(),
-            CreateKeyPairRequest {
-                common_attributes: common,
-                ..Default::default()
-            },
-        )
+        .create_key_pair(&alice(), ec_pair(RecommendedCurve::P256))
         .unwrap();
     assert_ne!(pair.private_key, pair.public_key);
 }
@@ -98,17 +100,8 @@ fn what_the_token_cannot_do_is_refused_as_unsupported_not_as_a_token_error() {
     let hsm = backend();
     let m = manager(Arc::new(MemoryStore::new()), hsm);
     // P-521 keys: the backend does not encode them (SoftHSM could make them), so the capabilities leave them out.
-    let mut common = Attributes::default();
-    common.cryptographic_algorithm = Some(CryptographicAlgorithm::Ec);
-    common.recommended_curve = Some(RecommendedCurve::P521);
     let e = m
-        .create_key_pair(
-            &alice(),
-            CreateKeyPairRequest {
-                common_attributes: common,
-                ..Default::default()
-            },
-        )
+        .create_key_pair(&alice(), ec_pair(RecommendedCurve::P521))
         .unwrap_err();
     assert!(
         matches!(
@@ -180,17 +173,8 @@ fn a_failed_record_destroys_the_token_object() {
             assert!(matches!(e, Error::Store(_)), "{e:?}");
         } else {
             // The private key is recorded, the public one fails: both token objects go.
-            let mut common = Attributes::default();
-            common.cryptographic_algorithm = Some(CryptographicAlgorithm::Ec);
-            common.recommended_curve = Some(RecommendedCurve::P256);
             let e = m
-                .create_key_pair(
-                    &alice(),
-                    CreateKeyPairRequest {
-                        common_attributes: common,
-                        ..Default::default()
-                    },
-                )
+                .create_key_pair(&alice(), ec_pair(RecommendedCurve::P256))
                 .unwrap_err();
             assert!(matches!(e, Error::Store(_)), "{e:?}");
         }

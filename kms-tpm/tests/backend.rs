@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::pair;
 use kms_core::SoftwareBackend;
 use kms_core::backend::{
     BackendError, Cipher as _, CipherParams, GeneratedKey, HashingAlgorithm, KeyBackend, KeyPolicy,
@@ -26,19 +27,6 @@ fn no_strays(b: &TpmBackend) {
         0,
         "an operation left a handle in the TPM"
     );
-}
-
-fn pair(b: &TpmBackend, spec: KeySpec, usage: UsageMask) -> (KeyRef, KeyRef) {
-    let id = ObjectId::random();
-    let policy = KeyPolicy {
-        id: &id,
-        usage,
-        extractable: false,
-    };
-    match b.generate(&spec, &policy).unwrap() {
-        GeneratedKey::KeyPair { private, public } => (private, public),
-        GeneratedKey::Symmetric(_) => panic!("a pair was asked for"),
-    }
 }
 
 fn hmac_key(b: &TpmBackend, algorithm: CryptographicAlgorithm) -> KeyRef {

@@ -100,16 +100,7 @@ fn a_blob_from_another_tpm_fails_cleanly() {
     let backend_a = TpmBackend::new(Arc::new(a.connect()));
     let backend_b = TpmBackend::new(Arc::new(b.connect()));
     let (spec, alg) = sign_spec();
-    let id = ObjectId::random();
-    let policy = KeyPolicy {
-        id: &id,
-        usage: UsageMask::SIGN,
-        extractable: false,
-    };
-    let GeneratedKey::KeyPair { private, public } = backend_a.generate(&spec, &policy).unwrap()
-    else {
-        panic!()
-    };
+    let (private, public) = common::pair(&backend_a, spec, UsageMask::SIGN);
     assert!(matches!(
         backend_b
             .signer()

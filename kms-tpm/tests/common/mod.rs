@@ -9,7 +9,23 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kms_tpm::Tpm;
+use kms_core::backend::{GeneratedKey, KeyBackend, KeyPolicy, KeyRef, KeySpec};
+use kms_core::object::{ObjectId, UsageMask};
+use kms_tpm::{Tpm, TpmBackend};
+
+/// A non-extractable key pair generated in `b`.
+pub fn pair(b: &TpmBackend, spec: KeySpec, usage: UsageMask) -> (KeyRef, KeyRef) {
+    let id = ObjectId::random();
+    let policy = KeyPolicy {
+        id: &id,
+        usage,
+        extractable: false,
+    };
+    match b.generate(&spec, &policy).unwrap() {
+        GeneratedKey::KeyPair { private, public } => (private, public),
+        GeneratedKey::Symmetric(_) => panic!("a pair was asked for"),
+    }
+}
 
 /// The connection string of the swtpm scripts/test started.
 pub fn tcti() -> String {
