@@ -60,6 +60,8 @@ pub struct StoreArgs {
     /// sealed on first start, opens only on this TPM.
     #[cfg(feature = "tpm")]
     #[arg(long, value_name = "TCTI", conflicts_with = "root_key_file")]
+    // One root key: with both features, asking for the TPM and the token at once is refused, not resolved.
+    #[cfg_attr(feature = "hsm", arg(conflicts_with = "root_key_pkcs11"))]
     root_key_tpm: Option<String>,
     /// Keep the root key wrapped by a non-extractable AES key in the PKCS#11 token with this label (module
     /// --root-key-pkcs11-module, user PIN in KMS_PKCS11_PIN): DATA_DIR/root.key.hsm, generated on first start,
@@ -74,7 +76,7 @@ pub struct StoreArgs {
     root_key_pkcs11: Option<String>,
     /// The PKCS#11 module for --root-key-pkcs11.
     #[cfg(feature = "hsm")]
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", requires = "root_key_pkcs11")]
     root_key_pkcs11_module: Option<PathBuf>,
 }
 
