@@ -716,6 +716,36 @@ impl Escrow {
         Ok(out)
     }
 
+    /// Whether [`Escrow::release`] would release the request now, without releasing it or recording anything:
+    /// for a watcher that tells the requester when to come back (XKMS PendingNotification).
+    ///
+    /// # Errors
+    /// As [`Escrow::release`], except that an expired request is reported, not closed.
+    pub fn check_release(&self, id: &RequestId) -> Result<()> {
+        let lookup = self.agent_lookup()?;
+        let now = self.clock.now();
+        self.read(|tx| {
+            let s: StoredRequest = get_json(&tx.open_table(REQUESTS)?, id.as_str())?
+                .ok_or_else(|| not_found("request", id))?;
+            if s.status != RequestStatus::Pending {
+                return Err(EscrowError::RequestClosed(s.status.as_str()));
+            }
+            let deposit: Deposit =
+                get_json(&tx.open_table(DEPOSITS)?, s.request.deposit_id.as_str())?
+                    .ok_or_else(|| not_found("deposit", &s.request.deposit_id))?;
+            deposit.check_consistency()?;
+            if deposit.policy_hash != s.request.policy_hash {
+                return Err(EscrowError::invalid(
+                    "request",
+                    "deposit policy changed since the request",
+                ));
+            }
+            let approvals: Vec<Approval> =
+                prefixed_json(&tx.open_table(APPROVALS)?, &format!("{id}/"))?;
+            evaluate_approvals(&deposit.policy, &s.request, &approvals, &lookup, now).map(|_| ())
+        })
+    }
+
     /// Releases a deposit: checks the recorded approvals against the policy and, if they satisfy it, records the
     /// release and returns the package for the recipient.
     ///

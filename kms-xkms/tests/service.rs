@@ -13,7 +13,10 @@ use kms_core::store::LocateQuery;
 use kms_core::{KeyManager, MemoryStore, ObjectType, Principal, SoftwareBackend};
 use kms_xkms::dsig::{SignOptions, SignatureMethod, SigningKey};
 use kms_xkms::messages::*;
-use kms_xkms::service::{EscrowSettings, EscrowSource, RepresentPolicy, XkmsConfig, XkmsService};
+use kms_xkms::service::{
+    EscrowSettings, EscrowSource, MECHANISM_HTTP, MECHANISM_SMTP, Notification, NotificationTarget,
+    Notifier, NotifyError, PENDING_GROUP, RepresentPolicy, XkmsConfig, XkmsService,
+};
 use kms_xkms::shared_secret::{self, Conversion, KeyUse};
 use kms_xkms::xml::write_document;
 use kms_xkms::{Parsed, SoapVersion, parse_message, serialize_request};
@@ -499,57 +502,172 @@ fn a_server_generated_key_comes_back_encrypted_and_is_recovered() {
     assert_eq!(again.d, pair.d);
 }
 
-#[test]
-fn recover_through_escrow_is_pending_until_the_agents_approve() {
-    use kms_escrow::*;
-    use p256::ecdsa::SigningKey as EcSigningKey;
-    let clock = Arc::new(ManualClock::new(1_800_000_000));
-    let escrow = Arc::new(
-        Escrow::in_memory(
-            EcSigningKey::from(&generate_p256_secret_key().expect("key")),
-            clock.clone(),
-        )
-        .expect("escrow"),
-    );
-    let mut creds = Vec::new();
-    for (id, role) in [("sec-1", "security"), ("legal-1", "legal")] {
-        let enc = generate_p256_secret_key().expect("key");
-        let sig = EcSigningKey::from(&generate_p256_secret_key().expect("key"));
-        escrow
-            .add_agent(
-                "admin",
-                Agent::new(
-                    AgentId::new(id).expect("id"),
-                    id,
-                    Role::new(role).expect("role"),
-                    AgentEncryptionKey::HpkeP256(enc.public_key()),
-                    ApprovalKey(*sig.verifying_key()),
-                )
-                .expect("agent"),
+/// An in-memory escrow on a manual clock with two agents (security, legal), both needed to release.
+struct EscrowFixture {
+    clock: Arc<kms_escrow::ManualClock>,
+    escrow: Arc<kms_escrow::Escrow>,
+    agents: Vec<(
+        kms_escrow::AgentId,
+        kms_escrow::AgentDecryptionKey,
+        p256::ecdsa::SigningKey,
+    )>,
+}
+
+impl EscrowFixture {
+    fn new() -> Self {
+        use kms_escrow::*;
+        use p256::ecdsa::SigningKey as EcSigningKey;
+        let clock = Arc::new(ManualClock::new(1_800_000_000));
+        let escrow = Arc::new(
+            Escrow::in_memory(
+                EcSigningKey::from(&generate_p256_secret_key().expect("key")),
+                clock.clone(),
             )
-            .expect("add agent");
-        creds.push((
-            AgentId::new(id).expect("id"),
-            AgentDecryptionKey::HpkeP256(enc),
-            sig,
-        ));
+            .expect("escrow"),
+        );
+        let mut agents = Vec::new();
+        for (id, role) in [("sec-1", "security"), ("legal-1", "legal")] {
+            let enc = generate_p256_secret_key().expect("key");
+            let sig = EcSigningKey::from(&generate_p256_secret_key().expect("key"));
+            escrow
+                .add_agent(
+                    "admin",
+                    Agent::new(
+                        AgentId::new(id).expect("id"),
+                        id,
+                        Role::new(role).expect("role"),
+                        AgentEncryptionKey::HpkeP256(enc.public_key()),
+                        ApprovalKey(*sig.verifying_key()),
+                    )
+                    .expect("agent"),
+                )
+                .expect("add agent");
+            agents.push((
+                AgentId::new(id).expect("id"),
+                AgentDecryptionKey::HpkeP256(enc),
+                sig,
+            ));
+        }
+        Self {
+            clock,
+            escrow,
+            agents,
+        }
     }
-    let policy = EscrowPolicy::new(2, creds.iter().map(|c| c.0.clone()).collect());
-    let svc = XkmsService::new(manager())
-        .expect("service")
-        .with_escrow(EscrowSettings::new(
-            EscrowSource::Shared(escrow.clone()),
-            policy,
-        ));
-    let phrase = svc.issue_pass_phrase("dave").expect("phrase");
+
+    fn settings(&self) -> EscrowSettings {
+        let policy =
+            kms_escrow::EscrowPolicy::new(2, self.agents.iter().map(|a| a.0.clone()).collect());
+        EscrowSettings::new(EscrowSource::Shared(self.escrow.clone()), policy)
+    }
+
+    /// Both agents approve the open release request of `requester`.
+    fn approve(&self, requester: &str) {
+        let (request, _) = self
+            .escrow
+            .requests()
+            .expect("requests")
+            .into_iter()
+            .find(|(r, s)| r.requester == requester && *s == kms_escrow::RequestStatus::Pending)
+            .expect("an open request");
+        let package = self.escrow.request_package(&request.id).expect("package");
+        for (id, dec, sig) in &self.agents {
+            let me = kms_escrow::AgentCredentials {
+                agent_id: id.clone(),
+                decryption_key: dec,
+                signer: sig,
+            };
+            self.escrow
+                .submit_approval(
+                    &kms_escrow::approve(&package, &me, kms_escrow::Clock::now(&*self.clock))
+                        .expect("approve"),
+                )
+                .expect("submit");
+        }
+    }
+}
+
+/// A notifier that keeps what it is given; it delivers over HTTP only.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<Notification>>);
+
+impl Notifier for Recorder {
+    fn supports(&self, target: &NotificationTarget) -> bool {
+        matches!(target, NotificationTarget::Http(_))
+    }
+
+    fn notify(&self, notification: Notification) -> Result<(), NotifyError> {
+        self.0.lock().expect("lock").push(notification);
+        Ok(())
+    }
+}
+
+/// `name` registers a server-generated key, escrowed; returns the generated key.
+fn register_escrowed(svc: &XkmsService, name: &str) -> kms_xkms::xenc::RsaKeyPair {
+    let phrase = svc.issue_pass_phrase(name).expect("phrase");
     let XkmsResult::Register(reg) =
-        exchange(&svc, &register("dave", &phrase, None, KeyUsage::Encryption))
+        exchange(svc, &register(name, &phrase, None, KeyUsage::Encryption))
     else {
         panic!("register")
     };
     assert_eq!(reg.header.result_major, ResultMajor::Success);
-    let generated = decrypt_private_key(reg.private_key.as_ref().expect("PrivateKey"), &phrase);
-    assert_eq!(escrow.deposits().expect("deposits").len(), 1);
+    decrypt_private_key(reg.private_key.as_ref().expect("PrivateKey"), &phrase)
+}
+
+/// Recover of `name`'s key accepting Pending and asking for a notification.
+fn recover_notified(name: &str, phrase: &str, mechanism: &str, identifier: &str) -> Request {
+    let mut request = recover(name, phrase, true);
+    if let Request::Recover(r) = &mut request {
+        r.header.pending_notification = Some(PendingNotification {
+            mechanism: mechanism.into(),
+            identifier: identifier.into(),
+        });
+    }
+    request
+}
+
+fn pending_request(response_id: &str, original: &str) -> Request {
+    let mut header = req_header("Ipend");
+    header.original_request_id = Some(original.into());
+    Request::Pending(PendingRequest {
+        header,
+        response_id: response_id.into(),
+    })
+}
+
+fn status_request(response_id: &str) -> Request {
+    Request::Status(StatusRequest {
+        header: req_header("Istatus"),
+        response_id: response_id.into(),
+    })
+}
+
+/// Live records of pending requests in the store.
+fn pending_records(m: &KeyManager) -> usize {
+    m.locate(
+        &Principal::admin("test").expect("admin"),
+        &LocateQuery {
+            object_group: Some(PENDING_GROUP.into()),
+            state: Some(kms_core::State::PreActive),
+            ..Default::default()
+        },
+    )
+    .expect("locate")
+    .ids
+    .len()
+}
+
+#[test]
+fn recover_through_escrow_is_pending_until_the_agents_approve_across_a_restart() {
+    let fixture = EscrowFixture::new();
+    let manager = manager();
+    let recorder = Arc::new(Recorder::default());
+    let svc = XkmsService::new(manager.clone())
+        .expect("service")
+        .with_escrow(fixture.settings())
+        .with_notifier(recorder.clone());
+    let generated = register_escrowed(&svc, "dave");
+    assert_eq!(fixture.escrow.deposits().expect("deposits").len(), 1);
 
     // Escrow needs approvals: a client that cannot wait is told so, and its pass phrase stays usable.
     let phrase = svc.issue_pass_phrase("dave").expect("phrase");
@@ -557,48 +675,73 @@ fn recover_through_escrow_is_pending_until_the_agents_approve() {
         major_minor(&exchange(&svc, &recover("dave", &phrase, false))),
         (ResultMajor::Receiver, Some(ResultMinor::NotSynchronous))
     );
-    let rec = exchange(&svc, &recover("dave", &phrase, true));
+    let url = "http://notify.example.com/dave?n=1";
+    let rec = exchange(
+        &svc,
+        &recover_notified("dave", &phrase, MECHANISM_HTTP, url),
+    );
     assert_eq!(rec.header().result_major, ResultMajor::Pending);
     let response_id = rec.header().message.id.clone();
+    assert_eq!(
+        svc.poll_pending(),
+        0,
+        "nothing to announce before approvals"
+    );
 
-    let pending = |id: &str| {
-        let mut header = req_header("Ipend");
-        header.original_request_id = Some("Irecdave".into());
-        Request::Pending(PendingRequest {
-            header,
-            response_id: id.into(),
-        })
-    };
-    let status = Request::Status(StatusRequest {
-        header: req_header("Istatus"),
-        response_id: response_id.clone(),
-    });
+    // A restart: a new service over the same store and escrow knows the request.
+    drop(svc);
+    let svc = XkmsService::new(manager.clone())
+        .expect("service")
+        .with_escrow(fixture.settings())
+        .with_notifier(recorder.clone());
     assert_eq!(
-        exchange(&svc, &status).header().result_major,
+        exchange(&svc, &status_request(&response_id))
+            .header()
+            .result_major,
         ResultMajor::Pending
     );
     assert_eq!(
-        exchange(&svc, &pending(&response_id)).header().result_major,
+        exchange(&svc, &pending_request(&response_id, "Irecdave"))
+            .header()
+            .result_major,
         ResultMajor::Pending
     );
     assert_eq!(
-        major_minor(&exchange(&svc, &pending("Iunknown"))),
+        major_minor(&exchange(&svc, &pending_request("Iunknown", "Irecdave"))),
         (ResultMajor::Sender, Some(ResultMinor::UnknownResponseId))
     );
 
-    let (request, _) = escrow.requests().expect("requests").remove(0);
-    let package = escrow.request_package(&request.id).expect("package");
-    for (id, dec, sig) in &creds {
-        let me = AgentCredentials {
-            agent_id: id.clone(),
-            decryption_key: dec,
-            signer: sig,
-        };
-        escrow
-            .submit_approval(&approve(&package, &me, clock.now()).expect("approve"))
-            .expect("submit");
-    }
-    let XkmsResult::Recover(done) = exchange(&svc, &pending(&response_id)) else {
+    fixture.approve("dave");
+    assert_eq!(
+        exchange(&svc, &status_request(&response_id))
+            .header()
+            .result_major,
+        ResultMajor::Success
+    );
+    assert_eq!(svc.poll_pending(), 1);
+    assert_eq!(svc.poll_pending(), 0, "announced once");
+    let sent = recorder.0.lock().expect("lock").remove(0);
+    assert_eq!(sent.target, NotificationTarget::Http(url.into()));
+    assert_eq!(sent.request_id, "Irecdave");
+    // The notification says which request completed and how, and nothing that would fetch the result.
+    let Ok(Parsed::Message(Some(SoapVersion::Soap12), Message::Result(XkmsResult::Status(s)))) =
+        parse_message(&sent.body)
+    else {
+        panic!("a StatusResult: {}", String::from_utf8_lossy(&sent.body))
+    };
+    assert_eq!(s.header.result_major, ResultMajor::Success);
+    assert_eq!(s.header.request_id.as_deref(), Some("Irecdave"));
+    let body = String::from_utf8_lossy(&sent.body);
+    assert!(!body.contains(&response_id), "{body}");
+    assert!(
+        !body.contains("PrivateKey") && !body.contains("CipherValue"),
+        "{body}"
+    );
+    common::xmllint_validate(&write_document(&encode_result(&XkmsResult::Status(s))))
+        .expect("schema-valid");
+
+    let XkmsResult::Recover(done) = exchange(&svc, &pending_request(&response_id, "Irecdave"))
+    else {
         panic!("the RecoverResult")
     };
     assert_eq!(done.header.result_major, ResultMajor::Success);
@@ -607,9 +750,118 @@ fn recover_through_escrow_is_pending_until_the_agents_approve() {
     assert_eq!(recovered.modulus, generated.modulus);
     assert_eq!(recovered.d, generated.d);
     assert_eq!(
-        major_minor(&exchange(&svc, &pending(&response_id))),
+        major_minor(&exchange(&svc, &pending_request(&response_id, "Irecdave"))),
         (ResultMajor::Sender, Some(ResultMinor::UnknownResponseId))
     );
+    assert_eq!(
+        pending_records(&manager),
+        0,
+        "the record is gone with its keys"
+    );
+}
+
+#[test]
+fn pending_requests_refuse_what_they_cannot_honour_and_other_requesters_ids() {
+    let fixture = EscrowFixture::new();
+    let manager = manager();
+    let now = Arc::new(std::sync::Mutex::new(time::OffsetDateTime::now_utc()));
+    let clock = {
+        let now = now.clone();
+        Arc::new(move || *now.lock().expect("lock"))
+    };
+    let mut config = XkmsConfig::default();
+    config.max_pending_per_requester = 1;
+    let recorder = Arc::new(Recorder::default());
+    let svc = XkmsService::new(manager.clone())
+        .expect("service")
+        .with_config(config)
+        .with_escrow(fixture.settings())
+        .with_notifier(recorder.clone())
+        .with_clock(clock);
+    register_escrowed(&svc, "dave");
+    register_escrowed(&svc, "erin");
+
+    // A mechanism the notifier cannot deliver (mail here), or none XKMS defines: refused before anything is
+    // opened, and the pass phrase stays usable.
+    let phrase = svc.issue_pass_phrase("dave").expect("phrase");
+    for (mechanism, identifier) in [
+        (MECHANISM_SMTP, "mailto:dave@example.com"),
+        ("urn:example:pigeon", "http://example.com/"),
+        (MECHANISM_HTTP, "file:///etc/passwd"),
+    ] {
+        assert_eq!(
+            major_minor(&exchange(
+                &svc,
+                &recover_notified("dave", &phrase, mechanism, identifier)
+            )),
+            (
+                ResultMajor::Receiver,
+                Some(ResultMinor::OptionalElementNotSupported)
+            )
+        );
+    }
+    assert!(fixture.escrow.requests().expect("requests").is_empty());
+    // A service with no notifier cannot honour any.
+    let bare = XkmsService::new(manager.clone())
+        .expect("service")
+        .with_escrow(fixture.settings());
+    let phrase_bare = bare.issue_pass_phrase("dave").expect("phrase");
+    assert_eq!(
+        major_minor(&exchange(
+            &bare,
+            &recover_notified("dave", &phrase_bare, MECHANISM_HTTP, "http://example.com/")
+        )),
+        (
+            ResultMajor::Receiver,
+            Some(ResultMinor::OptionalElementNotSupported)
+        )
+    );
+
+    let dave = exchange(&svc, &recover("dave", &phrase, true));
+    assert_eq!(dave.header().result_major, ResultMajor::Pending);
+    let dave_id = dave.header().message.id.clone();
+    // One pending request per requester here: the second waits its turn, its pass phrase kept.
+    let again = svc.issue_pass_phrase("dave").expect("phrase");
+    assert_eq!(
+        major_minor(&exchange(&svc, &recover("dave", &again, true))),
+        (ResultMajor::Receiver, Some(ResultMinor::Refused))
+    );
+    let phrase = svc.issue_pass_phrase("erin").expect("phrase");
+    let erin = exchange(&svc, &recover("erin", &phrase, true));
+    assert_eq!(erin.header().result_major, ResultMajor::Pending);
+    let erin_id = erin.header().message.id.clone();
+
+    // erin's ResponseId with dave's OriginalRequestId is no request at all, and erin's is untouched.
+    fixture.approve("erin");
+    assert_eq!(
+        major_minor(&exchange(&svc, &pending_request(&erin_id, "Irecdave"))),
+        (ResultMajor::Sender, Some(ResultMinor::UnknownResponseId))
+    );
+    let mut status = status_request(&erin_id);
+    if let Request::Status(s) = &mut status {
+        s.header.original_request_id = Some("Irecdave".into());
+    }
+    assert_eq!(
+        major_minor(&exchange(&svc, &status)),
+        (ResultMajor::Sender, Some(ResultMinor::UnknownResponseId))
+    );
+    assert_eq!(pending_records(&manager), 2);
+    assert_eq!(
+        exchange(&svc, &pending_request(&erin_id, "Irecerin"))
+            .header()
+            .result_major,
+        ResultMajor::Success
+    );
+
+    // Past its lifetime a pending request is unknown, and its record is gone.
+    *now.lock().expect("lock") += time::Duration::days(8);
+    assert_eq!(
+        major_minor(&exchange(&svc, &pending_request(&dave_id, "Irecdave"))),
+        (ResultMajor::Sender, Some(ResultMinor::UnknownResponseId))
+    );
+    assert_eq!(pending_records(&manager), 0);
+    assert_eq!(svc.poll_pending(), 0);
+    assert!(recorder.0.lock().expect("lock").is_empty());
 }
 
 #[test]

@@ -20,6 +20,7 @@
 mod keys;
 mod kiss;
 mod krss;
+mod notify;
 mod pass_phrase;
 mod pending;
 mod x509;
@@ -40,7 +41,10 @@ pub use keys::{
 };
 /// The escrow crate, so that users of [`EscrowSettings`] name the same types.
 pub use kms_escrow;
-pub use pending::{EscrowSettings, EscrowSource, RECOVER_PURPOSE};
+pub use notify::{
+    MECHANISM_HTTP, MECHANISM_SMTP, Notification, NotificationTarget, Notifier, NotifyError,
+};
+pub use pending::{EscrowSettings, EscrowSource, PENDING_GROUP, RECOVER_PURPOSE};
 
 use crate::messages::{
     CompoundResult, KeyBindingPrivateKeyResult, KeyBindingResult, LocateResult, Request,
@@ -113,6 +117,11 @@ pub struct XkmsConfig {
     pub private_key_encryption: EncryptionMethod,
     /// XML limits of requests.
     pub limits: Limits,
+    /// How long a pending request (an escrowed Recover) is kept at most; the escrow request's own expiry
+    /// may end it sooner.
+    pub pending_lifetime: Duration,
+    /// Most pending requests of one requester (the name its pass phrase was issued for).
+    pub max_pending_per_requester: usize,
 }
 
 impl Default for XkmsConfig {
@@ -129,6 +138,8 @@ impl Default for XkmsConfig {
             rsa_bits: 2048,
             private_key_encryption: EncryptionMethod::Aes256Cbc,
             limits: Limits::default(),
+            pending_lifetime: Duration::days(7),
+            max_pending_per_requester: 8,
         }
     }
 }
@@ -177,6 +188,7 @@ pub struct XkmsService {
     used_nonces: Mutex<HashMap<[u8; NONCE_LEN], OffsetDateTime>>,
     pending: pending::PendingTable,
     escrow: Option<EscrowSettings>,
+    notifier: Option<Arc<dyn Notifier>>,
     clock: Arc<dyn Fn() -> OffsetDateTime + Send + Sync>,
 }
 
@@ -185,6 +197,7 @@ impl std::fmt::Debug for XkmsService {
         f.debug_struct("XkmsService")
             .field("config", &self.config)
             .field("escrow", &self.escrow.is_some())
+            .field("notifier", &self.notifier.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -211,6 +224,7 @@ impl XkmsService {
             used_nonces: Mutex::new(HashMap::new()),
             pending: pending::PendingTable::default(),
             escrow: None,
+            notifier: None,
             clock: Arc::new(OffsetDateTime::now_utc),
         })
     }
@@ -230,6 +244,15 @@ impl XkmsService {
     #[must_use]
     pub fn with_escrow(mut self, escrow: EscrowSettings) -> Self {
         self.escrow = Some(escrow);
+        self
+    }
+
+    /// This service honouring PendingNotification through `notifier` (see [`XkmsService::poll_pending`]);
+    /// without one, a request naming a notification mechanism is refused with OptionalElementNotSupported
+    /// when it would go Pending.
+    #[must_use]
+    pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = Some(notifier);
         self
     }
 
