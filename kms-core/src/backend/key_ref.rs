@@ -112,7 +112,9 @@ impl KeyRef {
     /// # Errors
     /// [`BackendError::MalformedKeyRef`] when it is truncated or the backend id is not UTF-8.
     pub fn decode(bytes: &[u8]) -> Result<Self, BackendError> {
-        let (&len, rest) = bytes.split_first().ok_or(BackendError::MalformedKeyRef)?;
+        let (&len, rest) = bytes
+            .split_first()
+            .ok_or_else(|| BackendError::MalformedKeyRef)?;
         let len = usize::from(len);
         if len > MAX_BACKEND_ID || rest.len() < len + 2 {
             return Err(BackendError::MalformedKeyRef);

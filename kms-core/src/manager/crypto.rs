@@ -391,7 +391,7 @@ impl KeyManager {
 }
 
 fn key_of(object: &StoredObject) -> Result<&KeyRef> {
-    object.key.as_ref().ok_or(Error::KeyValueNotPresent)
+    object.key.as_ref().ok_or_else(|| Error::KeyValueNotPresent)
 }
 
 fn not_offered(backend: &dyn KeyBackend, what: &str) -> Error {

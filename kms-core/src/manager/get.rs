@@ -161,5 +161,5 @@ fn key_value(object: &StoredObject) -> Result<&crate::KeyRef> {
     if !object.metadata.state.has_key_material() {
         return Err(Error::ObjectDestroyed);
     }
-    object.key.as_ref().ok_or(Error::KeyValueNotPresent)
+    object.key.as_ref().ok_or_else(|| Error::KeyValueNotPresent)
 }

@@ -250,7 +250,7 @@ impl KeyManager {
             .iter()
             .find(|b| b.id() == key.backend())
             .map(AsRef::as_ref)
-            .ok_or(Error::Backend(crate::backend::BackendError::ForeignKeyRef))
+            .ok_or_else(|| Error::Backend(crate::backend::BackendError::ForeignKeyRef))
     }
 
     /// Emits the audit event of one operation and passes its result through.
@@ -595,7 +595,7 @@ fn usable_with<'a>(
         return Err(Error::WrongKeyLifecycleState(state));
     }
     require_usage(m, needed)?;
-    object.key.as_ref().ok_or(Error::KeyValueNotPresent)
+    object.key.as_ref().ok_or_else(|| Error::KeyValueNotPresent)
 }
 
 fn require_usage(m: &ObjectMetadata, needed: UsageMask) -> Result<()> {

@@ -410,7 +410,10 @@ impl KeyManager {
         }
         let mut shares = Vec::with_capacity(objects.len());
         for object in &objects {
-            let key = object.key.as_ref().ok_or(Error::KeyValueNotPresent)?;
+            let key = object
+                .key
+                .as_ref()
+                .ok_or_else(|| Error::KeyValueNotPresent)?;
             let value = self.backend_for(key)?.export(key)?.into_bytes();
             shares.push(SharePart {
                 key_part_identifier: info(object)?.key_part_identifier,

@@ -37,7 +37,7 @@ impl KeyManager {
             limits.count = limits
                 .count
                 .checked_sub(needed)
-                .ok_or(Error::PermissionDenied)?;
+                .ok_or_else(|| Error::PermissionDenied)?;
             Ok(())
         })?;
         Ok(())

@@ -77,7 +77,7 @@ impl Parsed {
             _ => None,
         };
         // The material was validated on import or generation; failing now means the record is damaged.
-        parsed.ok_or(BackendError::MalformedKeyRef)
+        parsed.ok_or_else(|| BackendError::MalformedKeyRef)
     }
 }
 

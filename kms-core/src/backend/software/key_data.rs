@@ -155,7 +155,7 @@ impl<'a> KeyData<'a> {
         let [kind, param, flags, material @ ..] = data else {
             return Err(BackendError::MalformedKeyRef);
         };
-        let kind = Kind::decode(*kind, *param).ok_or(BackendError::MalformedKeyRef)?;
+        let kind = Kind::decode(*kind, *param).ok_or_else(|| BackendError::MalformedKeyRef)?;
         if flags & !FLAG_EXTRACTABLE != 0 {
             return Err(BackendError::MalformedKeyRef);
         }
