@@ -204,11 +204,24 @@ fn add_agents(data_dir: &Path) -> Vec<AgentKeys> {
     out
 }
 
+/// The escrow of the data directory, waiting its turn: the server opens it too, for a moment at a time.
+fn open_escrow(data_dir: &Path) -> kms::xkms::service::kms_escrow::Escrow {
+    let start = std::time::Instant::now();
+    loop {
+        match EscrowDir::new(data_dir).open(Arc::new(SystemClock)) {
+            Ok(e) => return e,
+            Err(e) if start.elapsed() < support::LIVENESS => {
+                let _ = e;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("the escrow stays locked: {e}"),
+        }
+    }
+}
+
 /// The agents approve the one open release request, each offline with its own keys.
 fn agents_approve(data_dir: &Path, agents: &[AgentKeys]) {
-    let escrow = EscrowDir::new(data_dir)
-        .open(Arc::new(SystemClock))
-        .unwrap();
+    let escrow = open_escrow(data_dir);
     let (request, _) = escrow.requests().unwrap().remove(0);
     assert_eq!(request.purpose, "xkms-recover");
     let package = escrow.request_package(&request.id).unwrap();
@@ -335,26 +348,12 @@ async fn register_locate_validate_revoke_recover_over_kms_serve() {
     let generated = decrypt(reg.private_key.as_ref().unwrap(), &phrase);
 
     let phrase = served.pass_phrase("carol");
-    let mut header = req_header("Irecover");
-    header.response_mechanisms = vec![ResponseMechanism::Pending];
-    let mut recover = Request::Recover(RecoverRequest {
-        header,
-        recover_key_binding: KeyBinding {
-            core: name_binding("carol"),
-            validity_interval: None,
-            status: Status::new(StatusValue::Indeterminate),
-        },
-        authentication: Authentication::default(),
-    });
-    sign_kba(&mut recover, &phrase);
-    let pending = over_http(&served, &recover);
+    let pending = over_http(
+        &served,
+        &recover_request("Irecover", "carol", &phrase, None),
+    );
     assert_eq!(pending.header().result_major, ResultMajor::Pending);
-    let mut header = req_header("Ipending");
-    header.original_request_id = Some("Irecover".into());
-    let pending_request = Request::Pending(PendingRequest {
-        header,
-        response_id: pending.header().message.id.clone(),
-    });
+    let pending_request = pending_request(&pending.header().message.id, "Irecover");
     assert_eq!(
         over_http(&served, &pending_request).header().result_major,
         ResultMajor::Pending
@@ -455,4 +454,198 @@ async fn trust_anchors_admin_identity_and_bad_input() {
     let located = served.kms_as(None, &["locate"]).unwrap();
     // Only the trust anchor.
     assert_eq!(located.lines().count(), 1, "{located}");
+}
+
+/// A one-request-at-a-time HTTP listener standing for the client's notification endpoint: every request's head
+/// and body are passed on, each answered 204.
+fn notification_listener() -> (String, std::sync::mpsc::Receiver<(String, Vec<u8>)>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            stream.set_read_timeout(Some(support::LIVENESS)).unwrap();
+            let mut raw = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let (head, body) = loop {
+                let n = stream.read(&mut chunk).unwrap();
+                assert!(n > 0, "request cut short");
+                raw.extend_from_slice(&chunk[..n]);
+                let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    continue;
+                };
+                let head = String::from_utf8(raw[..split].to_vec()).unwrap();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Content-Length: "))
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                if raw.len() >= split + 4 + len {
+                    break (head, raw[split + 4..split + 4 + len].to_vec());
+                }
+            };
+            stream
+                .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            if tx.send((head, body)).is_err() {
+                break;
+            }
+        }
+    });
+    (addr, rx)
+}
+
+fn recover_request(id: &str, name: &str, phrase: &str, notify: Option<(&str, &str)>) -> Request {
+    let mut header = req_header(id);
+    header.response_mechanisms = vec![ResponseMechanism::Pending];
+    header.pending_notification = notify.map(|(mechanism, identifier)| PendingNotification {
+        mechanism: mechanism.into(),
+        identifier: identifier.into(),
+    });
+    let mut recover = Request::Recover(RecoverRequest {
+        header,
+        recover_key_binding: KeyBinding {
+            core: name_binding(name),
+            validity_interval: None,
+            status: Status::new(StatusValue::Indeterminate),
+        },
+        authentication: Authentication::default(),
+    });
+    sign_kba(&mut recover, phrase);
+    recover
+}
+
+fn pending_request(response_id: &str, original: &str) -> Request {
+    let mut header = req_header("Ipending");
+    header.original_request_id = Some(original.into());
+    Request::Pending(PendingRequest {
+        header,
+        response_id: response_id.into(),
+    })
+}
+
+fn major_minor(r: &XkmsResult) -> (ResultMajor, Option<ResultMinor>) {
+    (
+        r.header().result_major.clone(),
+        r.header().result_minor.clone(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xkms_pending_recovery_is_notified_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let agents = add_agents(dir.path());
+    // The notification endpoint is on loopback, which kms serve only notifies when told to.
+    let args = [
+        "--xkms-escrow-agents",
+        "sec-1,legal-1",
+        "--xkms-notify-allow-internal",
+    ];
+    let served = start(dir.path(), &args);
+    let phrase = served.pass_phrase("carol");
+    let XkmsResult::Register(reg) = over_http(
+        &served,
+        &register("carol", &phrase, None, KeyUsage::Encryption),
+    ) else {
+        panic!("RegisterResult")
+    };
+    let generated = decrypt(reg.private_key.as_ref().unwrap(), &phrase);
+
+    // Mail needs a relay this server does not have: refused before anything is opened, pass phrase kept.
+    let phrase = served.pass_phrase("carol");
+    let mail = recover_request(
+        "Irecmail",
+        "carol",
+        &phrase,
+        Some(("urn:ietf:rfc:822", "mailto:carol@example.com")),
+    );
+    assert_eq!(
+        major_minor(&over_http(&served, &mail)),
+        (
+            ResultMajor::Receiver,
+            Some(ResultMinor::OptionalElementNotSupported)
+        )
+    );
+    assert!(open_escrow(dir.path()).requests().unwrap().is_empty());
+
+    let (listener, notifications) = notification_listener();
+    let url = format!("http://{listener}/notify/carol?n=1");
+    let recover = recover_request(
+        "Irecover",
+        "carol",
+        &phrase,
+        Some(("urn:ietf:rfc:2616", &url)),
+    );
+    let pending = over_http(&served, &recover);
+    assert_eq!(pending.header().result_major, ResultMajor::Pending);
+    let response_id = pending.header().message.id.clone();
+
+    // kms serve restarts between Pending and PendingRequest.
+    assert!(served.terminate().success());
+    let served = start(dir.path(), &args);
+    let status = Request::Status(StatusRequest {
+        header: req_header("Istatus"),
+        response_id: response_id.clone(),
+    });
+    assert_eq!(
+        over_http(&served, &status).header().result_major,
+        ResultMajor::Pending
+    );
+    // Unknown ids, and the ResponseId with another request's OriginalRequestId: unknown, nothing changed.
+    for (id, original) in [
+        ("I0123456789abcdef0123456789abcdef", "Irecover"),
+        ("not-an-id", "Irecover"),
+        (response_id.as_str(), "Iother"),
+    ] {
+        assert_eq!(
+            major_minor(&over_http(&served, &pending_request(id, original))),
+            (ResultMajor::Sender, Some(ResultMinor::UnknownResponseId)),
+            "{id} {original}"
+        );
+    }
+    assert_eq!(
+        over_http(&served, &pending_request(&response_id, "Irecover"))
+            .header()
+            .result_major,
+        ResultMajor::Pending
+    );
+
+    agents_approve(dir.path(), &agents);
+    let (head, body) = notifications
+        .recv_timeout(support::LIVENESS)
+        .expect("the notification");
+    assert!(
+        head.starts_with("POST /notify/carol?n=1 HTTP/1.1\r\n"),
+        "{head}"
+    );
+    assert!(
+        head.contains("Content-Type: application/soap+xml"),
+        "{head}"
+    );
+    let XkmsResult::Status(s) = result_of(&body) else {
+        panic!("a StatusResult")
+    };
+    assert_eq!(s.header.result_major, ResultMajor::Success);
+    assert_eq!(s.header.request_id.as_deref(), Some("Irecover"));
+    assert!(!String::from_utf8_lossy(&body).contains(&response_id));
+
+    let XkmsResult::Recover(done) =
+        over_https(&served, &pending_request(&response_id, "Irecover")).await
+    else {
+        panic!("RecoverResult")
+    };
+    assert_eq!(done.header.result_major, ResultMajor::Success);
+    let recovered = decrypt(done.private_key.as_ref().unwrap(), &phrase);
+    assert_eq!(recovered.modulus, generated.modulus);
+    assert_eq!(recovered.d, generated.d);
+    assert_eq!(
+        major_minor(&over_http(
+            &served,
+            &pending_request(&response_id, "Irecover")
+        )),
+        (ResultMajor::Sender, Some(ResultMinor::UnknownResponseId))
+    );
 }

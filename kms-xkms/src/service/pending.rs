@@ -78,19 +78,29 @@ pub struct EscrowSettings {
     pub source: EscrowSource,
     /// The m-of-n policy of each deposit.
     pub policy: EscrowPolicy,
+    /// Held while a [`EscrowSource::Dir`] database is open: redb locks the file, so a second open in this
+    /// process (the pending-request poll beside a request) would fail rather than wait.
+    open: Arc<Mutex<()>>,
 }
 
 impl EscrowSettings {
     /// Settings depositing under `policy` into `source`.
     #[must_use]
     pub fn new(source: EscrowSource, policy: EscrowPolicy) -> Self {
-        Self { source, policy }
+        Self {
+            source,
+            policy,
+            open: Arc::default(),
+        }
     }
 
     fn with<T>(&self, f: impl FnOnce(&Escrow) -> Result<T, EscrowError>) -> Result<T, EscrowError> {
         match &self.source {
             EscrowSource::Shared(e) => f(e),
-            EscrowSource::Dir(d) => f(&d.open(Arc::new(SystemClock))?),
+            EscrowSource::Dir(d) => {
+                let _open = self.open.lock();
+                f(&d.open(Arc::new(SystemClock))?)
+            }
         }
     }
 

@@ -22,6 +22,8 @@ use kms_xkms::service::{EscrowSettings, EscrowSource, XkmsConfig, XkmsService};
 
 use super::connection::ConnectionArgs;
 
+mod notify;
+
 /// The SOAP endpoint.
 pub const XKMS_PATH: &str = "/xkms";
 /// Admin endpoint: the body is a key name, the answer a fresh pass phrase.
@@ -48,7 +50,14 @@ pub struct XkmsServeArgs {
     /// Approvals needed to recover an escrowed key [default: all agents].
     #[arg(long, value_name = "M", requires = "xkms_escrow_agents")]
     xkms_escrow_threshold: Option<u8>,
+    /// Deliver XKMS PendingNotifications (HTTP) to loopback, private and link-local addresses too (tests, a
+    /// closed network). By default only public addresses are notified: the URL is the client's choice.
+    #[arg(long)]
+    xkms_notify_allow_internal: bool,
 }
+
+/// How often pending requests are checked for completion (and expiry).
+const PENDING_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The SOAP handler: every body goes to the XKMS service, whatever the caller.
 struct SoapHandler(Arc<XkmsService>);
@@ -136,12 +145,20 @@ pub fn mount(
         let policy = EscrowPolicy::new(args.xkms_escrow_threshold.unwrap_or(n), agents);
         policy.validate().context("the XKMS escrow policy")?;
         tracing::info!(threshold = policy.threshold, agents = ?args.xkms_escrow_agents, "XKMS escrows the keys it generates");
-        service = service.with_escrow(EscrowSettings::new(
-            EscrowSource::Dir(EscrowDir::new(data_dir)),
-            policy,
-        ));
+        service = service
+            .with_escrow(EscrowSettings::new(
+                EscrowSource::Dir(EscrowDir::new(data_dir)),
+                policy,
+            ))
+            .with_notifier(Arc::new(notify::HttpNotifier::new(
+                tokio::runtime::Handle::current(),
+                args.xkms_notify_allow_internal,
+            )));
     }
     let service = Arc::new(service);
+    if !args.xkms_escrow_agents.is_empty() {
+        tokio::spawn(poll_pending(Arc::clone(&service)));
+    }
     let admin = |trust_anchor| {
         Arc::new(AdminHandler {
             service: Arc::clone(&service),
@@ -162,6 +179,20 @@ pub fn mount(
         builder = builder.http(addr).http_route(soap_route(&service));
     }
     Ok(builder)
+}
+
+/// Announces completed pending requests and forgets expired ones, for as long as the server runs.
+async fn poll_pending(service: Arc<XkmsService>) {
+    let mut tick = tokio::time::interval(PENDING_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let service = Arc::clone(&service);
+        // The service reads the store and the escrow database: blocking work.
+        if let Err(e) = tokio::task::spawn_blocking(move || service.poll_pending()).await {
+            tracing::error!(error = %e, "XKMS pending-request poll failed");
+        }
+    }
 }
 
 /// Prints the stable line scripts and tests read the XKMS addresses from.
