@@ -435,16 +435,17 @@ impl KeyManager {
         id: &ObjectId,
         attribute: Attribute,
     ) -> Result<()> {
-        let result = self.change_attributes(who, id, &attribute, |m, now| {
-            let name = attribute.name();
-            if name.is_multi_valued() {
-                push_value(m, &attribute)
-            } else if has_value(m, &name) {
-                Err(Error::AttributeSingleValued(name.kmip_name().to_owned()))
-            } else {
-                set_single(m, &attribute, now)
-            }
-        });
+        let result =
+            self.change_attributes(who, id, &attribute.name(), name_of(&attribute), |m, now| {
+                let name = attribute.name();
+                if name.is_multi_valued() {
+                    push_value(m, &attribute)
+                } else if has_value(m, &name) {
+                    Err(Error::AttributeSingleValued(name.kmip_name().to_owned()))
+                } else {
+                    set_single(m, &attribute, now)
+                }
+            });
         self.audited(who, Operation::AddAttribute, Some(id), result)
     }
 
@@ -459,13 +460,14 @@ impl KeyManager {
         id: &ObjectId,
         attribute: Attribute,
     ) -> Result<()> {
-        let result = self.change_attributes(who, id, &attribute, |m, now| {
-            let name = attribute.name();
-            if name.is_multi_valued() {
-                return Err(Error::MultiValuedAttribute(name.kmip_name().to_owned()));
-            }
-            set_single(m, &attribute, now)
-        });
+        let result =
+            self.change_attributes(who, id, &attribute.name(), name_of(&attribute), |m, now| {
+                let name = attribute.name();
+                if name.is_multi_valued() {
+                    return Err(Error::MultiValuedAttribute(name.kmip_name().to_owned()));
+                }
+                set_single(m, &attribute, now)
+            });
         self.audited(who, Operation::SetAttribute, Some(id), result)
     }
 
@@ -482,7 +484,7 @@ impl KeyManager {
         current: Option<Attribute>,
         new: Attribute,
     ) -> Result<()> {
-        let result = self.change_attributes(who, id, &new, |m, now| {
+        let result = self.change_attributes(who, id, &new.name(), name_of(&new), |m, now| {
             let name = new.name();
             if current.as_ref().is_some_and(|c| c.name() != name) {
                 return Err(Error::InvalidField(
@@ -506,6 +508,36 @@ impl KeyManager {
                     _ => set_single(m, &new, now),
                 }
             }
+        });
+        self.audited(who, Operation::ModifyAttribute, Some(id), result)
+    }
+
+    /// KMIP Adjust Attribute (KMIP 2.1 §6.1.2): changes a client-modifiable number, date or Boolean by
+    /// `adjustment`, read and written in one update so that concurrent adjustments all count. The new value is
+    /// set as Set Attribute would set it: its rules (a date only in the states that allow changing it, Sensitive
+    /// only switched on, Extractable only off) and the date-driven state apply. Audited as a Modify Attribute.
+    ///
+    /// # Errors
+    /// [`Error::AttributeReadOnly`] for server-managed attributes; [`Error::AttributeNotFound`] when the object
+    /// lacks it; [`Error::InvalidField`] when the adjustment does not apply to the attribute's type (text, a
+    /// mask, negating a date); [`Error::InvalidAttributeValue`] when the result leaves the type's range;
+    /// otherwise as [`KeyManager::set_attribute`].
+    pub fn adjust_attribute(
+        &self,
+        who: &Principal,
+        id: &ObjectId,
+        name: AttributeName,
+        adjustment: Adjustment,
+    ) -> Result<()> {
+        let result = self.change_attributes(who, id, &name, None, |m, now| {
+            if name.is_multi_valued() {
+                return Err(Error::MultiValuedAttribute(name.kmip_name().to_owned()));
+            }
+            let current = attributes_of(m)
+                .into_iter()
+                .find(|a| a.name() == name)
+                .ok_or_else(|| Error::AttributeNotFound(name.kmip_name().to_owned()))?;
+            set_single(m, &adjustment.apply(current)?, now)
         });
         self.audited(who, Operation::ModifyAttribute, Some(id), result)
     }
@@ -560,29 +592,119 @@ impl KeyManager {
         &self,
         who: &Principal,
         id: &ObjectId,
-        attribute: &Attribute,
+        name: &AttributeName,
+        new_name: Option<&Name>,
         mut change: impl FnMut(&mut ObjectMetadata, OffsetDateTime) -> Result<()>,
     ) -> Result<()> {
-        let name = attribute.name();
         if name.is_read_only() {
             return Err(Error::AttributeReadOnly(name.kmip_name().to_owned()));
         }
-        let _names = match attribute {
-            Attribute::Name(n) => Some(self.names.lock(std::iter::once(n.value.as_str()))),
-            _ => None,
-        };
+        let _names = new_name.map(|n| self.names.lock(std::iter::once(n.value.as_str())));
         self.update_object(who, id, Rights::MODIFY, |o, now| {
             let m = &mut o.metadata;
             change(m, now)?;
             check_limits(&m.attributes)?;
             super::create::check_date_order(&m.attributes)?;
             apply_dates(m, now);
-            if let Attribute::Name(n) = attribute {
+            if let Some(n) = new_name {
                 self.check_names_unique(&m.owner, std::slice::from_ref(n), &[&m.id])?;
             }
             Ok(())
         })
         .map(|_| ())
+    }
+}
+
+/// The Name an attribute change adds, which must stay unique.
+fn name_of(attribute: &Attribute) -> Option<&Name> {
+    match attribute {
+        Attribute::Name(n) => Some(n),
+        _ => None,
+    }
+}
+
+/// How KMIP Adjust Attribute changes a value (KMIP 2.1 Adjustment Type).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Adjustment {
+    /// Adds the amount: to a number, or seconds to a date or an interval.
+    Increment(i64),
+    /// Subtracts the amount: from a number, or seconds from a date or an interval.
+    Decrement(i64),
+    /// Negates a number, or turns a Boolean over.
+    Negate,
+}
+
+impl Adjustment {
+    /// `current` adjusted.
+    fn apply(self, current: Attribute) -> Result<Attribute> {
+        let name = current.name();
+        let not_for = || {
+            Error::InvalidField(format!(
+                "Adjust Attribute {self:?} does not apply to {}",
+                name.kmip_name()
+            ))
+        };
+        let out_of_range = || {
+            Error::InvalidAttributeValue(format!("{} adjusted is out of range", name.kmip_name()))
+        };
+        let delta = match self {
+            Self::Increment(n) => Some(n),
+            Self::Decrement(n) => Some(n.checked_neg().ok_or_else(out_of_range)?),
+            Self::Negate => None,
+        };
+        let date = |d: OffsetDateTime| -> Result<OffsetDateTime> {
+            let seconds = delta.ok_or_else(not_for)?;
+            d.checked_add(time::Duration::seconds(seconds))
+                .ok_or_else(out_of_range)
+        };
+        let flag = |b: bool| {
+            if delta.is_none() {
+                Ok(!b)
+            } else {
+                Err(not_for())
+            }
+        };
+        use Attribute as A;
+        Ok(match current {
+            A::ActivationDate(d) => A::ActivationDate(date(d)?),
+            A::ProcessStartDate(d) => A::ProcessStartDate(date(d)?),
+            A::ProtectStopDate(d) => A::ProtectStopDate(date(d)?),
+            A::DeactivationDate(d) => A::DeactivationDate(date(d)?),
+            A::OriginalCreationDate(d) => A::OriginalCreationDate(date(d)?),
+            A::Sensitive(b) => A::Sensitive(flag(b)?),
+            A::Extractable(b) => A::Extractable(flag(b)?),
+            A::Custom(k, v) => {
+                let v = match (v, delta) {
+                    (AttributeValue::Integer(i), Some(d)) => AttributeValue::Integer(
+                        i32::try_from(d)
+                            .ok()
+                            .and_then(|d| i.checked_add(d))
+                            .ok_or_else(out_of_range)?,
+                    ),
+                    (AttributeValue::Integer(i), None) => {
+                        AttributeValue::Integer(i.checked_neg().ok_or_else(out_of_range)?)
+                    }
+                    (AttributeValue::LongInteger(i), Some(d)) => {
+                        AttributeValue::LongInteger(i.checked_add(d).ok_or_else(out_of_range)?)
+                    }
+                    (AttributeValue::LongInteger(i), None) => {
+                        AttributeValue::LongInteger(i.checked_neg().ok_or_else(out_of_range)?)
+                    }
+                    (AttributeValue::Interval(i), Some(d)) => AttributeValue::Interval(
+                        i64::from(i)
+                            .checked_add(d)
+                            .and_then(|n| u32::try_from(n).ok())
+                            .ok_or_else(out_of_range)?,
+                    ),
+                    (AttributeValue::DateTime(t), _) => AttributeValue::DateTime(date(t)?),
+                    (AttributeValue::Boolean(b), _) => AttributeValue::Boolean(flag(b)?),
+                    _ => return Err(not_for()),
+                };
+                A::Custom(k, v)
+            }
+            _ => return Err(not_for()),
+        })
     }
 }
 

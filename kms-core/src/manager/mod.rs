@@ -35,7 +35,7 @@ use parking_lot::{Mutex, MutexGuard};
 use self::cache::ObjectCache;
 use time::OffsetDateTime;
 
-pub use attributes::{Attribute, AttributeName};
+pub use attributes::{Adjustment, Attribute, AttributeName};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use create::{CreateKeyPairRequest, KeyPairIds};
 pub use crypto::CheckRequest;

@@ -4,8 +4,9 @@ use kms_core::backend::{
     CipherParams, HashingAlgorithm as CoreHash, SignInput, SignatureAlgorithm, WrapAlgorithm,
 };
 use kms_core::manager::{
-    CheckRequest, CreateKeyPairRequest as CoreKeyPairRequest, DerivationMethod as CoreDerivation,
-    ExportedKey, GetRequest as CoreGetRequest, KeyWrappingSpec, ManagedObject,
+    Adjustment, CheckRequest, CreateKeyPairRequest as CoreKeyPairRequest,
+    DerivationMethod as CoreDerivation, ExportedKey, GetRequest as CoreGetRequest, KeyWrappingSpec,
+    ManagedObject,
 };
 use kms_core::store::LocateQuery;
 use kms_core::{
@@ -19,17 +20,17 @@ use super::convert::{
 };
 use super::{BatchState, Failure, KmipService, SUPPORTED_VERSIONS, computed, formats};
 use crate::message::enums::{
-    BlockCipherMode, CertificateType, CryptographicAlgorithm, DerivationMethod,
-    DigitalSignatureAlgorithm, HashingAlgorithm, InteropFunction, KeyFormatType, ObjectType,
-    Operation, PaddingMethod, QueryFunction, SecretDataType, UniqueIdentifierEnumeration,
-    ValidityIndicator, WrappingMethod,
+    AdjustmentType, BlockCipherMode, CertificateType, CryptographicAlgorithm, DerivationMethod,
+    DigitalSignatureAlgorithm, EndpointRole, HashingAlgorithm, InteropFunction, KeyFormatType,
+    ObjectType, Operation, PaddingMethod, QueryFunction, SecretDataType,
+    UniqueIdentifierEnumeration, ValidityIndicator, WrappingMethod,
 };
 use crate::message::objects::{
     Certificate, OpaqueObject, PrivateKey, PublicKey, SecretData, SymmetricKey,
 };
 use crate::message::operations::access::{
-    AttributeChangeResponse, CheckPayload, GetAttributeListResponse, GetAttributesResponse,
-    GetResponse, LocateResponse,
+    AdjustAttributeRequest, AttributeChangeResponse, CheckPayload, GetAttributeListResponse,
+    GetAttributesResponse, GetResponse, LocateResponse,
 };
 use crate::message::operations::crypto::{
     DecryptResponse, EncryptResponse, HashResponse, MACResponse, MACVerifyResponse,
@@ -54,7 +55,7 @@ type Result<T> = std::result::Result<T, CoreError>;
 const MAX_LOG_MESSAGE: usize = 1024;
 
 /// The operations this service answers, in Query's order.
-const OPERATIONS: [Operation; 34] = [
+const OPERATIONS: [Operation; 36] = [
     Operation::CREATE,
     Operation::CREATE_KEY_PAIR,
     Operation::CHECK,
@@ -70,6 +71,7 @@ const OPERATIONS: [Operation; 34] = [
     Operation::MODIFY_ATTRIBUTE,
     Operation::DELETE_ATTRIBUTE,
     Operation::SET_ATTRIBUTE,
+    Operation::ADJUST_ATTRIBUTE,
     Operation::ACTIVATE,
     Operation::REVOKE,
     Operation::DESTROY,
@@ -85,6 +87,7 @@ const OPERATIONS: [Operation; 34] = [
     Operation::HASH,
     Operation::LOG,
     Operation::INTEROP,
+    Operation::SET_ENDPOINT_ROLE,
     Operation::IMPORT,
     Operation::EXPORT,
     Operation::CREATE_SPLIT_KEY,
@@ -679,6 +682,29 @@ pub(super) fn execute(
         RequestPayload::JoinSplitKey(p) => {
             ResponsePayload::JoinSplitKey(super::split_key::join(service, who, version, p, state)?)
         }
+        RequestPayload::AdjustAttribute(p) if version >= Version::V2_0 => {
+            let target = id(&p.unique_identifier, state)?;
+            let name = reference_in(&p.attribute_reference).ok_or_else(|| {
+                CoreError::AttributeNotFound("attribute not kept by this server".into())
+            })?;
+            m.adjust_attribute(who, &target, name, adjustment_in(p)?)?;
+            ResponsePayload::AdjustAttribute(IdentifierPayload {
+                unique_identifier: Some(text(&target)),
+                ..Default::default()
+            })
+        }
+        RequestPayload::SetEndpointRole(p) if version >= Version::V2_0 => {
+            // The role is the requester's own. Every caller of this server stays its client: the server never
+            // sends requests (Notify, Put) back over a connection, so it cannot take the client's side.
+            if p.endpoint_role != EndpointRole::CLIENT {
+                return Err(CoreError::OperationNotSupported(format!(
+                    "Endpoint Role {:?}: this server sends no requests to its clients",
+                    p.endpoint_role
+                ))
+                .into());
+            }
+            ResponsePayload::SetEndpointRole(p.clone())
+        }
         RequestPayload::RNGRetrieve(p) => {
             let len = usize::try_from(p.data_length)
                 .map_err(|_| CoreError::InvalidField("negative Data Length".into()))?;
@@ -813,6 +839,34 @@ pub(super) fn expressible(a: &Attribute, version: Version) -> bool {
     let mut buf = Vec::new();
     let mut e = Encoder::new(&mut buf, version);
     a.encode_for(None, &mut e).is_ok()
+}
+
+/// The Adjustment Type and Value of an Adjust Attribute request. An Increment or Decrement without a value is
+/// by one (one second, for a date).
+fn adjustment_in(p: &AdjustAttributeRequest) -> Result<Adjustment> {
+    use crate::ttlv::NodeValue;
+    let amount = match p.adjustment_value.as_ref().map(|v| &v.value) {
+        None => 1,
+        Some(NodeValue::Integer(n)) => i64::from(*n),
+        Some(NodeValue::LongInteger(n)) => *n,
+        Some(NodeValue::Interval(n)) => i64::from(*n),
+        Some(_) => {
+            return Err(CoreError::InvalidField(
+                "Adjustment Value is not an Integer, Long Integer or Interval".into(),
+            ));
+        }
+    };
+    match p.adjustment_type {
+        AdjustmentType::INCREMENT => Ok(Adjustment::Increment(amount)),
+        AdjustmentType::DECREMENT => Ok(Adjustment::Decrement(amount)),
+        AdjustmentType::NEGATE if p.adjustment_value.is_none() => Ok(Adjustment::Negate),
+        AdjustmentType::NEGATE => Err(CoreError::InvalidField(
+            "Negate takes no Adjustment Value".into(),
+        )),
+        other => Err(CoreError::InvalidField(format!(
+            "Adjustment Type {other:?}"
+        ))),
+    }
 }
 
 fn discover_versions(p: &DiscoverVersionsPayload) -> DiscoverVersionsPayload {

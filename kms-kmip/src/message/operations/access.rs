@@ -1,10 +1,10 @@
 //! Locating, reading and changing objects and their attributes (KMIP 1.4 §4.8-4.18, 4.25-4.26; KMIP 2.1 §6.1).
 
 use crate::message::attributes::{AttributeReference, Attributes, IndexedAttribute};
-use crate::message::codec::{DateTime, Interval};
+use crate::message::codec::{DateTime, Interval, RawItem};
 use crate::message::enums::{
-    CryptographicUsageMask, KeyCompressionType, KeyFormatType, KeyWrapType, ObjectGroupMember,
-    ObjectType, StorageStatusMask, ValidityIndicator,
+    AdjustmentType, CryptographicUsageMask, KeyCompressionType, KeyFormatType, KeyWrapType,
+    ObjectGroupMember, ObjectType, StorageStatusMask, ValidityIndicator,
 };
 use crate::message::objects::{Certificate, Object};
 use crate::message::types::{KeyWrappingSpecification, UniqueIdentifier};
@@ -134,6 +134,21 @@ kmip_struct! {
         unique_identifier: opt UniqueIdentifier = UNIQUE_IDENTIFIER,
         /// New Attribute.
         new_attribute: req IndexedAttribute = NEW_ATTRIBUTE,
+    }
+}
+
+kmip_struct! {
+    /// Adjust Attribute request payload (2.0+; KMIP 2.1 §6.1.2). The response is the Unique Identifier.
+    pub struct AdjustAttributeRequest {
+        /// Unique Identifier.
+        unique_identifier: opt UniqueIdentifier = UNIQUE_IDENTIFIER,
+        /// The attribute to adjust.
+        attribute_reference: req AttributeReference = ATTRIBUTE_REFERENCE,
+        /// Increment, Decrement or Negate.
+        adjustment_type: req AdjustmentType = ADJUSTMENT_TYPE,
+        /// How much to increment or decrement by, typed as the server reads it (a number, or an Interval for
+        /// dates).
+        adjustment_value: opt RawItem = ADJUSTMENT_VALUE,
     }
 }
 

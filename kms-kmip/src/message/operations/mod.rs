@@ -7,10 +7,10 @@ pub mod server;
 pub mod transfer;
 
 use self::access::{
-    AddAttributeRequest, AttributeChangeResponse, CheckPayload, DeleteAttributeRequest,
-    GetAttributeListResponse, GetAttributesRequest, GetAttributesResponse, GetRequest, GetResponse,
-    LocateRequest, LocateResponse, ModifyAttributeRequest, SetAttributeRequest, ValidateRequest,
-    ValidateResponse,
+    AddAttributeRequest, AdjustAttributeRequest, AttributeChangeResponse, CheckPayload,
+    DeleteAttributeRequest, GetAttributeListResponse, GetAttributesRequest, GetAttributesResponse,
+    GetRequest, GetResponse, LocateRequest, LocateResponse, ModifyAttributeRequest,
+    SetAttributeRequest, ValidateRequest, ValidateResponse,
 };
 use self::crypto::{
     DecryptRequest, DecryptResponse, EncryptRequest, EncryptResponse, HashRequest, HashResponse,
@@ -26,7 +26,7 @@ use self::lifecycle::{
 };
 use self::server::{
     CancelRequest, CancelResponse, DiscoverVersionsPayload, EmptyPayload, InteropRequest,
-    LogRequest, PollRequest, QueryRequest, QueryResponse,
+    LogRequest, PollRequest, QueryRequest, QueryResponse, SetEndpointRolePayload,
 };
 use self::transfer::{ExportRequest, ExportResponse, ImportRequest};
 use super::Error;
@@ -230,4 +230,8 @@ payloads! {
     Log = LOG (LogRequest, EmptyPayload),
     /// Interop (2.0+).
     Interop = INTEROP (InteropRequest, EmptyPayload),
+    /// Adjust Attribute (2.0+).
+    AdjustAttribute = ADJUST_ATTRIBUTE (AdjustAttributeRequest, IdentifierPayload),
+    /// Set Endpoint Role (2.0+).
+    SetEndpointRole = SET_ENDPOINT_ROLE (SetEndpointRolePayload, SetEndpointRolePayload),
 }

@@ -1,11 +1,11 @@
-//! Server and session operations: Query, Discover Versions, Poll, Cancel, and the 2.x Interop and Log
-//! (KMIP 1.4 §4.24-4.25, 4.39-4.40; KMIP 2.1 §6.1).
+//! Server and session operations: Query, Discover Versions, Poll, Cancel, and the 2.x Interop, Log and Set
+//! Endpoint Role (KMIP 1.4 §4.24-4.25, 4.39-4.40; KMIP 2.1 §6.1).
 
 use crate::message::attributes::Attributes;
 use crate::message::enums::{
-    AttestationType, CancellationResult, ClientRegistrationMethod, DestroyAction, InteropFunction,
-    ObjectType, Operation, ProfileName, QueryFunction, RNGMode, ShreddingAlgorithm, UnwrapMode,
-    ValidationAuthorityType, ValidationType,
+    AttestationType, CancellationResult, ClientRegistrationMethod, DestroyAction, EndpointRole,
+    InteropFunction, ObjectType, Operation, ProfileName, QueryFunction, RNGMode,
+    ShreddingAlgorithm, UnwrapMode, ValidationAuthorityType, ValidationType,
 };
 use crate::message::operations::lifecycle::ProtectionStorageMasks;
 use crate::message::types::{ProtocolVersion, RNGParameters};
@@ -247,4 +247,13 @@ kmip_struct! {
 kmip_struct! {
     /// An empty payload (responses of Interop, Log...); kept items are extensions.
     pub struct EmptyPayload {}
+}
+
+kmip_struct! {
+    /// Set Endpoint Role request and response payload (2.0+; KMIP 2.1 §6.1): the role asked for, and the
+    /// role granted.
+    pub struct SetEndpointRolePayload {
+        /// Client or Server.
+        endpoint_role: req EndpointRole = ENDPOINT_ROLE,
+    }
 }
