@@ -6,6 +6,10 @@
 #![cfg(all(feature = "cli", feature = "kmip", feature = "xkms"))]
 #![allow(clippy::unwrap_used)]
 
+// Only the deployment set-up is used here, not the cluster control it re-exports.
+#[cfg(feature = "postgres")]
+#[allow(unused_imports)]
+mod postgres_support;
 mod support;
 mod xkms_common;
 
@@ -534,17 +538,45 @@ fn major_minor(r: &XkmsResult) -> (ResultMajor, Option<ResultMinor>) {
     )
 }
 
+/// The escrow and notification flags of the pending-recovery tests. The notification endpoint is on loopback,
+/// which kms serve only notifies when told to.
+const PENDING_ARGS: [&str; 3] = [
+    "--xkms-escrow-agents",
+    "sec-1,legal-1",
+    "--xkms-notify-allow-internal",
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xkms_pending_recovery_is_notified_and_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let agents = add_agents(dir.path());
-    // The notification endpoint is on loopback, which kms serve only notifies when told to.
-    let args = [
-        "--xkms-escrow-agents",
-        "sec-1,legal-1",
-        "--xkms-notify-allow-internal",
-    ];
-    let served = start(dir.path(), &args);
+    pending_recovery_across_a_restart(dir.path(), || start(dir.path(), &PENDING_ARGS)).await;
+}
+
+/// The same on the PostgreSQL store: the pending request is a record in the database.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xkms_pending_recovery_survives_a_restart_on_postgres() {
+    let d = postgres_support::Deployment::new(postgres_support::shared_url());
+    let data_dir = d.data_dir(0);
+    let serve = || {
+        support::Serve::new(&data_dir)
+            .http()
+            .args(["--store", "postgres", "--database-schema", &d.schema])
+            .args([Path::new("--root-key-file"), &d.root_key])
+            .env("KMS_DATABASE_URL", &d.url)
+            .args(PENDING_ARGS)
+            .start()
+    };
+    pending_recovery_across_a_restart(&data_dir, serve).await;
+    postgres_support::drop_schema(&d.url, &d.schema);
+}
+
+/// Recover through escrow with a PendingNotification: Pending; a mail notification refused; `kms serve`
+/// restarted (`serve` starts it on `data_dir`); unknown ids and another request's id refused, changing
+/// nothing; the agents approve; the listener gets the notification; PendingRequest returns the key, once.
+async fn pending_recovery_across_a_restart(data_dir: &Path, serve: impl Fn() -> Server) {
+    let agents = add_agents(data_dir);
+    let served = serve();
     let phrase = served.pass_phrase("carol");
     let XkmsResult::Register(reg) = over_http(
         &served,
@@ -569,7 +601,7 @@ async fn xkms_pending_recovery_is_notified_and_survives_a_restart() {
             Some(ResultMinor::OptionalElementNotSupported)
         )
     );
-    assert!(open_escrow(dir.path()).requests().unwrap().is_empty());
+    assert!(open_escrow(data_dir).requests().unwrap().is_empty());
 
     let (listener, notifications) = notification_listener();
     let url = format!("http://{listener}/notify/carol?n=1");
@@ -585,7 +617,7 @@ async fn xkms_pending_recovery_is_notified_and_survives_a_restart() {
 
     // kms serve restarts between Pending and PendingRequest.
     assert!(served.terminate().success());
-    let served = start(dir.path(), &args);
+    let served = serve();
     let status = Request::Status(StatusRequest {
         header: req_header("Istatus"),
         response_id: response_id.clone(),
@@ -613,7 +645,7 @@ async fn xkms_pending_recovery_is_notified_and_survives_a_restart() {
         ResultMajor::Pending
     );
 
-    agents_approve(dir.path(), &agents);
+    agents_approve(data_dir, &agents);
     let (head, body) = notifications
         .recv_timeout(support::LIVENESS)
         .expect("the notification");
