@@ -33,6 +33,8 @@ pub enum Operation {
     DeleteAttribute,
     Locate,
     Activate,
+    /// An Activate reversed by the Undo option of the batch that made it (KMIP 2.1 §6.3.9).
+    UndoActivate,
     Revoke,
     Destroy,
     ReKey,

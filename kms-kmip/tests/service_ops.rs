@@ -304,6 +304,53 @@ fn batch_error_continuation_stop_continue_undo() {
     assert_eq!(get.result_reason, Some(ResultReason::OBJECT_DESTROYED));
 }
 
+/// Undo reverses an Activate of an object the batch did not create: it is Pre-Active again, without an
+/// Activation Date, and can be activated later.
+#[test]
+fn batch_undo_puts_an_activated_key_back_to_pre_active() {
+    let s = service();
+    let who = alice();
+    let id = created_id(ok(one(&s, &who, Version::V2_1, create_aes(None))));
+    let mut m = message(
+        Version::V2_1,
+        vec![
+            RequestPayload::Activate(id_payload(&id)),
+            RequestPayload::Activate(id_payload("no-such-object")),
+        ],
+    );
+    m.header.batch_error_continuation_option = Some(BatchErrorContinuationOption::UNDO);
+    let r = send(&s, &who, &m);
+    let statuses: Vec<_> = r.batch_items.iter().map(|i| i.result_status).collect();
+    assert_eq!(
+        statuses,
+        [
+            ResultStatus::OPERATION_UNDONE,
+            ResultStatus::OPERATION_FAILED
+        ]
+    );
+    let ResponsePayload::GetAttributes(got) = ok(one(
+        &s,
+        &who,
+        Version::V2_1,
+        get_attributes(
+            &id,
+            vec![
+                AttributeReference::Standard(Tag::STATE),
+                AttributeReference::Standard(Tag::ACTIVATION_DATE),
+            ],
+        ),
+    )) else {
+        panic!("get attributes")
+    };
+    assert_eq!(
+        got.attributes.expect("attributes").attributes,
+        [Attribute::State(
+            kms_kmip::message::enums::State::PRE_ACTIVE
+        )]
+    );
+    activate(&s, Version::V2_1, &id);
+}
+
 fn locate_all(s: &KmipService, who: &Principal) -> Vec<UniqueIdentifier> {
     let ResponsePayload::Locate(l) = ok(one(
         s,

@@ -14,6 +14,15 @@ use crate::object::{
 use crate::principal::Principal;
 use crate::store::StoredObject;
 
+/// What an Activate changed, for [`KeyManager::undo_activate`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Activation {
+    /// The Activation Date before (a future date a Pre-Active object had, or none).
+    pub prior: Option<OffsetDateTime>,
+    /// The Activation Date the Activate set.
+    pub activated: OffsetDateTime,
+}
+
 /// Longest Revocation Message kept.
 const MAX_REVOCATION_MESSAGE: usize = 4096;
 
@@ -24,15 +33,57 @@ impl KeyManager {
     /// [`Error::WrongKeyLifecycleState`] unless Pre-Active; [`Error::ItemNotFound`]; [`Error::PermissionDenied`]
     /// for a grantee without [`Rights::MANAGE`]; store errors.
     pub fn activate(&self, who: &Principal, id: &ObjectId) -> Result<()> {
+        self.activate_undoably(who, id).map(|_| ())
+    }
+
+    /// [`KeyManager::activate`], answering what [`KeyManager::undo_activate`] needs to reverse it.
+    ///
+    /// # Errors
+    /// As [`KeyManager::activate`].
+    pub fn activate_undoably(&self, who: &Principal, id: &ObjectId) -> Result<Activation> {
         let result = self
             .update_object(who, id, Rights::MANAGE, |o, now| {
                 let m = &mut o.metadata;
                 m.state = m.state.apply(LifecycleEvent::Activate)?;
-                m.attributes.activation_date = Some(now);
+                let prior = m.attributes.activation_date.replace(now);
+                Ok(Activation {
+                    prior,
+                    activated: now,
+                })
+            })
+            .map(|(activation, _)| activation);
+        self.audited(who, Operation::Activate, Some(id), result)
+    }
+
+    /// Reverses an [`KeyManager::activate`] for the Batch Error Continuation Option Undo (KMIP 2.1 §6.3.9): the
+    /// object goes back from Active to Pre-Active with the Activation Date it had before. Only the activation
+    /// `activation` describes is reversed: an object whose state or Activation Date changed since is
+    /// left as it is.
+    ///
+    /// # Errors
+    /// [`Error::WrongKeyLifecycleState`] unless Active with the Activation Date that activation set; as
+    /// [`KeyManager::activate`] otherwise.
+    pub fn undo_activate(
+        &self,
+        who: &Principal,
+        id: &ObjectId,
+        activation: &Activation,
+    ) -> Result<()> {
+        let result = self
+            .update_object(who, id, Rights::MANAGE, |o, _now| {
+                let m = &mut o.metadata;
+                if m.state != State::Active
+                    || m.attributes.activation_date != Some(activation.activated)
+                {
+                    return Err(Error::WrongKeyLifecycleState(m.state));
+                }
+                // Outside the transition table on purpose: no request moves a key back, only an undone one.
+                m.state = State::PreActive;
+                m.attributes.activation_date = activation.prior;
                 Ok(())
             })
             .map(|_| ());
-        self.audited(who, Operation::Activate, Some(id), result)
+        self.audited(who, Operation::UndoActivate, Some(id), result)
     }
 
     /// KMIP Revoke. A compromise (Key Compromise, CA Compromise) moves the object to Compromised (or

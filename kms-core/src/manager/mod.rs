@@ -42,6 +42,7 @@ pub use crypto::CheckRequest;
 pub use derive::DerivationMethod;
 pub use get::{ExportedKey, GetRequest, KeyWrappingSpec, ManagedObject};
 pub use import::ImportRequest;
+pub use lifecycle::Activation;
 pub use locate::Located;
 pub use reconcile::{MissingKey, ReconcileOptions};
 pub use split_key::{

@@ -58,6 +58,10 @@ struct BatchState {
     placeholder: Option<ObjectId>,
     /// Objects the batch created, destroyed again by the Undo option.
     created: Vec<ObjectId>,
+    /// Whether the batch runs under the Undo option, which needs to know what each item changed.
+    undoable: bool,
+    /// Objects the batch activated, put back to Pre-Active by the Undo option.
+    activations: Vec<(ObjectId, kms_core::manager::Activation)>,
 }
 
 impl KmipService {
@@ -137,7 +141,10 @@ impl KmipService {
             .header
             .batch_error_continuation_option
             .unwrap_or(BatchErrorContinuationOption::STOP);
-        let mut state = BatchState::default();
+        let mut state = BatchState {
+            undoable: option == BatchErrorContinuationOption::UNDO,
+            ..BatchState::default()
+        };
         let mut items: Vec<ResponseBatchItem> = Vec::with_capacity(request.batch_items.len());
         for item in &request.batch_items {
             let result = if item.payload.extensions().is_some_and(|x| !x.is_empty()) {
@@ -204,8 +211,13 @@ impl KmipService {
         }
     }
 
-    /// The Undo option: destroys what the batch created and marks the items that had succeeded Undone.
+    /// The Undo option: reverses the batch's activations, destroys what it created and marks the items that
+    /// had succeeded Undone.
     fn undo(&self, who: &Principal, state: &mut BatchState, items: &mut [ResponseBatchItem]) {
+        for (id, activation) in state.activations.drain(..).rev() {
+            // An object changed since by another request of the same batch stays as it is (undo_activate checks).
+            let _ = self.manager.undo_activate(who, &id, &activation);
+        }
         for id in state.created.drain(..).rev() {
             // Pre-Active objects destroy at once; an object activated in the batch is revoked first.
             if self.manager.destroy(who, &id).is_err() {

@@ -304,7 +304,12 @@ pub(super) fn execute(
         }
         RequestPayload::Activate(p) => {
             let target = id(&p.unique_identifier, state)?;
-            m.activate(who, &target)?;
+            if state.undoable {
+                let activation = m.activate_undoably(who, &target)?;
+                state.activations.push((target.clone(), activation));
+            } else {
+                m.activate(who, &target)?;
+            }
             ResponsePayload::Activate(identifier(&target))
         }
         RequestPayload::Revoke(p) => {
