@@ -51,8 +51,18 @@ fn m_minus_one_approvals_do_not_release() {
         matches!(err, EscrowError::PolicyNotSatisfied(ref m) if m.contains("2 valid approvals of 3")),
         "{err}"
     );
+    // check_release answers as release would, and records nothing.
+    assert!(matches!(
+        f.escrow.check_release(&request.id),
+        Err(EscrowError::PolicyNotSatisfied(_))
+    ));
     // The request stays open: the third approval completes it.
     f.approve(&request.id, 2);
+    f.escrow.check_release(&request.id).unwrap();
+    assert_eq!(
+        f.escrow.request(&request.id).unwrap().1,
+        RequestStatus::Pending
+    );
     assert!(
         f.escrow
             .release("operator", &request.id)
@@ -63,6 +73,10 @@ fn m_minus_one_approvals_do_not_release() {
     // Released requests cannot be released twice.
     assert!(matches!(
         f.escrow.release("operator", &request.id),
+        Err(EscrowError::RequestClosed("released"))
+    ));
+    assert!(matches!(
+        f.escrow.check_release(&request.id),
         Err(EscrowError::RequestClosed("released"))
     ));
 }

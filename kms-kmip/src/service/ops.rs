@@ -401,8 +401,11 @@ pub(super) fn execute(
             ResponsePayload::Encrypt(EncryptResponse {
                 unique_identifier: text(&target),
                 data: Some(out.data),
-                iv_counter_nonce: out.iv.filter(|_| p.iv_counter_nonce.is_none()),
-                authenticated_encryption_tag: out.tag,
+                iv_counter_nonce: out
+                    .iv
+                    .filter(|_| p.iv_counter_nonce.is_none())
+                    .map(|iv| iv.to_vec()),
+                authenticated_encryption_tag: out.tag.map(|tag| tag.to_vec()),
                 ..Default::default()
             })
         }
