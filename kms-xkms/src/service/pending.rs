@@ -502,8 +502,17 @@ impl XkmsService {
             Ok(match status {
                 RequestStatus::Pending => match e.check_release(&entry.escrow_request) {
                     Ok(()) => ResultMajor::Success,
-                    Err(EscrowError::RequestExpired) => ResultMajor::Sender,
-                    Err(_) => ResultMajor::Pending,
+                    Err(EscrowError::PolicyNotSatisfied(_) | EscrowError::WaitingPeriod { .. }) => {
+                        ResultMajor::Pending
+                    }
+                    // What release would refuse for good: a lapsed request, a deposit or policy that changed.
+                    Err(
+                        EscrowError::RequestExpired
+                        | EscrowError::RequestClosed(_)
+                        | EscrowError::Invalid { .. }
+                        | EscrowError::NotFound { .. },
+                    ) => ResultMajor::Sender,
+                    Err(other) => return Err(other),
                 },
                 // Released by another server sharing the store, which answered the PendingRequest.
                 RequestStatus::Released => ResultMajor::Success,
