@@ -585,6 +585,32 @@ impl EscrowFixture {
                 .expect("submit");
         }
     }
+
+    /// The first agent denies the open release request of `requester`, which closes it (both are needed).
+    fn deny(&self, requester: &str) {
+        let (request, _) = self
+            .escrow
+            .requests()
+            .expect("requests")
+            .into_iter()
+            .find(|(r, s)| r.requester == requester && *s == kms_escrow::RequestStatus::Pending)
+            .expect("an open request");
+        let package = self.escrow.request_package(&request.id).expect("package");
+        let (id, dec, sig) = &self.agents[0];
+        let me = kms_escrow::AgentCredentials {
+            agent_id: id.clone(),
+            decryption_key: dec,
+            signer: sig,
+        };
+        let denial = kms_escrow::deny(
+            &package,
+            &me,
+            "not without a ticket",
+            kms_escrow::Clock::now(&*self.clock),
+        )
+        .expect("deny");
+        self.escrow.submit_denial(&denial).expect("submit");
+    }
 }
 
 /// A notifier that keeps what it is given; it delivers over HTTP only.
@@ -851,6 +877,40 @@ fn pending_requests_refuse_what_they_cannot_honour_and_other_requesters_ids() {
             .header()
             .result_major,
         ResultMajor::Success
+    );
+
+    // A denied request is announced too (Sender / Refused), and then refused.
+    register_escrowed(&svc, "frank");
+    let phrase = svc.issue_pass_phrase("frank").expect("phrase");
+    let frank = exchange(
+        &svc,
+        &recover_notified(
+            "frank",
+            &phrase,
+            MECHANISM_HTTP,
+            "http://notify.example.com/f",
+        ),
+    );
+    assert_eq!(frank.header().result_major, ResultMajor::Pending);
+    let frank_id = frank.header().message.id.clone();
+    fixture.deny("frank");
+    assert_eq!(svc.poll_pending(), 1);
+    let sent = recorder.0.lock().expect("lock").remove(0);
+    let Ok(Parsed::Message(_, Message::Result(XkmsResult::Status(s)))) = parse_message(&sent.body)
+    else {
+        panic!("a StatusResult")
+    };
+    assert_eq!(
+        (s.header.result_major, s.header.result_minor),
+        (ResultMajor::Sender, Some(ResultMinor::Refused))
+    );
+    assert_eq!(
+        major_minor(&exchange(&svc, &pending_request(&frank_id, "Irecfrank"))),
+        (ResultMajor::Sender, Some(ResultMinor::Refused))
+    );
+    assert_eq!(
+        major_minor(&exchange(&svc, &pending_request(&frank_id, "Irecfrank"))),
+        (ResultMajor::Sender, Some(ResultMinor::UnknownResponseId))
     );
 
     // Past its lifetime a pending request is unknown, and its record is gone.
