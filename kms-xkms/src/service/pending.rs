@@ -277,6 +277,21 @@ impl XkmsService {
         }
     }
 
+    /// Forgets the pending requests whose time is up; `None` when the index cannot be read.
+    fn forget_expired(&self, now: OffsetDateTime) -> Option<()> {
+        let expired: Vec<(String, Entry)> = self.pending_index(|m| {
+            m.iter()
+                .filter(|(_, e)| e.expires <= now)
+                .map(|(k, e)| (k.clone(), e.clone()))
+                .collect()
+        })?;
+        for (k, e) in &expired {
+            tracing::info!(target: "kms_xkms::service", request = %e.escrow_request, "pending request expired");
+            self.forget_pending(k, e);
+        }
+        Some(())
+    }
+
     fn sealed(&self, entry: &Entry) -> Option<Sealed> {
         let object = self
             .manager
@@ -314,17 +329,7 @@ impl XkmsService {
             }
         };
         let now = self.now();
-        let expired: Vec<(String, Entry)> = self
-            .pending_index(|m| {
-                m.iter()
-                    .filter(|(_, e)| e.expires <= now)
-                    .map(|(k, e)| (k.clone(), e.clone()))
-                    .collect()
-            })
-            .ok_or(RECEIVER_FAILURE)?;
-        for (k, e) in &expired {
-            self.forget_pending(k, e);
-        }
+        self.forget_expired(now).ok_or(RECEIVER_FAILURE)?;
         let (total, mine) = self
             .pending_index(|m| (m.len(), m.values().filter(|e| e.requester == name).count()))
             .ok_or(RECEIVER_FAILURE)?;
@@ -553,28 +558,20 @@ impl XkmsService {
     /// escrow database alone.
     pub fn poll_pending(&self) -> usize {
         let now = self.now();
-        let Some((expired, waiting)) = self.pending_index(|m| {
-            let expired: Vec<(String, Entry)> = m
-                .iter()
-                .filter(|(_, e)| e.expires <= now)
-                .map(|(k, e)| (k.clone(), e.clone()))
-                .collect();
-            let waiting: Vec<(String, Entry)> = m
-                .iter()
-                .filter(|(_, e)| e.notify && e.expires > now)
-                .map(|(k, e)| (k.clone(), e.clone()))
-                .collect();
-            (expired, waiting)
-        }) else {
+        if self.forget_expired(now).is_none() {
             return 0;
-        };
-        for (k, e) in &expired {
-            tracing::info!(target: "kms_xkms::service", request = %e.escrow_request, "pending request expired");
-            self.forget_pending(k, e);
         }
         let Some(notifier) = &self.notifier else {
             return 0;
         };
+        let waiting: Vec<(String, Entry)> = self
+            .pending_index(|m| {
+                m.iter()
+                    .filter(|(_, e)| e.notify)
+                    .map(|(k, e)| (k.clone(), e.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut sent = 0;
         for (response_id, entry) in waiting {
             let (major, minor) = self.escrow_standing(&entry);
