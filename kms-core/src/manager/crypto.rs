@@ -106,6 +106,19 @@ impl KeyManager {
         params: &CipherParams<'_>,
         plaintext: &[u8],
     ) -> Result<Ciphertext> {
+        self.encrypt_counting(who, id, params, plaintext, plaintext.len())
+    }
+
+    /// [`KeyManager::encrypt`] counting `counted` bytes against the key's Usage Limits: a stream step encrypts
+    /// its whole prefix again but uses the key for its new bytes only.
+    pub(super) fn encrypt_counting(
+        &self,
+        who: &Principal,
+        id: &ObjectId,
+        params: &CipherParams<'_>,
+        plaintext: &[u8],
+        counted: usize,
+    ) -> Result<Ciphertext> {
         let now = CallTime::new(self);
         let result = (|| {
             check_data_len(plaintext)?;
@@ -117,7 +130,7 @@ impl KeyManager {
                 UsageMask::ENCRYPT,
                 &now,
             )?;
-            self.count_use(who, id, &key, plaintext.len())?;
+            self.count_use(who, id, &key, counted)?;
             let cipher = backend
                 .cipher()
                 .ok_or_else(|| not_offered(backend, "encryption"))?;

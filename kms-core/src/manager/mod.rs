@@ -25,6 +25,7 @@ mod lifecycle;
 mod locate;
 mod reconcile;
 mod split_key;
+mod stream;
 mod usage_limits;
 mod wrap;
 
@@ -47,6 +48,10 @@ pub use locate::Located;
 pub use reconcile::{MissingKey, ReconcileOptions};
 pub use split_key::{
     CreateSplitKeyRequest, JoinSplitKeyRequest, MAX_SPLIT_KEY_PARTS, SecretSharing, SharePart,
+};
+pub use stream::{
+    DecryptStep, EncryptStep, MAX_STREAM_BYTES, MAX_STREAM_STEPS, MAX_STREAMS,
+    MAX_STREAMS_PER_CALLER, STREAM_IDLE, StreamStep,
 };
 
 use crate::audit::{AuditEvent, AuditSink, Operation, Outcome, TracingAuditSink};
@@ -111,6 +116,8 @@ pub struct KeyManager {
     /// Serialise the check-then-write of each Name, so that two concurrent creates cannot both take it. (Within
     /// one process: stores shared by several processes would need a unique index.)
     names: NameLocks,
+    /// Streamed Encrypt and Decrypt in progress, by Correlation Value.
+    streams: stream::Streams,
 }
 
 impl std::fmt::Debug for KeyManager {
@@ -205,6 +212,7 @@ impl KeyManagerBuilder {
             max_update_attempts: self.max_update_attempts,
             cache: ObjectCache::new(self.object_cache),
             names: NameLocks::new(),
+            streams: stream::Streams::default(),
         })
     }
 }

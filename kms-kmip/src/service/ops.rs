@@ -6,7 +6,7 @@ use kms_core::backend::{
 use kms_core::manager::{
     Adjustment, CheckRequest, CreateKeyPairRequest as CoreKeyPairRequest,
     DerivationMethod as CoreDerivation, ExportedKey, GetRequest as CoreGetRequest, KeyWrappingSpec,
-    ManagedObject,
+    ManagedObject, StreamStep,
 };
 use kms_core::store::LocateQuery;
 use kms_core::{
@@ -397,6 +397,21 @@ pub(super) fn execute(
                 Some(a) => chacha_params(a, given, p.iv_counter_nonce.as_deref(), aad)?,
                 None => cipher_params(given, p.iv_counter_nonce.as_deref(), aad)?,
             };
+            if let Some(step) = stream_step(
+                p.init_indicator,
+                p.final_indicator,
+                p.correlation_value.as_deref(),
+            )? {
+                let out = m.encrypt_stream(who, &target, &params, data, step)?;
+                return Ok(Some(ResponsePayload::Encrypt(EncryptResponse {
+                    unique_identifier: text(&target),
+                    data: Some(out.data),
+                    iv_counter_nonce: out.iv,
+                    authenticated_encryption_tag: out.tag,
+                    correlation_value: out.correlation_value,
+                    ..Default::default()
+                })));
+            }
             let out = m.encrypt(who, &target, &params, data)?;
             ResponsePayload::Encrypt(EncryptResponse {
                 unique_identifier: text(&target),
@@ -421,7 +436,13 @@ pub(super) fn execute(
                 Some(a) => chacha_params(a, given, p.iv_counter_nonce.as_deref(), aad)?,
                 None => cipher_params(given, p.iv_counter_nonce.as_deref(), aad)?,
             };
+            let step = stream_step(
+                p.init_indicator,
+                p.final_indicator,
+                p.correlation_value.as_deref(),
+            )?;
             if p.iv_counter_nonce.is_none()
+                && !matches!(step, Some(StreamStep::Next(_) | StreamStep::Last(_)))
                 && matches!(
                     params,
                     CipherParams::AesCbc { .. }
@@ -435,6 +456,22 @@ pub(super) fn execute(
                     crate::message::enums::ResultReason::INVALID_MESSAGE,
                     "the IV/Counter/Nonce is missing".into(),
                 ));
+            }
+            if let Some(step) = step {
+                let out = m.decrypt_stream(
+                    who,
+                    &target,
+                    &params,
+                    p.data.as_deref().unwrap_or_default(),
+                    p.authenticated_encryption_tag.as_deref(),
+                    step,
+                )?;
+                return Ok(Some(ResponsePayload::Decrypt(DecryptResponse {
+                    unique_identifier: text(&target),
+                    data: Some(SecretBytes(out.data)),
+                    correlation_value: out.correlation_value,
+                    ..Default::default()
+                })));
             }
             let plain = m.decrypt(
                 who,
@@ -849,6 +886,28 @@ pub(super) fn expressible(a: &Attribute, version: Version) -> bool {
     a.encode_for(None, &mut e).is_ok()
 }
 
+/// Where a streamed Encrypt or Decrypt request stands (KMIP 2.1 §6.1.19): `None` for a one-shot request
+/// (no indicators, or Init and Final together without a Correlation Value).
+fn stream_step(
+    init: Option<bool>,
+    last: Option<bool>,
+    correlation: Option<&[u8]>,
+) -> Result<Option<StreamStep<'_>>> {
+    let (init, last) = (init == Some(true), last == Some(true));
+    match (init, last, correlation) {
+        (true, true, None) | (false, false, None) => Ok(None),
+        (true, false, None) => Ok(Some(StreamStep::First)),
+        (false, false, Some(c)) => Ok(Some(StreamStep::Next(c))),
+        (false, true, Some(c)) => Ok(Some(StreamStep::Last(c))),
+        (true, _, Some(_)) => Err(CoreError::InvalidField(
+            "Init Indicator with a Correlation Value".into(),
+        )),
+        (false, true, None) => Err(CoreError::InvalidField(
+            "Final Indicator without a Correlation Value".into(),
+        )),
+    }
+}
+
 /// The Adjustment Type and Value of an Adjust Attribute request. An Increment or Decrement without a value is
 /// by one (one second, for a date).
 fn adjustment_in(p: &AdjustAttributeRequest) -> Result<Adjustment> {
@@ -925,7 +984,7 @@ fn query(version: Version, functions: &[QueryFunction]) -> QueryResponse {
             }
             QueryFunction::QUERY_CAPABILITIES if version >= Version::V1_3 => {
                 response.capability_information = vec![CapabilityInformation {
-                    streaming_capability: Some(false),
+                    streaming_capability: Some(true),
                     asynchronous_capability: Some(false),
                     attestation_capability: Some(false),
                     batch_undo_capability: Some(true),
