@@ -217,8 +217,9 @@ fn unknown() -> Error {
 }
 
 impl Streams {
-    /// Opens `stream`, answering its Correlation Value.
-    fn open(&self, stream: Stream, now: OffsetDateTime) -> Result<Vec<u8>> {
+    /// Whether `owner` may open one more stream: asked before a first step uses the key, and again by
+    /// [`Streams::open`] (another request may have opened one meanwhile).
+    fn room_for(&self, owner: &str, now: OffsetDateTime) -> Result<()> {
         let mut open = self.open.lock();
         open.retain(|_, s| now - s.touched <= STREAM_IDLE);
         if open.len() >= MAX_STREAMS {
@@ -226,13 +227,19 @@ impl Streams {
                 "the server has {MAX_STREAMS} streams open; finish one first"
             )));
         }
-        if open.values().filter(|s| s.owner == stream.owner).count() >= MAX_STREAMS_PER_CALLER {
+        if open.values().filter(|s| s.owner == owner).count() >= MAX_STREAMS_PER_CALLER {
             return Err(Error::InvalidField(format!(
                 "a caller has at most {MAX_STREAMS_PER_CALLER} streams open; finish one first"
             )));
         }
+        Ok(())
+    }
+
+    /// Opens `stream`, answering its Correlation Value.
+    fn open(&self, stream: Stream, now: OffsetDateTime) -> Result<Vec<u8>> {
+        self.room_for(&stream.owner, now)?;
         let id = *uuid::Uuid::new_v4().as_bytes();
-        open.insert(id, stream);
+        self.open.lock().insert(id, stream);
         Ok(id.to_vec())
     }
 
@@ -285,7 +292,10 @@ impl KeyManager {
     ) -> Result<EncryptStep> {
         let now = self.now();
         let (correlation, mut stream) = match step {
-            StreamStep::First => (None, Stream::new(who, id, Direction::Encrypt, params, now)?),
+            StreamStep::First => {
+                self.streams.room_for(who.name(), now)?;
+                (None, Stream::new(who, id, Direction::Encrypt, params, now)?)
+            }
             StreamStep::Next(c) | StreamStep::Last(c) => {
                 let (key, stream) = self.streams.take(c, who, id, Direction::Encrypt, now)?;
                 (Some(key), stream)
@@ -347,6 +357,7 @@ impl KeyManager {
         let now = self.now();
         let (correlation, mut stream) = match step {
             StreamStep::First => {
+                self.streams.room_for(who.name(), now)?;
                 let stream = Stream::new(who, id, Direction::Decrypt, params, now)?;
                 // Nothing is decrypted before the last step: a caller who may not use the key learns so now.
                 self.load_shared(who, id, Rights::USE)?;
