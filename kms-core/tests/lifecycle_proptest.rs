@@ -102,7 +102,7 @@ fn subject() -> Subject {
     Subject {
         f,
         id,
-        sealed: (ct.data, ct.iv.unwrap(), ct.tag.unwrap()),
+        sealed: (ct.data, ct.iv.unwrap().to_vec(), ct.tag.unwrap().to_vec()),
     }
 }
 

@@ -319,8 +319,8 @@ fn tampered_ciphertext_is_one_opaque_cryptographic_failure() {
         .manager
         .encrypt(&alice(), &id, &gcm(None, b"aad"), b"attack at dawn")
         .unwrap();
-    let iv = ct.iv.clone().unwrap();
-    let tag = ct.tag.clone().unwrap();
+    let iv = ct.iv.unwrap().to_vec();
+    let tag = ct.tag.unwrap().to_vec();
     let mut data = ct.data.clone();
     data[0] ^= 0x80;
     let mut bad_tag = tag.clone();

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kms_core::backend::{CipherParams, Ciphertext};
+use kms_core::backend::{CipherParams, Ciphertext, ShortBytes};
 use kms_core::object::{CryptographicAlgorithm, UsageMask};
 use kms_core::store::{FileRootKey, LocateQuery, RedbOptions};
 use kms_core::{Attributes, KeyManager, ObjectId, Principal, RedbStore, SoftwareBackend, State};
@@ -75,8 +75,8 @@ fn parse_ack(line: &str) -> Option<Ack> {
         id: ObjectId::try_from(id).unwrap(),
         sealed: Ciphertext {
             data: from_hex(data),
-            iv: Some(from_hex(iv)),
-            tag: Some(from_hex(tag)),
+            iv: Some(ShortBytes::new(&from_hex(iv)).unwrap()),
+            tag: Some(ShortBytes::new(&from_hex(tag)).unwrap()),
         },
     })
 }

@@ -266,8 +266,8 @@ fn aes_gcm_bad_parameters_and_tampering() {
     let out = c
         .encrypt(&key, &gcm(None, b"aad", 16), b"attack at dawn")
         .unwrap();
-    let iv = out.iv.clone().unwrap();
-    let tag = out.tag.clone().unwrap();
+    let iv = out.iv.unwrap();
+    let tag = out.tag.unwrap();
     // Missing IV or tag; a tag whose length differs from the parameters.
     assert_err!(
         c.decrypt(&key, &gcm(None, b"aad", 16), &out.data, Some(&tag)),
@@ -300,7 +300,7 @@ fn aes_gcm_bad_parameters_and_tampering() {
         );
     }
     for i in 0..tag.len() * 8 {
-        let mut t = tag.clone();
+        let mut t = tag;
         t[i / 8] ^= 1 << (i % 8);
         assert_err!(
             c.decrypt(&key, &gcm(Some(&iv), b"aad", 16), &out.data, Some(&t)),
@@ -315,7 +315,7 @@ fn aes_gcm_bad_parameters_and_tampering() {
         c.decrypt(&key, &gcm(Some(&iv), b"", 16), &out.data, Some(&tag)),
         BackendError::Crypto
     );
-    let mut iv2 = iv.clone();
+    let mut iv2 = iv;
     iv2[0] ^= 1;
     assert_err!(
         c.decrypt(&key, &gcm(Some(&iv2), b"aad", 16), &out.data, Some(&tag)),

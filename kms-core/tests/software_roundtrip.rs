@@ -51,7 +51,7 @@ fn aes_gcm_every_key_and_tag_size() {
                 let out = cipher.encrypt(&key, &params, plaintext).unwrap();
                 assert_eq!(out.data.len(), plaintext.len());
                 assert_eq!(out.tag.as_ref().unwrap().len(), tag_len);
-                let iv = out.iv.clone().unwrap();
+                let iv = out.iv.unwrap();
                 assert_eq!(iv.len(), 12);
                 let params = CipherParams::AesGcm {
                     iv: Some(&iv),

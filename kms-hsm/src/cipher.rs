@@ -8,7 +8,9 @@ use kms_core::backend::checks::{
     AES_BLOCK, aead_tag, cbc_iv, check_aead_tag_len, check_gcm_iv, check_whole_blocks, pkcs5_pad,
     pkcs5_unpad,
 };
-use kms_core::backend::{BackendError, Cipher, CipherParams, Ciphertext, HashingAlgorithm};
+use kms_core::backend::{
+    BackendError, Cipher, CipherParams, Ciphertext, HashingAlgorithm, ShortBytes,
+};
 use zeroize::Zeroizing;
 
 use crate::Pkcs11Backend;
@@ -94,10 +96,11 @@ impl Cipher for Pkcs11Backend {
                         source: None,
                     });
                 };
-                let tag = out.split_off(split);
+                let tag = ShortBytes::new(&out[split..])?;
+                out.truncate(split);
                 Ok(Ciphertext {
                     data: out,
-                    iv: Some(nonce),
+                    iv: Some(ShortBytes::new(&nonce)?),
                     tag: Some(tag),
                 })
             }
@@ -138,7 +141,7 @@ impl Cipher for Pkcs11Backend {
                 })?;
                 Ok(Ciphertext {
                     data,
-                    iv: Some(iv.to_vec()),
+                    iv: Some(ShortBytes::new(&iv)?),
                     tag: None,
                 })
             }

@@ -69,11 +69,11 @@ fn aes_gcm_every_key_size_round_trips_and_detects_tampering() {
         for tag_len in [12, 16] {
             let ct = b.encrypt_gcm(&key, b"header", b"attack at dawn", tag_len);
             assert_eq!(ct.tag.as_ref().unwrap().len(), tag_len);
-            let iv = ct.iv.clone().unwrap();
+            let iv = ct.iv.unwrap();
             assert_eq!(iv.len(), 12);
             let pt = b.decrypt_gcm(&key, b"header", &ct, tag_len).unwrap();
             assert_eq!(&pt[..], b"attack at dawn");
-            let mut bad = ct.tag.clone().unwrap();
+            let mut bad = ct.tag.unwrap();
             bad[0] ^= 1;
             let e = kms_core::backend::Cipher::decrypt(
                 &*b,

@@ -15,6 +15,7 @@ mod key_ref;
 mod software;
 
 use std::error::Error as StdError;
+use std::fmt;
 
 use zeroize::Zeroizing;
 
@@ -201,9 +202,75 @@ pub struct Ciphertext {
     /// The ciphertext (without the tag).
     pub data: Vec<u8>,
     /// The IV that was used, when the backend chose it or the mode has one.
-    pub iv: Option<Vec<u8>>,
+    pub iv: Option<ShortBytes>,
     /// The authentication tag of AEAD modes.
-    pub tag: Option<Vec<u8>>,
+    pub tag: Option<ShortBytes>,
+}
+
+/// A byte string of at most [`ShortBytes::CAPACITY`] bytes held inline: the IV or nonce and the tag that an
+/// encryption returns besides the data. Every AEAD call returns both, and as `Vec`s they cost two allocations,
+/// about a sixth of the manager's whole overhead on a 4 KiB AES-GCM call. Neither is secret.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ShortBytes {
+    len: u8,
+    bytes: [u8; ShortBytes::CAPACITY],
+}
+
+impl ShortBytes {
+    /// The longest value held: the 60-byte GCM IVs of NIST's and the KMIP profiles' test cases, rounded up.
+    pub const CAPACITY: usize = 64;
+
+    /// Copies `value`.
+    ///
+    /// # Errors
+    /// [`BackendError::InvalidInput`] when it is longer than [`ShortBytes::CAPACITY`].
+    pub fn new(value: &[u8]) -> Result<Self, BackendError> {
+        let mut bytes = [0u8; Self::CAPACITY];
+        bytes
+            .get_mut(..value.len())
+            .ok_or_else(|| {
+                BackendError::InvalidInput(format!(
+                    "an IV or tag is at most {} bytes, got {}",
+                    Self::CAPACITY,
+                    value.len()
+                ))
+            })?
+            .copy_from_slice(value);
+        Ok(Self {
+            len: u8::try_from(value.len()).unwrap_or(u8::MAX),
+            bytes,
+        })
+    }
+}
+
+impl std::ops::Deref for ShortBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl std::ops::DerefMut for ShortBytes {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl AsRef<[u8]> for ShortBytes {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl fmt::Debug for ShortBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ShortBytes(")?;
+        for b in &**self {
+            write!(f, "{b:02x}")?;
+        }
+        f.write_str(")")
+    }
 }
 
 /// Encryption and decryption.

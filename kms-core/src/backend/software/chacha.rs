@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 use super::cipher::rng_error;
 use super::key_data::{KeyData, Kind};
 use crate::backend::checks::{aead_tag, verify_tag_prefix};
-use crate::backend::{BackendError, Ciphertext};
+use crate::backend::{BackendError, Ciphertext, ShortBytes};
 
 /// The nonce the backend chooses when the caller gives none: RFC 8439's 96 bits.
 const NONCE_LEN: usize = 12;
@@ -75,7 +75,7 @@ pub(crate) fn chacha20_encrypt(
     apply_keystream(key, nonce, &mut buf)?;
     Ok(Ciphertext {
         data: buf,
-        iv: Some(nonce.to_vec()),
+        iv: Some(ShortBytes::new(nonce)?),
         tag: None,
     })
 }
@@ -134,8 +134,8 @@ pub(crate) fn chacha20_poly1305_encrypt(
         })?;
     Ok(Ciphertext {
         data: buf,
-        iv: Some(nonce.to_vec()),
-        tag: Some(tag.get(..tag_len).unwrap_or(&tag).to_vec()),
+        iv: Some(ShortBytes::new(nonce)?),
+        tag: Some(ShortBytes::new(tag.get(..tag_len).unwrap_or(&tag))?),
     })
 }
 
@@ -221,7 +221,7 @@ mod tests {
             chacha20_poly1305_decrypt(&key(), Some(&NONCE), b"aad", 12, &sealed.data, Some(&tag))
                 .unwrap();
         assert_eq!(&opened[..], b"some plaintext");
-        let mut bad = tag.clone();
+        let mut bad = tag;
         bad[11] ^= 1;
         assert!(matches!(
             chacha20_poly1305_decrypt(&key(), Some(&NONCE), b"aad", 12, &sealed.data, Some(&bad)),

@@ -14,7 +14,9 @@ use super::cache::Parsed;
 use super::key_data::{KeyData, Kind};
 use super::{SoftwareBackend, chacha, modes};
 use crate::backend::checks::{aead_tag, check_aead_tag_len, check_gcm_iv};
-use crate::backend::{BackendError, Cipher, CipherParams, Ciphertext, HashingAlgorithm, KeyRef};
+use crate::backend::{
+    BackendError, Cipher, CipherParams, Ciphertext, HashingAlgorithm, KeyRef, ShortBytes,
+};
 
 /// The IV length this backend uses and accepts: SP 800-38D §8.2.1's recommended 96 bits, which keeps IVs out of
 /// GHASH (other lengths are hashed into J0, with a weaker collision bound for random IVs).
@@ -45,7 +47,7 @@ fn gcm_seal_cached<C: AeadInOut<TagSize = U16>>(
     aad: &[u8],
     buf: &mut [u8],
     tag_len: usize,
-) -> Result<Vec<u8>, BackendError> {
+) -> Result<ShortBytes, BackendError> {
     let nonce = <&Nonce<C>>::try_from(iv)
         .map_err(|_| BackendError::InvalidInput("AES-GCM IV must be 12 bytes".into()))?;
     let tag = cipher
@@ -53,7 +55,7 @@ fn gcm_seal_cached<C: AeadInOut<TagSize = U16>>(
         .map_err(|_| {
             BackendError::InvalidInput("AES-GCM input exceeds the mode's limits".into())
         })?;
-    Ok(tag[..tag_len].to_vec())
+    ShortBytes::new(&tag[..tag_len])
 }
 
 fn gcm_open_cached<C: AeadInOut<TagSize = U16>>(
@@ -254,7 +256,7 @@ impl Cipher for SoftwareBackend {
                 })?;
                 Ok(Ciphertext {
                     data: buf,
-                    iv: Some(iv.to_vec()),
+                    iv: Some(ShortBytes::new(iv)?),
                     tag: Some(tag),
                 })
             }

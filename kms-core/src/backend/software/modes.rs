@@ -19,7 +19,7 @@ use super::key_data::Kind;
 use crate::backend::checks::{
     AES_BLOCK, aead_tag, cbc_iv, check_whole_blocks, pkcs5_pad, pkcs5_unpad,
 };
-use crate::backend::{BackendError, Ciphertext, KeyRef};
+use crate::backend::{BackendError, Ciphertext, KeyRef, ShortBytes};
 
 fn aes_key(key: &KeyRef) -> Result<Zeroizing<Vec<u8>>, BackendError> {
     let data = SoftwareBackend::decode(key)?;
@@ -137,7 +137,7 @@ pub(crate) fn block_encrypt(
         by_key!(cbc_encrypt, &key[..], &iv, &mut buf)?;
         Ok(Ciphertext {
             data: buf,
-            iv: Some(iv.to_vec()),
+            iv: Some(ShortBytes::new(&iv)?),
             tag: None,
         })
     } else {
@@ -183,7 +183,7 @@ fn gcm_seal<C: AeadInOut + KeyInit>(
     iv: &[u8],
     aad: &[u8],
     buf: &mut [u8],
-) -> Result<Vec<u8>, BackendError> {
+) -> Result<ShortBytes, BackendError> {
     let cipher = C::new_from_slice(key).map_err(|_| BackendError::MalformedKeyRef)?;
     let nonce = <&Nonce<C>>::try_from(iv)
         .map_err(|_| BackendError::InvalidInput("AES-GCM IV length mismatch".into()))?;
@@ -192,7 +192,7 @@ fn gcm_seal<C: AeadInOut + KeyInit>(
         .map_err(|_| {
             BackendError::InvalidInput("AES-GCM input exceeds the mode's limits".into())
         })?;
-    Ok(tag.to_vec())
+    ShortBytes::new(&tag)
 }
 
 fn gcm_open<C: AeadInOut + KeyInit>(
@@ -259,7 +259,7 @@ pub(crate) fn gcm_encrypt_other_iv(
     let tag = gcm_any_iv!(gcm_seal, &key[..], iv.len(), tag_len, iv, aad, &mut buf)?;
     Ok(Ciphertext {
         data: buf,
-        iv: Some(iv.to_vec()),
+        iv: Some(ShortBytes::new(iv)?),
         tag: Some(tag),
     })
 }
