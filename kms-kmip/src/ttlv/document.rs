@@ -297,6 +297,30 @@ mod tests {
         );
     }
 
+    /// Document decodes exactly what the nested tree decodes, and refuses the rest with the same error, on
+    /// every one-byte change, truncation and depth limit of a message.
+    #[test]
+    fn agrees_with_the_nested_tree_on_damaged_input() {
+        let bytes = sample();
+        let check = |b: &[u8], limits: &Limits| {
+            let doc = Document::decode_with(b, limits).map(|d| d.root().to_node());
+            assert_eq!(doc, Node::decode_with(b, limits), "input {b:02x?}");
+        };
+        for max_depth in [1, 2, 3, 64] {
+            check(&bytes, &Limits::default().with_max_depth(max_depth));
+        }
+        for cut in 0..bytes.len() {
+            check(&bytes[..cut], &Limits::default());
+        }
+        for i in 0..bytes.len() {
+            for v in [0x00, 0x01, 0x02, 0x07, 0x08, 0x0C, 0x10, 0x18, 0x80, 0xFF] {
+                let mut b = bytes.clone();
+                b[i] = v;
+                check(&b, &Limits::default());
+            }
+        }
+    }
+
     #[test]
     fn errors_are_those_of_the_reader() {
         let mut bytes = sample();
