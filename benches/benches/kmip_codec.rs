@@ -11,8 +11,11 @@
 //!   per structure, borrowing) and `Node::encode` into a reused buffer.
 //! - kmip-ttlv (NLnet Labs): a generic tree read and written with its TTLV primitives (`types`); it has no
 //!   Interval type, so messages holding one are left out of its column (the table says how many it ran).
-//! - cosmian_kmip: not built here: every release pins `uuid = "=1.11.1"`, which the workspace (uuid 1.26) cannot
-//!   resolve together with it.
+//! - cosmian_kmip: its generic `TTLV` tree, read with `TTLV::from_bytes` (after `TTLV::find_version`, which its
+//!   reader needs for the tag table) and written with `TTLV::to_bytes` (`support/cosmian.rs`); messages it
+//!   cannot read are counted and listed with the reason, and left out of its column.
+//!
+//! The table gives each column's throughput from the mean size of the messages it went round.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -20,8 +23,13 @@ use std::hint::black_box;
 use std::io::{Cursor, Read, Write};
 
 use criterion::Criterion;
-use kms_benches::{Column, RatioTable, run_case};
+use kms_benches::{RatioTable, round_robin as each, run_case};
 use kms_kmip::ttlv::{self, Document, Limits, Node, Writer};
+
+// Shared by kmip_codec and kmip_typed, each using part of it; `--features cosmian` builds cosmian_kmip.
+#[allow(dead_code)]
+#[path = "support/cosmian.rs"]
+mod cosmian;
 
 // --- inputs --------------------------------------------------------------------------------------------------
 
@@ -256,16 +264,10 @@ mod nlnet {
 
 // --- the benchmarks ------------------------------------------------------------------------------------------
 
-/// A column that handles the next item of `items` on each call, round the set.
-fn each<'a, T: 'a>(label: &'a str, items: &'a [T], mut f: impl FnMut(&'a T) + 'a) -> Column<'a> {
-    let mut i = 0;
-    (
-        label,
-        Box::new(move || {
-            f(&items[i]);
-            i = if i + 1 == items.len() { 0 } else { i + 1 };
-        }),
-    )
+/// Mean length of the messages a column goes round.
+fn mean_len<M: AsRef<[u8]>>(messages: &[M]) -> f64 {
+    let total: usize = messages.iter().map(|m| m.as_ref().len()).sum();
+    total as f64 / messages.len().max(1) as f64
 }
 
 fn main() {
@@ -273,7 +275,6 @@ fn main() {
     let table = RatioTable::default();
     let messages = kms_benches::kmip_vector_messages().expect("kms-kmip/tests/vectors");
     assert!(messages.len() > 90, "vectors missing");
-    let bytes: usize = messages.iter().map(Vec::len).sum();
     let limits = Limits::default();
     for m in &messages {
         assert_eq!(floor_walk(m).is_some(), ttlv::validate(m, &limits).is_ok());
@@ -288,31 +289,53 @@ fn main() {
         .filter(|m| nlnet::decode(m).is_some())
         .collect();
     let nlnet_label = format!("kmip-ttlv primitives (tree; {} msgs)", nlnet_messages.len());
-
-    run_case(
-        &mut c,
-        &table,
-        0,
-        "decode (per message)",
-        None,
-        vec![
-            each("floor (minimal walk)", &messages, |m| {
-                black_box(floor_walk(black_box(m)));
-            }),
-            each("kms-kmip ttlv::validate (reader)", &messages, |m| {
-                black_box(ttlv::validate(black_box(m), &limits)).unwrap();
-            }),
-            each("kms-kmip Document::decode (flat tree)", &messages, |m| {
-                black_box(Document::decode_with(black_box(m), &limits)).unwrap();
-            }),
-            each("kms-kmip Node::decode (nested tree)", &messages, |m| {
-                black_box(Node::decode_with(black_box(m), &limits)).unwrap();
-            }),
-            each(&nlnet_label, &nlnet_messages, |m| {
-                black_box(nlnet::decode(black_box(m))).unwrap();
-            }),
-        ],
+    let (cosmian_read, cosmian_reasons) = cosmian::failures(&messages, cosmian::decode, 8);
+    let cosmian_messages: Vec<&Vec<u8>> = messages
+        .iter()
+        .filter(|m| cosmian::decode(m).is_ok())
+        .collect();
+    assert_eq!(cosmian_messages.len(), cosmian_read);
+    let cosmian_label = format!(
+        "cosmian_kmip {} TTLV (tree; {} msgs)",
+        cosmian::VERSION,
+        cosmian_messages.len()
     );
+
+    let decode = "decode (per message)";
+    let columns = [
+        ("floor (minimal walk)", mean_len(&messages)),
+        ("kms-kmip ttlv::validate (reader)", mean_len(&messages)),
+        ("kms-kmip Document::decode (flat tree)", mean_len(&messages)),
+        ("kms-kmip Node::decode (nested tree)", mean_len(&messages)),
+        (nlnet_label.as_str(), mean_len(&nlnet_messages)),
+        (cosmian_label.as_str(), mean_len(&cosmian_messages)),
+    ];
+    for (label, bytes) in columns {
+        table.set_bytes(decode, label, bytes);
+    }
+    let mut decoders = vec![
+        each(columns[0].0, &messages, |m| {
+            black_box(floor_walk(black_box(m)));
+        }),
+        each(columns[1].0, &messages, |m| {
+            black_box(ttlv::validate(black_box(m), &limits)).unwrap();
+        }),
+        each(columns[2].0, &messages, |m| {
+            black_box(Document::decode_with(black_box(m), &limits)).unwrap();
+        }),
+        each(columns[3].0, &messages, |m| {
+            black_box(Node::decode_with(black_box(m), &limits)).unwrap();
+        }),
+        each(&nlnet_label, &nlnet_messages, |m| {
+            black_box(nlnet::decode(black_box(m))).unwrap();
+        }),
+    ];
+    if !cosmian_messages.is_empty() {
+        decoders.push(each(&cosmian_label, &cosmian_messages, |m| {
+            black_box(cosmian::decode(black_box(m))).unwrap();
+        }));
+    }
+    run_case(&mut c, &table, 0, decode, None, decoders);
 
     let parsed: Vec<Vec<Event<'_>>> = messages.iter().map(|m| events(m)).collect();
     let trees: Vec<Node<'_>> = messages.iter().map(|m| Node::decode(m).unwrap()).collect();
@@ -320,6 +343,16 @@ fn main() {
         .iter()
         .map(|m| nlnet::decode(m).unwrap())
         .collect();
+    let cosmian_trees: Vec<_> = cosmian_messages
+        .iter()
+        .map(|m| (cosmian::decode(m).unwrap(), cosmian::flavor(m).unwrap()))
+        .collect();
+    // cosmian_kmip's writer gives back the bytes it read for these many messages.
+    let cosmian_exact = cosmian_trees
+        .iter()
+        .zip(&cosmian_messages)
+        .filter(|((t, f), m)| cosmian::encode(t, *f).as_deref() == Ok(m.as_slice()))
+        .count();
     let mut out = Vec::with_capacity(64 * 1024);
     for (t, m) in trees.iter().zip(&messages) {
         out.clear();
@@ -327,40 +360,60 @@ fn main() {
         assert_eq!(&out, m);
         assert_eq!(&t.to_bytes().unwrap(), m);
     }
-    // One output buffer per column, reused.
+    // One output buffer per column, reused (cosmian_kmip's writer returns a new Vec).
     let (mut out_floor, mut out_kms, mut out_nlnet) = (out.clone(), out.clone(), out);
-    run_case(
-        &mut c,
-        &table,
-        1,
-        "encode (per message)",
-        None,
-        vec![
-            each("floor (minimal walk)", &parsed, move |e| {
-                out_floor.clear();
-                floor_encode(black_box(e), &mut out_floor);
-                black_box(&out_floor);
-            }),
-            each("kms-kmip Node::encode", &trees, move |t| {
-                out_kms.clear();
-                let mut w = Writer::new(&mut out_kms);
-                black_box(t).encode(&mut w);
-                w.finish().unwrap();
-                black_box(&out_kms);
-            }),
-            each(&nlnet_label, &nlnet_trees, move |t| {
-                out_nlnet.clear();
-                nlnet::write(black_box(t), &mut Cursor::new(&mut out_nlnet));
-                black_box(&out_nlnet);
-            }),
-        ],
-    );
+    let encode = "encode (per message)";
+    let columns = [
+        ("floor (minimal walk)", mean_len(&messages)),
+        ("kms-kmip Node::encode", mean_len(&messages)),
+        (nlnet_label.as_str(), mean_len(&nlnet_messages)),
+        (cosmian_label.as_str(), mean_len(&cosmian_messages)),
+    ];
+    for (label, bytes) in columns {
+        table.set_bytes(encode, label, bytes);
+    }
+    let mut encoders = vec![
+        each(columns[0].0, &parsed, move |e| {
+            out_floor.clear();
+            floor_encode(black_box(e), &mut out_floor);
+            black_box(&out_floor);
+        }),
+        each(columns[1].0, &trees, move |t| {
+            out_kms.clear();
+            let mut w = Writer::new(&mut out_kms);
+            black_box(t).encode(&mut w);
+            w.finish().unwrap();
+            black_box(&out_kms);
+        }),
+        each(&nlnet_label, &nlnet_trees, move |t| {
+            out_nlnet.clear();
+            nlnet::write(black_box(t), &mut Cursor::new(&mut out_nlnet));
+            black_box(&out_nlnet);
+        }),
+    ];
+    if !cosmian_trees.is_empty() {
+        encoders.push(each(&cosmian_label, &cosmian_trees, |(t, f)| {
+            black_box(cosmian::encode(black_box(t), *f)).unwrap();
+        }));
+    }
+    run_case(&mut c, &table, 1, encode, None, encoders);
 
     c.final_summary();
     println!(
         "KMIP generic TTLV codec: {} real messages, {:.0} bytes on average",
         messages.len(),
-        bytes as f64 / messages.len() as f64
+        mean_len(&messages)
     );
+    println!(
+        "cosmian_kmip {}: its TTLV reader reads {} of the {} messages ({} written back byte-exact); the others, \
+         left out of its column:",
+        cosmian::VERSION,
+        cosmian_read,
+        messages.len(),
+        cosmian_exact
+    );
+    for (n, reason) in &cosmian_reasons {
+        println!("  {n:>3} x {reason}");
+    }
     table.print();
 }

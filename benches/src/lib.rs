@@ -32,6 +32,8 @@ type Rounds = (String, Vec<f64>);
 pub struct RatioTable {
     /// Per (order, case): per column position, its rounds.
     rounds: Mutex<BTreeMap<(usize, String), BTreeMap<usize, Rounds>>>,
+    /// Per (case, implementation): the bytes one iteration handles, for a throughput column.
+    bytes: Mutex<BTreeMap<(String, String), f64>>,
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -51,15 +53,38 @@ impl RatioTable {
             .push(total.as_secs_f64() / iters.max(1) as f64);
     }
 
-    /// Prints one line per (case, implementation): the median time per iteration, and the median of the
-    /// per-round ratios to the case's first implementation.
+    /// Records how many bytes one iteration of `column` in `case` handles on average (the mean size of the
+    /// messages it goes round), so that [`RatioTable::print`] adds its throughput.
+    pub fn set_bytes(&self, case: &str, column: &str, bytes_per_iteration: f64) {
+        self.bytes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((case.to_owned(), column.to_owned()), bytes_per_iteration);
+    }
+
+    /// Prints one line per (case, implementation): the median time per iteration, the throughput where
+    /// [`RatioTable::set_bytes`] gave a size, and the median of the per-round ratios to the case's first
+    /// implementation.
     pub fn print(&self) {
         let s = self.rounds.lock().unwrap_or_else(|e| e.into_inner());
+        let bytes = self.bytes.lock().unwrap_or_else(|e| e.into_inner());
+        // The throughput column only where a bench gives sizes.
+        let mbs = |row: &str, name: &str, time: f64| match bytes
+            .get(&(row.to_owned(), name.to_owned()))
+        {
+            Some(b) => format!(" | {:>9.0}", b / time / 1e6),
+            None if bytes.is_empty() => String::new(),
+            None => format!(" | {:>9}", ""),
+        };
         println!(
-            "\n{:<40} | {:<44} | {:>10} | {:>7}",
-            "case", "implementation", "median", "ratio"
+            "\n{:<40} | {:<44} | {:>10}{} | {:>7}",
+            "case",
+            "implementation",
+            "median",
+            if bytes.is_empty() { "" } else { " |      MB/s" },
+            "ratio"
         );
-        println!("{}", "-".repeat(111));
+        println!("{}", "-".repeat(if bytes.is_empty() { 111 } else { 123 }));
         for ((_, row), cols) in s.iter() {
             let reference = cols.values().next().map(|(_, v)| v.clone());
             for (name, v) in cols.values() {
@@ -69,8 +94,9 @@ impl RatioTable {
                     .flat_map(|r| v.iter().zip(r).map(|(x, y)| x / y))
                     .collect();
                 println!(
-                    "{row:<40} | {name:<44} | {:>10} | {:>7.3}",
+                    "{row:<40} | {name:<44} | {:>10}{} | {:>7.3}",
                     human(time),
+                    mbs(row, name, time),
                     median(&mut ratios)
                 );
             }
@@ -94,6 +120,26 @@ pub fn human(secs: f64) -> String {
     } else {
         format!("{:.1} ns", secs * 1e9)
     }
+}
+
+/// A column whose every iteration handles the next item of `items`, going round the set, so that its time per
+/// iteration is the mean over the set.
+///
+/// # Panics
+/// When `items` is empty (on its first iteration).
+pub fn round_robin<'a, T: 'a>(
+    label: &'a str,
+    items: &'a [T],
+    mut f: impl FnMut(&'a T) + 'a,
+) -> Column<'a> {
+    let mut i = 0;
+    (
+        label,
+        Box::new(move || {
+            f(&items[i]);
+            i = if i + 1 == items.len() { 0 } else { i + 1 };
+        }),
+    )
 }
 
 /// Benchmarks the columns of one case as one criterion group (`sample_size` when given), then runs them in
