@@ -100,6 +100,27 @@ fn all_json<T: DeserializeOwned>(
     Ok(out)
 }
 
+/// What releasing the deposit `s` asks for is judged on: the deposit and the approvals recorded for request `id`.
+/// A policy edited in the store no longer matches the hash its shares are bound to, so such a deposit is refused
+/// rather than approvals evaluated against it.
+fn release_inputs(
+    deposits: &impl ReadableTable<&'static str, &'static [u8]>,
+    approvals: &impl ReadableTable<&'static str, &'static [u8]>,
+    s: &StoredRequest,
+    id: &RequestId,
+) -> Result<(Deposit, Vec<Approval>)> {
+    let deposit: Deposit = get_json(deposits, s.request.deposit_id.as_str())?
+        .ok_or_else(|| not_found("deposit", &s.request.deposit_id))?;
+    deposit.check_consistency()?;
+    if deposit.policy_hash != s.request.policy_hash {
+        return Err(EscrowError::invalid(
+            "request",
+            "deposit policy changed since the request",
+        ));
+    }
+    Ok((deposit, prefixed_json(approvals, &format!("{id}/"))?))
+}
+
 fn prefixed_json<T: DeserializeOwned>(
     table: &impl ReadableTable<&'static str, &'static [u8]>,
     prefix: &str,
@@ -730,18 +751,12 @@ impl Escrow {
             if s.status != RequestStatus::Pending {
                 return Err(EscrowError::RequestClosed(s.status.as_str()));
             }
-            let deposit: Deposit =
-                get_json(&tx.open_table(DEPOSITS)?, s.request.deposit_id.as_str())?
-                    .ok_or_else(|| not_found("deposit", &s.request.deposit_id))?;
-            deposit.check_consistency()?;
-            if deposit.policy_hash != s.request.policy_hash {
-                return Err(EscrowError::invalid(
-                    "request",
-                    "deposit policy changed since the request",
-                ));
-            }
-            let approvals: Vec<Approval> =
-                prefixed_json(&tx.open_table(APPROVALS)?, &format!("{id}/"))?;
+            let (deposit, approvals) = release_inputs(
+                &tx.open_table(DEPOSITS)?,
+                &tx.open_table(APPROVALS)?,
+                &s,
+                id,
+            )?;
             evaluate_approvals(&deposit.policy, &s.request, &approvals, &lookup, now).map(|_| ())
         })
     }
@@ -762,20 +777,12 @@ impl Escrow {
             if expired {
                 return Err(EscrowError::RequestExpired);
             }
-            let deposit: Deposit =
-                get_json(&tx.open_table(DEPOSITS)?, s.request.deposit_id.as_str())?
-                    .ok_or_else(|| not_found("deposit", &s.request.deposit_id))?;
-            // A policy edited in the store no longer matches the hash its shares are bound to: refuse rather than
-            // evaluate approvals against it.
-            deposit.check_consistency()?;
-            if deposit.policy_hash != s.request.policy_hash {
-                return Err(EscrowError::invalid(
-                    "request",
-                    "deposit policy changed since the request",
-                ));
-            }
-            let approvals: Vec<Approval> =
-                prefixed_json(&tx.open_table(APPROVALS)?, &format!("{id}/"))?;
+            let (deposit, approvals) = release_inputs(
+                &tx.open_table(DEPOSITS)?,
+                &tx.open_table(APPROVALS)?,
+                &s,
+                id,
+            )?;
             let counted: Vec<Approval> =
                 evaluate_approvals(&deposit.policy, &s.request, &approvals, &lookup, now)?
                     .into_iter()
