@@ -31,10 +31,16 @@ fn chacha_key<'a>(data: &KeyData<'a>, what: &str) -> Result<&'a [u8], BackendErr
     }
 }
 
-fn fresh_nonce() -> Result<[u8; NONCE_LEN], BackendError> {
-    let mut n = [0u8; NONCE_LEN];
-    getrandom::fill(&mut n).map_err(rng_error)?;
-    Ok(n)
+/// The caller's nonce, or a random 96-bit one; either way the one the ciphertext returns.
+fn nonce_or_fresh(nonce: Option<&[u8]>) -> Result<ShortBytes, BackendError> {
+    match nonce {
+        Some(n) => ShortBytes::new(n),
+        None => {
+            let mut n = [0u8; NONCE_LEN];
+            getrandom::fill(&mut n).map_err(rng_error)?;
+            ShortBytes::new(&n)
+        }
+    }
 }
 
 /// XORs the keystream from block 0 into `buf`: the same for encryption and decryption.
@@ -63,19 +69,12 @@ pub(crate) fn chacha20_encrypt(
     plaintext: &[u8],
 ) -> Result<Ciphertext, BackendError> {
     let key = chacha_key(data, "ChaCha20")?;
-    let fresh;
-    let nonce = match nonce {
-        Some(n) => n,
-        None => {
-            fresh = fresh_nonce()?;
-            &fresh[..]
-        }
-    };
+    let nonce = nonce_or_fresh(nonce)?;
     let mut buf = plaintext.to_vec();
-    apply_keystream(key, nonce, &mut buf)?;
+    apply_keystream(key, &nonce, &mut buf)?;
     Ok(Ciphertext {
         data: buf,
-        iv: Some(ShortBytes::new(nonce)?),
+        iv: Some(nonce),
         tag: None,
     })
 }
@@ -118,23 +117,16 @@ pub(crate) fn chacha20_poly1305_encrypt(
     plaintext: &[u8],
 ) -> Result<Ciphertext, BackendError> {
     let key = chacha_key(data, "ChaCha20-Poly1305")?;
-    let fresh;
-    let nonce = match nonce {
-        Some(n) => n,
-        None => {
-            fresh = fresh_nonce()?;
-            &fresh[..]
-        }
-    };
+    let nonce = nonce_or_fresh(nonce)?;
     let mut buf = plaintext.to_vec();
     let tag = aead(key)?
-        .encrypt_inout_detached(aead_nonce(nonce)?, aad, buf.as_mut_slice().into())
+        .encrypt_inout_detached(aead_nonce(&nonce)?, aad, buf.as_mut_slice().into())
         .map_err(|_| {
             BackendError::InvalidInput("ChaCha20-Poly1305 input exceeds its limits".into())
         })?;
     Ok(Ciphertext {
         data: buf,
-        iv: Some(ShortBytes::new(nonce)?),
+        iv: Some(nonce),
         tag: Some(ShortBytes::new(tag.get(..tag_len).unwrap_or(&tag))?),
     })
 }
