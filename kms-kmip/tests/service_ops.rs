@@ -31,8 +31,8 @@ use kms_kmip::service::KmipService;
 use kms_kmip::tags::Version;
 use kms_kmip::ttlv::Tag;
 use service_support::{
-    activate, alice, bob, get, get_attributes, id_payload, key_pair, message, ok, one, p256,
-    raw_block, send, service, text, uid,
+    activate, alice, bob, created_aes, get, get_attributes, id_payload, key_pair, message, ok, one,
+    p256, raw_block, send, service, text, uid,
 };
 
 fn aes_template(name: Option<&str>) -> Attributes {
@@ -800,22 +800,13 @@ fn rekey_derive_and_wrapped_get() {
     assert!(derived.unique_identifier.as_str().is_some());
 
     // Get wrapped under an AES key (AES Key Wrap, RFC 3394).
-    let kek = created_id(ok(one(
+    let kek = created_aes(
         &s,
         &who,
         v,
-        RequestPayload::Create(CreateRequest {
-            object_type: ObjectType::SYMMETRIC_KEY,
-            attributes: Attributes::new(vec![
-                Attribute::CryptographicAlgorithm(CryptographicAlgorithm::AES),
-                Attribute::CryptographicLength(256),
-                Attribute::CryptographicUsageMask(
-                    CryptographicUsageMask::WRAP_KEY | CryptographicUsageMask::UNWRAP_KEY,
-                ),
-            ]),
-            ..Default::default()
-        }),
-    )));
+        256,
+        CryptographicUsageMask::WRAP_KEY | CryptographicUsageMask::UNWRAP_KEY,
+    );
     activate(&s, v, &kek);
     let ResponsePayload::Get(got) = ok(one(
         &s,

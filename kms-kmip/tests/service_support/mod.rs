@@ -7,11 +7,13 @@ use std::sync::Arc;
 
 use kms_core::{KeyManager, MemoryStore, Principal, SoftwareBackend};
 use kms_kmip::message::enums::{
-    CryptographicAlgorithm, CryptographicUsageMask, KeyFormatType, RecommendedCurve, ResultReason,
-    ResultStatus,
+    CryptographicAlgorithm, CryptographicUsageMask, KeyFormatType, ObjectType, RecommendedCurve,
+    ResultReason, ResultStatus,
 };
 use kms_kmip::message::operations::access::{GetAttributesRequest, GetRequest};
-use kms_kmip::message::operations::lifecycle::{CreateKeyPairRequest, IdentifierPayload};
+use kms_kmip::message::operations::lifecycle::{
+    CreateKeyPairRequest, CreateRequest, IdentifierPayload,
+};
 use kms_kmip::message::types::CryptographicDomainParameters;
 use kms_kmip::message::{
     Attribute, AttributeReference, Attributes, KeyBlock, KeyMaterial, KeyValue, ProtocolVersion,
@@ -143,6 +145,29 @@ pub fn get_attributes(id: &str, references: Vec<AttributeReference>) -> RequestP
         attribute_references: references,
         ..Default::default()
     })
+}
+
+/// Creates a `length`-bit AES key of `who`'s for `usage`, Pre-Active; its identifier.
+pub fn created_aes(
+    s: &KmipService,
+    who: &Principal,
+    version: Version,
+    length: i32,
+    usage: CryptographicUsageMask,
+) -> String {
+    let payload = RequestPayload::Create(CreateRequest {
+        object_type: ObjectType::SYMMETRIC_KEY,
+        attributes: Attributes::new(vec![
+            Attribute::CryptographicAlgorithm(CryptographicAlgorithm::AES),
+            Attribute::CryptographicLength(length),
+            Attribute::CryptographicUsageMask(usage),
+        ]),
+        ..Default::default()
+    });
+    match ok(one(s, who, version, payload)) {
+        ResponsePayload::Create(c) => text(&c.unique_identifier),
+        other => panic!("not a create: {other:?}"),
+    }
 }
 
 /// Activates alice's `id`.
