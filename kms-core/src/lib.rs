@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod backend;
+pub mod dsa;
 mod error;
 pub mod manager;
 pub mod material;

@@ -225,10 +225,20 @@ fn malformed_material_and_format_mismatch() {
         ),
         BackendError::InvalidInput(_)
     );
+    // An EC key is not a DSA key either; DH keys are not kept at all.
     assert_err!(
         b.import(
             ObjectType::PrivateKey,
             Some(CryptographicAlgorithm::Dsa),
+            &ec_pkcs8,
+            &policy(true)
+        ),
+        BackendError::InvalidInput(_)
+    );
+    assert_err!(
+        b.import(
+            ObjectType::PrivateKey,
+            Some(CryptographicAlgorithm::Dh),
             &ec_pkcs8,
             &policy(true)
         ),

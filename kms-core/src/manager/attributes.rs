@@ -57,6 +57,7 @@ pub enum AttributeName {
     OriginalCreationDate,
     RevocationReason,
     UsageLimits,
+    Fresh,
     /// A custom attribute (`x-` client, `y-` server in KMIP 1.x; a Vendor Attribute in 2.x), by its name.
     Custom(String),
 }
@@ -96,6 +97,7 @@ impl AttributeName {
             N::OriginalCreationDate => "Original Creation Date",
             N::RevocationReason => "Revocation Reason",
             N::UsageLimits => "Usage Limits",
+            N::Fresh => "Fresh",
             N::Custom(name) => name,
         }
     }
@@ -105,7 +107,7 @@ impl AttributeName {
     #[must_use]
     pub fn from_kmip_name(name: &str) -> Self {
         use AttributeName as N;
-        const KNOWN: [AttributeName; 29] = [
+        const KNOWN: [AttributeName; 30] = [
             N::UniqueIdentifier,
             N::ObjectType,
             N::State,
@@ -135,6 +137,7 @@ impl AttributeName {
             N::OriginalCreationDate,
             N::RevocationReason,
             N::UsageLimits,
+            N::Fresh,
         ];
         KNOWN
             .into_iter()
@@ -160,7 +163,8 @@ impl AttributeName {
             | N::CompromiseOccurrenceDate
             | N::CompromiseDate
             | N::LastChangeDate
-            | N::RevocationReason => true,
+            | N::RevocationReason
+            | N::Fresh => true,
             N::Custom(name) => is_server_custom(name),
             _ => false,
         }
@@ -226,6 +230,7 @@ pub enum Attribute {
     OriginalCreationDate(OffsetDateTime),
     RevocationReason(RevocationReason),
     UsageLimits(UsageLimits),
+    Fresh(bool),
     /// A custom attribute: its name and value.
     Custom(String, AttributeValue),
 }
@@ -266,6 +271,7 @@ impl Attribute {
             A::OriginalCreationDate(_) => N::OriginalCreationDate,
             A::RevocationReason(_) => N::RevocationReason,
             A::UsageLimits(_) => N::UsageLimits,
+            A::Fresh(_) => N::Fresh,
             A::Custom(name, _) => N::Custom(name.clone()),
         }
     }
@@ -315,6 +321,7 @@ pub fn attributes_of(m: &ObjectMetadata) -> Vec<Attribute> {
     out.extend(a.original_creation_date.map(A::OriginalCreationDate));
     out.extend(a.revocation_reason.clone().map(A::RevocationReason));
     out.extend(a.usage_limits.map(A::UsageLimits));
+    out.extend(a.fresh.map(A::Fresh));
     out.extend(
         a.custom
             .iter()

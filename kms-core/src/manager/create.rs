@@ -266,6 +266,9 @@ pub(super) fn new_metadata(
     attributes.last_change_date = Some(now);
     attributes.always_sensitive = attributes.sensitive;
     attributes.never_extractable = !attributes.extractable;
+    // KMIP lets the client give Fresh when it registers an object (a key it made and kept unseen); otherwise a new
+    // object has been served to no one.
+    attributes.fresh = Some(attributes.fresh.unwrap_or(true));
     let mut metadata = ObjectMetadata {
         id: id.clone(),
         object_type,

@@ -60,7 +60,8 @@ impl KeyManager {
     /// KMIP Get: the object with its key value.
     ///
     /// In plaintext only when the object is Extractable and not Sensitive; wrapped (KMIP Key Wrapping
-    /// Specification) when Extractable, Sensitive or not. The wrapping key must be Active, carry Wrap Key in its
+    /// Specification) when Extractable, Sensitive or not. The first Get that returns the key value turns the
+    /// object's Fresh attribute false. The wrapping key must be Active, carry Wrap Key in its
     /// usage mask, be usable by the caller, and live in the same backend.
     ///
     /// # Errors
@@ -100,7 +101,11 @@ impl KeyManager {
                 }
             }
         };
-        let StoredObject { metadata, .. } = object;
+        let StoredObject { mut metadata, .. } = object;
+        if metadata.attributes.fresh == Some(true) {
+            self.mark_served(who, id)?;
+            metadata.attributes.fresh = Some(false);
+        }
         Ok(ManagedObject {
             id: metadata.id,
             object_type: metadata.object_type,
@@ -108,6 +113,17 @@ impl KeyManager {
             attributes: metadata.attributes,
             key,
         })
+    }
+
+    /// Turns Fresh false: the key value is about to reach a client (KMIP: "as soon as the object has been served
+    /// to a client"). Written before the key value is returned, so that a failed write fails the Get rather than
+    /// leave a served key marked Fresh; only the first Get of an object pays for it.
+    fn mark_served(&self, who: &Principal, id: &ObjectId) -> Result<()> {
+        self.update_object(who, id, Rights::READ, |o, _| {
+            o.metadata.attributes.fresh = Some(false);
+            Ok(())
+        })?;
+        Ok(())
     }
 
     pub(super) fn export_plain(&self, object: &StoredObject) -> Result<KeyMaterial> {

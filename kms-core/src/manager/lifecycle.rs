@@ -404,6 +404,7 @@ fn successor(
         original_creation_date: None,
         always_sensitive: o.sensitive,
         never_extractable: !o.extractable,
+        fresh: Some(true),
         links: vec![Link {
             link_type: LinkType::ReplacedObjectLink,
             linked_object_id: old.id.clone(),

@@ -363,6 +363,12 @@ pub struct Attributes {
     /// every Encrypt, Sign, MAC and wrap with the key. After `split_key`, and defaulted, for older records.
     #[serde(default)]
     pub usage_limits: Option<UsageLimits>,
+    /// Fresh (KMIP 2.1 §4, since KMIP 1.1): the object's key value has not yet been served to a client. Set by the
+    /// [`KeyManager`](crate::KeyManager) when the object is made (true unless the client gave a value) and turned
+    /// false when Get or Export first returns the key value. `None` for records written before it existed, whose
+    /// history is unknown. Last, and defaulted, for those records.
+    #[serde(default)]
+    pub fresh: Option<bool>,
 }
 
 impl Default for Attributes {
@@ -397,6 +403,7 @@ impl Default for Attributes {
             custom: BTreeMap::new(),
             split_key: None,
             usage_limits: None,
+            fresh: None,
         }
     }
 }
@@ -558,4 +565,48 @@ pub struct Grant {
     pub principal: String,
     /// What it may do.
     pub rights: Rights,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test fails by panicking
+mod tests {
+    use super::*;
+
+    /// Durable stores keep metadata as MessagePack arrays of the fields in order; a record written before Fresh
+    /// existed is the same array one element shorter, and must still read (with no Fresh value).
+    #[test]
+    fn records_written_before_fresh_still_read() {
+        let metadata = ObjectMetadata {
+            id: ObjectId::try_from("old").unwrap(),
+            object_type: ObjectType::SymmetricKey,
+            state: State::Active,
+            owner: "alice".into(),
+            grants: Vec::new(),
+            attributes: Attributes {
+                fresh: Some(true),
+                ..Attributes::default()
+            },
+        };
+        let mut encoded = rmp_serde::to_vec(&metadata).unwrap();
+        // Attributes is the last field of the record and Fresh the last of Attributes: drop Fresh's `true` and
+        // make the array header of Attributes (array 16, 29 fields) say 28.
+        assert_eq!(encoded.pop(), Some(0xC3));
+        let header = encoded
+            .windows(3)
+            .position(|w| w == [0xDC, 0x00, 29])
+            .unwrap();
+        encoded[header + 2] = 28;
+        let old: ObjectMetadata = rmp_serde::from_slice(&encoded).unwrap();
+        assert_eq!(old.attributes.fresh, None);
+        assert_eq!(
+            old,
+            ObjectMetadata {
+                attributes: Attributes {
+                    fresh: None,
+                    ..metadata.attributes.clone()
+                },
+                ..metadata
+            }
+        );
+    }
 }

@@ -162,6 +162,10 @@ fn import_private(
     der: &[u8],
     rsa_bits: &std::ops::RangeInclusive<usize>,
 ) -> Result<(Kind, Zeroizing<Vec<u8>>), BackendError> {
+    if is_dsa(algorithm, der) {
+        let key = crate::dsa::DsaPrivateKey::from_pkcs8_der(der).map_err(dsa_invalid)?;
+        return Ok((Kind::DsaPrivate, key.to_pkcs8_der().map_err(dsa_invalid)?));
+    }
     let want_rsa = match algorithm {
         None => None,
         Some(CryptographicAlgorithm::Rsa) => Some(true),
@@ -206,6 +210,11 @@ fn import_public(
     der: &[u8],
     rsa_bits: &std::ops::RangeInclusive<usize>,
 ) -> Result<(Kind, Zeroizing<Vec<u8>>), BackendError> {
+    if is_dsa(algorithm, der) {
+        let key = crate::dsa::DsaPublicKey::from_spki_der(der).map_err(dsa_invalid)?;
+        let der = key.to_spki_der().map_err(dsa_invalid)?;
+        return Ok((Kind::DsaPublic, Zeroizing::new(der)));
+    }
     let want_rsa = match algorithm {
         None => None,
         Some(CryptographicAlgorithm::Rsa) => Some(true),
@@ -244,6 +253,22 @@ fn import_public(
     Err(bad())
 }
 
+/// Whether a key is handled as DSA: its algorithm says so, or, not given, its encoding does.
+///
+/// DSA keys are kept (Register, Get, Export, Import; KMIP's Baseline profile registers them) but not used: the
+/// RustCrypto `dsa` crate of this generation signs only with 1024- to 3072-bit FIPS sizes and would need a
+/// signature scheme every backend implements; Sign and Signature Verify refuse them (see `sign`).
+fn is_dsa(algorithm: Option<CryptographicAlgorithm>, der: &[u8]) -> bool {
+    match algorithm {
+        Some(a) => a == CryptographicAlgorithm::Dsa,
+        None => crate::dsa::is_dsa(der),
+    }
+}
+
+fn dsa_invalid(e: crate::dsa::InvalidDsaKey) -> BackendError {
+    BackendError::InvalidInput(e.to_string())
+}
+
 /// Checks the outer structure of an X.509 certificate (RFC 5280 §4.1): a SEQUENCE of a TBSCertificate SEQUENCE,
 /// an AlgorithmIdentifier and a BIT STRING, and nothing after it. Enough to refuse garbage without a full X.509
 /// parser; the certificate is stored exactly as given.
@@ -272,8 +297,8 @@ pub(crate) fn export(data: &KeyData<'_>) -> Result<KeyMaterial, BackendError> {
     }
     let format = match data.kind {
         Kind::Aes | Kind::ChaCha20 | Kind::Hmac(_) | Kind::Secret | Kind::Opaque => KeyFormat::Raw,
-        Kind::RsaPrivate | Kind::EcPrivate(_) => KeyFormat::Pkcs8,
-        Kind::RsaPublic | Kind::EcPublic(_) => KeyFormat::SubjectPublicKeyInfo,
+        Kind::RsaPrivate | Kind::EcPrivate(_) | Kind::DsaPrivate => KeyFormat::Pkcs8,
+        Kind::RsaPublic | Kind::EcPublic(_) | Kind::DsaPublic => KeyFormat::SubjectPublicKeyInfo,
         Kind::Certificate => KeyFormat::X509Certificate,
     };
     Ok(KeyMaterial::new(

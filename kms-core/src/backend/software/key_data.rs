@@ -47,6 +47,10 @@ pub(crate) enum Kind {
     EcPublic(RecommendedCurve),
     /// An X.509 certificate (DER), stored as registered.
     Certificate,
+    /// A DSA private key (PKCS#8 DER): stored and returned, never used (see `formats`).
+    DsaPrivate,
+    /// A DSA public key (SubjectPublicKeyInfo DER): stored and returned, never used.
+    DsaPublic,
 }
 
 impl Kind {
@@ -62,6 +66,8 @@ impl Kind {
             Kind::EcPublic(c) => (8, curve_code(c)),
             Kind::Certificate => (9, 0),
             Kind::ChaCha20 => (10, 0),
+            Kind::DsaPrivate => (11, 0),
+            Kind::DsaPublic => (12, 0),
         }
     }
 
@@ -77,6 +83,8 @@ impl Kind {
             (8, c) => Kind::EcPublic(curve_from_code(c)?),
             (9, 0) => Kind::Certificate,
             (10, 0) => Kind::ChaCha20,
+            (11, 0) => Kind::DsaPrivate,
+            (12, 0) => Kind::DsaPublic,
             _ => return None,
         })
     }
@@ -85,7 +93,7 @@ impl Kind {
     pub(crate) fn is_secret(self) -> bool {
         !matches!(
             self,
-            Kind::RsaPublic | Kind::EcPublic(_) | Kind::Certificate
+            Kind::RsaPublic | Kind::EcPublic(_) | Kind::DsaPublic | Kind::Certificate
         )
     }
 }
@@ -202,6 +210,8 @@ mod tests {
             Kind::EcPrivate(RecommendedCurve::P384),
             Kind::EcPublic(RecommendedCurve::P256),
             Kind::Certificate,
+            Kind::DsaPrivate,
+            Kind::DsaPublic,
         ];
         for kind in kinds {
             let r = encode(kind, false, &[7; 16]);

@@ -83,6 +83,7 @@ impl Signer for SoftwareBackend {
         input: SignInput<'_>,
     ) -> Result<Vec<u8>, BackendError> {
         let data = Self::decode(key)?;
+        refuse_dsa(data.kind)?;
         let hash = hash_of(algorithm);
         if hash == HashingAlgorithm::Sha1 {
             // SHA-1 signatures are forgeable by chosen-prefix collisions; they are verified for interop only.
@@ -125,6 +126,7 @@ impl Signer for SoftwareBackend {
         signature: &[u8],
     ) -> Result<(), BackendError> {
         let data = Self::decode(key)?;
+        refuse_dsa(data.kind)?;
         let parsed = self.parsed(key, &data, ANY_ASYMMETRIC, "verification")?;
         let digest = prehash(hash_of(algorithm), input)?;
         let digest = digest.as_bytes();
@@ -164,6 +166,17 @@ impl Signer for SoftwareBackend {
             Err(BackendError::Crypto)
         }
     }
+}
+
+/// DSA keys are kept, not used (see `formats::is_dsa`): an algorithm this backend does not do, rather than a key
+/// of the wrong kind.
+fn refuse_dsa(kind: Kind) -> Result<(), BackendError> {
+    if matches!(kind, Kind::DsaPrivate | Kind::DsaPublic) {
+        return Err(BackendError::Unsupported(
+            "DSA keys are stored and returned, not used to sign or verify".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn rsa_public(parsed: &Parsed) -> Option<&rsa::PublicKey> {
