@@ -1,29 +1,37 @@
 //! KmipService: derived attributes (Digest, Key Format Type), the registered format as Get's default, the
-//! block cipher modes of the Basic Cryptographic profile, Result Reasons per version and Maximum Response Size.
+//! block cipher modes of the Basic Cryptographic profile, Result Reasons per version and Maximum Response Size;
+//! Transparent RSA, EC and DSA keys both ways, and the Fresh attribute.
 
 #![cfg(feature = "service")]
 
 mod service_support;
 
+use kms_core::dsa::{DsaPrivateKey, DsaPublicKey};
 use kms_kmip::message::enums::{
     BlockCipherMode, CryptographicAlgorithm, CryptographicUsageMask, HashingAlgorithm,
     KeyFormatType, ObjectType, PaddingMethod, ResultReason, ResultStatus,
 };
-use kms_kmip::message::objects::{SymmetricKey, TransparentSymmetricKey};
+use kms_kmip::message::objects::{
+    SymmetricKey, TransparentDSAPrivateKey, TransparentDSAPublicKey, TransparentSymmetricKey,
+};
 use kms_kmip::message::operations::access::GetRequest;
 use kms_kmip::message::operations::crypto::{DecryptRequest, EncryptRequest, HashRequest};
 use kms_kmip::message::operations::lifecycle::RegisterRequest;
+use kms_kmip::message::operations::transfer::ExportRequest;
 use kms_kmip::message::types::CryptographicParameters;
 use kms_kmip::message::{
-    Attribute, AttributeReference, Attributes, KeyBlock, KeyMaterial, KeyValue, Object,
-    RequestPayload, ResponseBatchItem, ResponsePayload, SecretBytes, UniqueIdentifier,
+    Attribute, AttributeReference, Attributes, BigInteger, KeyBlock, KeyMaterial, KeyValue, Object,
+    RequestPayload, ResponseBatchItem, ResponsePayload, SecretBigInteger, SecretBytes,
+    UniqueIdentifier,
 };
 use kms_kmip::service::KmipService;
 use kms_kmip::tags::Version;
 use kms_kmip::ttlv::Tag;
 use service_support::{
-    alice, bytes_of, get, get_attributes, hex, key_pair, message, ok, one, p256, service, text, uid,
+    alice, bytes_of, failed, get, get_attributes, hex, key_pair, message, ok, one, p256, service,
+    text, uid,
 };
+use zeroize::Zeroizing;
 
 /// Every request here is alice's.
 fn send(s: &KmipService, version: Version, p: RequestPayload) -> ResponseBatchItem {
@@ -549,4 +557,263 @@ fn certificate_attributes_are_derived_and_read_only() {
         modify.result_reason,
         Some(ResultReason::ATTRIBUTE_READ_ONLY)
     );
+}
+
+// The 512-bit DSA key of the OASIS KMIP 2.1 Baseline test cases BL-M-12-21 and BL-M-13-21, as their KMIP Big
+// Integers (sign-extended to whole 8-byte words).
+const DSA_P: &str = "0000000000000000fca682ce8e12caba26efccf7110e526db078b05edecbcd1eb4a208f3ae1617ae01f35b91a47e6df63413c5e12ed0899bcd132acd50d99151bdc43ee737592e17";
+const DSA_Q: &str = "00000000962eddcc369cba8ebb260ee6b6a126d9346e38c5";
+const DSA_G: &str = "678471b27a9cf44ee91a49c5147db1a9aaf244f05a434d6486931d2d14271b9e35030b71fd73da179069b32e2935630e1c2062354d0da20a6c416e50be794ca4";
+const DSA_X: &str = "00000000095411d740d2443fa3f97d1ed9a0411bb45e7131";
+const DSA_Y: &str = "0000000000000000b3cb74d988dea7160a64a4edbb7f70404fa4c08a4208c19d76357a6a9df200cce79faecb22e3419be9b01128cbd998a2d9307101705e4a952462f34728ac5fcf";
+
+fn dsa_block(format: KeyFormatType, key_material: KeyMaterial) -> KeyBlock {
+    KeyBlock {
+        key_format_type: format,
+        key_value: Some(KeyValue::Plain {
+            key_material,
+            attributes: None,
+            extensions: Vec::new(),
+        }),
+        cryptographic_algorithm: Some(CryptographicAlgorithm::DSA),
+        cryptographic_length: Some(512),
+        ..Default::default()
+    }
+}
+
+fn transparent_dsa_private(p: &str, q: &str, g: &str, x: &str) -> KeyBlock {
+    dsa_block(
+        KeyFormatType::TRANSPARENT_DSA_PRIVATE_KEY,
+        KeyMaterial::TransparentDSAPrivateKey(TransparentDSAPrivateKey {
+            p: BigInteger(hex(p)),
+            q: BigInteger(hex(q)),
+            g: BigInteger(hex(g)),
+            x: SecretBigInteger(Zeroizing::new(hex(x))),
+            ..Default::default()
+        }),
+    )
+}
+
+fn transparent_dsa_public(p: &str, q: &str, g: &str, y: &str) -> KeyBlock {
+    dsa_block(
+        KeyFormatType::TRANSPARENT_DSA_PUBLIC_KEY,
+        KeyMaterial::TransparentDSAPublicKey(TransparentDSAPublicKey {
+            p: BigInteger(hex(p)),
+            q: BigInteger(hex(q)),
+            g: BigInteger(hex(g)),
+            y: BigInteger(hex(y)),
+            ..Default::default()
+        }),
+    )
+}
+
+/// DSA keys in as Transparent DSA keys, out as PKCS#8 / SubjectPublicKeyInfo (what kms-core's DSA encoder makes
+/// of the components) and as Transparent again (the components, as the OASIS test cases write them); and in as
+/// PKCS#8 / SubjectPublicKeyInfo, out as Transparent.
+#[test]
+fn transparent_dsa_keys_round_trip() {
+    let s = service();
+    let private_der = DsaPrivateKey::new(&hex(DSA_P), &hex(DSA_Q), &hex(DSA_G), &hex(DSA_X))
+        .expect("key")
+        .to_pkcs8_der()
+        .expect("der");
+    let public_der = DsaPublicKey::new(&hex(DSA_P), &hex(DSA_Q), &hex(DSA_G), &hex(DSA_Y))
+        .expect("key")
+        .to_spki_der()
+        .expect("der");
+
+    let private = register_key(
+        &s,
+        ObjectType::PRIVATE_KEY,
+        transparent_dsa_private(DSA_P, DSA_Q, DSA_G, DSA_X),
+    );
+    assert_eq!(
+        bytes_of(&get_key(&s, &private, KeyFormatType::PKCS_8)),
+        &private_der[..]
+    );
+    let by_der = register_key(
+        &s,
+        ObjectType::PRIVATE_KEY,
+        dsa_block(
+            KeyFormatType::PKCS_8,
+            KeyMaterial::Bytes(SecretBytes::new(private_der.to_vec())),
+        ),
+    );
+    for id in [&private, &by_der] {
+        let block = get_key(&s, id, KeyFormatType::TRANSPARENT_DSA_PRIVATE_KEY);
+        let Some(KeyValue::Plain {
+            key_material: KeyMaterial::TransparentDSAPrivateKey(k),
+            ..
+        }) = &block.key_value
+        else {
+            panic!("transparent private key")
+        };
+        assert_eq!(
+            (&k.p.0, &k.q.0, &k.g.0, &k.x.0[..]),
+            (&hex(DSA_P), &hex(DSA_Q), &hex(DSA_G), &hex(DSA_X)[..])
+        );
+        assert_eq!(
+            block.cryptographic_algorithm,
+            Some(CryptographicAlgorithm::DSA)
+        );
+    }
+
+    let public = register_key(
+        &s,
+        ObjectType::PUBLIC_KEY,
+        transparent_dsa_public(DSA_P, DSA_Q, DSA_G, DSA_Y),
+    );
+    assert_eq!(
+        bytes_of(&get_key(&s, &public, KeyFormatType::X_509)),
+        public_der
+    );
+    let by_der = register_key(
+        &s,
+        ObjectType::PUBLIC_KEY,
+        dsa_block(
+            KeyFormatType::X_509,
+            KeyMaterial::Bytes(SecretBytes::new(public_der.clone())),
+        ),
+    );
+    for id in [&public, &by_der] {
+        let block = get_key(&s, id, KeyFormatType::TRANSPARENT_DSA_PUBLIC_KEY);
+        let Some(KeyValue::Plain {
+            key_material: KeyMaterial::TransparentDSAPublicKey(k),
+            ..
+        }) = &block.key_value
+        else {
+            panic!("transparent public key")
+        };
+        assert_eq!(
+            (&k.p.0, &k.q.0, &k.g.0, &k.y.0),
+            (&hex(DSA_P), &hex(DSA_Q), &hex(DSA_G), &hex(DSA_Y))
+        );
+    }
+    // A DSA key has no PKCS#1 or Transparent RSA form.
+    let ResponsePayload::Get(_) = ok(send(&s, Version::V2_1, get(&public))) else {
+        panic!("get")
+    };
+    let wrong = send(
+        &s,
+        Version::V2_1,
+        RequestPayload::Get(GetRequest {
+            unique_identifier: uid(&public),
+            key_format_type: Some(KeyFormatType::TRANSPARENT_RSA_PUBLIC_KEY),
+            ..Default::default()
+        }),
+    );
+    failed(&wrong, ResultReason::KEY_FORMAT_TYPE_NOT_SUPPORTED);
+}
+
+/// Components out of range, or of an absurd size, are an Invalid Field, and nothing is registered.
+#[test]
+fn bad_transparent_dsa_keys_are_invalid_fields() {
+    let s = service();
+    let absurd = format!("7f{}", "ff".repeat(1023));
+    let cases = [
+        transparent_dsa_private(DSA_P, DSA_Q, "01", DSA_X),
+        transparent_dsa_private(DSA_P, DSA_Q, DSA_G, "00"),
+        transparent_dsa_private(DSA_P, DSA_Q, DSA_G, DSA_Q),
+        transparent_dsa_private(&absurd, DSA_Q, DSA_G, DSA_X),
+        // Negative: the top bit of a Big Integer is its sign.
+        transparent_dsa_private(&DSA_P[16..], DSA_Q, DSA_G, DSA_X),
+        transparent_dsa_public(DSA_P, DSA_Q, DSA_G, DSA_P),
+        transparent_dsa_public(DSA_P, DSA_P, DSA_G, DSA_Y),
+    ];
+    for (i, block) in cases.into_iter().enumerate() {
+        let object_type = if block.key_format_type == KeyFormatType::TRANSPARENT_DSA_PRIVATE_KEY {
+            ObjectType::PRIVATE_KEY
+        } else {
+            ObjectType::PUBLIC_KEY
+        };
+        let object = if object_type == ObjectType::PRIVATE_KEY {
+            Object::PrivateKey(kms_kmip::message::objects::PrivateKey {
+                key_block: block,
+                ..Default::default()
+            })
+        } else {
+            Object::PublicKey(kms_kmip::message::objects::PublicKey {
+                key_block: block,
+                ..Default::default()
+            })
+        };
+        let item = send(
+            &s,
+            Version::V2_1,
+            RequestPayload::Register(RegisterRequest {
+                object_type,
+                object: Some(Box::new(object)),
+                ..Default::default()
+            }),
+        );
+        assert_eq!(
+            item.result_reason,
+            Some(ResultReason::INVALID_FIELD),
+            "case {i}: {:?}",
+            item.result_message
+        );
+    }
+    let ResponsePayload::Locate(located) = ok(send(
+        &s,
+        Version::V2_1,
+        RequestPayload::Locate(Default::default()),
+    )) else {
+        panic!("locate")
+    };
+    assert!(located.unique_identifiers.is_empty());
+}
+
+fn fresh(s: &KmipService, version: Version, id: &str) -> Option<bool> {
+    let ResponsePayload::GetAttributes(r) = ok(send(s, version, get_attributes(id, Vec::new())))
+    else {
+        panic!("get attributes")
+    };
+    r.attributes
+        .expect("attributes")
+        .attributes
+        .iter()
+        .find_map(|a| match a {
+            Attribute::Fresh(b) => Some(*b),
+            _ => None,
+        })
+}
+
+/// Fresh is true until Get or Export first returns the key value; KMIP 1.0 clients, whose version has no Fresh,
+/// never see it.
+#[test]
+fn fresh_turns_false_when_the_key_value_is_served() {
+    let s = service();
+    let id = register_key(
+        &s,
+        ObjectType::PUBLIC_KEY,
+        transparent_dsa_public(DSA_P, DSA_Q, DSA_G, DSA_Y),
+    );
+    assert_eq!(fresh(&s, Version::V2_1, &id), Some(true));
+    assert_eq!(fresh(&s, Version::V1_4, &id), Some(true));
+    assert_eq!(fresh(&s, Version::V1_0, &id), None);
+    get_key(&s, &id, KeyFormatType::X_509);
+    assert_eq!(fresh(&s, Version::V2_1, &id), Some(false));
+
+    let exported = register_key(
+        &s,
+        ObjectType::PUBLIC_KEY,
+        transparent_dsa_public(DSA_P, DSA_Q, DSA_G, DSA_Y),
+    );
+    let ResponsePayload::Export(e) = ok(send(
+        &s,
+        Version::V2_1,
+        RequestPayload::Export(ExportRequest {
+            unique_identifier: uid(&exported),
+            ..Default::default()
+        }),
+    )) else {
+        panic!("export")
+    };
+    assert!(
+        e.attributes
+            .expect("attributes")
+            .attributes
+            .contains(&Attribute::Fresh(false))
+    );
+    assert_eq!(fresh(&s, Version::V2_1, &exported), Some(false));
 }

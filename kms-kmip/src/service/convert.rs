@@ -239,6 +239,7 @@ pub(crate) fn attribute_in(a: &Attribute) -> Result<CoreAttribute, CoreError> {
         Attribute::AlwaysSensitive(b) => CoreAttribute::AlwaysSensitive(*b),
         Attribute::Extractable(b) => CoreAttribute::Extractable(*b),
         Attribute::NeverExtractable(b) => CoreAttribute::NeverExtractable(*b),
+        Attribute::Fresh(b) => CoreAttribute::Fresh(*b),
         Attribute::ContactInformation(s) => CoreAttribute::ContactInformation(s.clone()),
         Attribute::Description(s) => CoreAttribute::Description(s.clone()),
         Attribute::Comment(s) => CoreAttribute::Comment(s.clone()),
@@ -402,6 +403,7 @@ pub(crate) fn attribute_out(a: &CoreAttribute) -> Option<Attribute> {
         CoreAttribute::AlwaysSensitive(b) => Attribute::AlwaysSensitive(*b),
         CoreAttribute::Extractable(b) => Attribute::Extractable(*b),
         CoreAttribute::NeverExtractable(b) => Attribute::NeverExtractable(*b),
+        CoreAttribute::Fresh(b) => Attribute::Fresh(*b),
         CoreAttribute::ContactInformation(s) => Attribute::ContactInformation(s.clone()),
         CoreAttribute::Description(s) => Attribute::Description(s.clone()),
         CoreAttribute::Comment(s) => Attribute::Comment(s.clone()),
@@ -467,6 +469,7 @@ pub(crate) fn reference_in(r: &AttributeReference) -> Option<AttributeName> {
             Tag::ALWAYS_SENSITIVE => AttributeName::AlwaysSensitive,
             Tag::EXTRACTABLE => AttributeName::Extractable,
             Tag::NEVER_EXTRACTABLE => AttributeName::NeverExtractable,
+            Tag::FRESH => AttributeName::Fresh,
             Tag::CONTACT_INFORMATION => AttributeName::ContactInformation,
             Tag::DESCRIPTION => AttributeName::Description,
             Tag::COMMENT => AttributeName::Comment,
@@ -513,6 +516,7 @@ pub(crate) fn reference_out(n: &AttributeName) -> Option<AttributeReference> {
         AttributeName::AlwaysSensitive => Tag::ALWAYS_SENSITIVE,
         AttributeName::Extractable => Tag::EXTRACTABLE,
         AttributeName::NeverExtractable => Tag::NEVER_EXTRACTABLE,
+        AttributeName::Fresh => Tag::FRESH,
         AttributeName::ContactInformation => Tag::CONTACT_INFORMATION,
         AttributeName::Description => Tag::DESCRIPTION,
         AttributeName::Comment => Tag::COMMENT,
@@ -624,6 +628,8 @@ fn fold(out: &mut CoreAttributes, a: CoreAttribute) -> Result<(), CoreError> {
             once(&mut out.contact_information, s, "Contact Information")?;
         }
         CoreAttribute::Description(s) => once(&mut out.description, s, "Description")?,
+        // KMIP lets the client give Fresh with a new object; afterwards only the server changes it.
+        CoreAttribute::Fresh(b) => once(&mut out.fresh, b, "Fresh")?,
         CoreAttribute::Comment(s) => once(&mut out.comment, s, "Comment")?,
         CoreAttribute::InitialDate(d) => once(&mut out.initial_date, d, "Initial Date")?,
         CoreAttribute::ActivationDate(d) => once(&mut out.activation_date, d, "Activation Date")?,

@@ -1,5 +1,6 @@
 //! Key format conversions between KMIP's encodings and kms-core's canonical ones (PKCS#8 for private keys,
-//! SubjectPublicKeyInfo for public keys): PKCS#1 and Transparent RSA keys, through the rsa crate's DER support.
+//! SubjectPublicKeyInfo for public keys): PKCS#1 and Transparent RSA keys, through the rsa crate's DER support;
+//! Transparent EC keys through the curve crates; Transparent DSA keys through kms-core's `dsa` module.
 
 use kms_core::Error as CoreError;
 use rsa::pkcs1::{
@@ -225,4 +226,73 @@ pub(crate) fn ec_public_spki_to_transparent(der: &[u8]) -> Result<(Curve, Vec<u8
     Err(CoreError::KeyFormatTypeNotSupported(
         "Transparent EC Public Key for a key that is not on P-256 or P-384".into(),
     ))
+}
+
+/// Transparent DSA Private Key (P, Q, G, X) → PKCS#8, through kms-core's checks of DSA keys.
+pub(crate) fn dsa_private_transparent_to_pkcs8(
+    p: &[u8],
+    q: &[u8],
+    g: &[u8],
+    x: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CoreError> {
+    let key = kms_core::dsa::DsaPrivateKey::new(
+        magnitude(p, "P")?.as_bytes(),
+        magnitude(q, "Q")?.as_bytes(),
+        magnitude(g, "G")?.as_bytes(),
+        magnitude(x, "X")?.as_bytes(),
+    )?;
+    Ok(key.to_pkcs8_der()?)
+}
+
+/// Transparent DSA Public Key (P, Q, G, Y) → `SubjectPublicKeyInfo`.
+pub(crate) fn dsa_public_transparent_to_spki(
+    p: &[u8],
+    q: &[u8],
+    g: &[u8],
+    y: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CoreError> {
+    let key = kms_core::dsa::DsaPublicKey::new(
+        magnitude(p, "P")?.as_bytes(),
+        magnitude(q, "Q")?.as_bytes(),
+        magnitude(g, "G")?.as_bytes(),
+        magnitude(y, "Y")?.as_bytes(),
+    )?;
+    Ok(Zeroizing::new(key.to_spki_der()?))
+}
+
+/// P, Q, G and the key value (X or Y) of a DSA key, as KMIP Big Integers.
+pub(crate) struct DsaComponents {
+    pub(crate) p: Vec<u8>,
+    pub(crate) q: Vec<u8>,
+    pub(crate) g: Vec<u8>,
+    pub(crate) value: Zeroizing<Vec<u8>>,
+}
+
+fn dsa_components(domain: &kms_core::dsa::DsaDomain, value: &[u8]) -> DsaComponents {
+    DsaComponents {
+        p: big_integer(domain.p()).to_vec(),
+        q: big_integer(domain.q()).to_vec(),
+        g: big_integer(domain.g()).to_vec(),
+        value: big_integer(value),
+    }
+}
+
+/// PKCS#8 of a DSA key → its Transparent DSA Private Key components (X the value).
+pub(crate) fn dsa_private_pkcs8_to_transparent(der: &[u8]) -> Result<DsaComponents, CoreError> {
+    let key = kms_core::dsa::DsaPrivateKey::from_pkcs8_der(der).map_err(|_| {
+        CoreError::KeyFormatTypeNotSupported(
+            "Transparent DSA Private Key for a key that is not DSA".into(),
+        )
+    })?;
+    Ok(dsa_components(key.domain(), key.x()))
+}
+
+/// `SubjectPublicKeyInfo` of a DSA key → its Transparent DSA Public Key components (Y the value).
+pub(crate) fn dsa_public_spki_to_transparent(der: &[u8]) -> Result<DsaComponents, CoreError> {
+    let key = kms_core::dsa::DsaPublicKey::from_spki_der(der).map_err(|_| {
+        CoreError::KeyFormatTypeNotSupported(
+            "Transparent DSA Public Key for a key that is not DSA".into(),
+        )
+    })?;
+    Ok(dsa_components(key.domain(), key.y()))
 }

@@ -1479,6 +1479,32 @@ fn key_block(
                         ..Default::default()
                     },
                 )
+            } else if format == KeyFormatType::TRANSPARENT_DSA_PRIVATE_KEY
+                && material.format() == KeyFormat::Pkcs8
+            {
+                let c = formats::dsa_private_pkcs8_to_transparent(material.bytes())?;
+                crate::message::KeyMaterial::TransparentDSAPrivateKey(
+                    crate::message::objects::TransparentDSAPrivateKey {
+                        p: crate::message::BigInteger(c.p),
+                        q: crate::message::BigInteger(c.q),
+                        g: crate::message::BigInteger(c.g),
+                        x: crate::message::SecretBigInteger(c.value),
+                        ..Default::default()
+                    },
+                )
+            } else if format == KeyFormatType::TRANSPARENT_DSA_PUBLIC_KEY
+                && material.format() == KeyFormat::SubjectPublicKeyInfo
+            {
+                let c = formats::dsa_public_spki_to_transparent(material.bytes())?;
+                crate::message::KeyMaterial::TransparentDSAPublicKey(
+                    crate::message::objects::TransparentDSAPublicKey {
+                        p: crate::message::BigInteger(c.p),
+                        q: crate::message::BigInteger(c.q),
+                        g: crate::message::BigInteger(c.g),
+                        y: crate::message::BigInteger(c.value.to_vec()),
+                        ..Default::default()
+                    },
+                )
             } else if format == KeyFormatType::TRANSPARENT_SYMMETRIC_KEY
                 && material.format() == KeyFormat::Raw
             {
@@ -1755,6 +1781,16 @@ pub(super) fn material_in(
             {
                 formats::ec_public_transparent_to_spki(curve_in(k.recommended_curve)?, &k.q_string)?
             }
+            crate::message::KeyMaterial::TransparentDSAPrivateKey(k)
+                if block.key_format_type == KeyFormatType::TRANSPARENT_DSA_PRIVATE_KEY =>
+            {
+                formats::dsa_private_transparent_to_pkcs8(&k.p.0, &k.q.0, &k.g.0, &k.x.0)?
+            }
+            crate::message::KeyMaterial::TransparentDSAPublicKey(k)
+                if block.key_format_type == KeyFormatType::TRANSPARENT_DSA_PUBLIC_KEY =>
+            {
+                formats::dsa_public_transparent_to_spki(&k.p.0, &k.q.0, &k.g.0, &k.y.0)?
+            }
             crate::message::KeyMaterial::TransparentRSAPublicKey(k)
                 if block.key_format_type == KeyFormatType::TRANSPARENT_RSA_PUBLIC_KEY =>
             {
@@ -1825,6 +1861,7 @@ pub(super) fn material_in(
             &[
                 (KeyFormatType::PKCS_8, KeyFormat::Pkcs8),
                 (KeyFormatType::TRANSPARENT_RSA_PRIVATE_KEY, KeyFormat::Pkcs8),
+                (KeyFormatType::TRANSPARENT_DSA_PRIVATE_KEY, KeyFormat::Pkcs8),
                 (KeyFormatType::TRANSPARENT_EC_PRIVATE_KEY, KeyFormat::Pkcs8),
                 (
                     KeyFormatType::TRANSPARENT_ECDSA_PRIVATE_KEY,
@@ -1843,6 +1880,10 @@ pub(super) fn material_in(
                 (KeyFormatType::X_509, KeyFormat::SubjectPublicKeyInfo),
                 (
                     KeyFormatType::TRANSPARENT_RSA_PUBLIC_KEY,
+                    KeyFormat::SubjectPublicKeyInfo,
+                ),
+                (
+                    KeyFormatType::TRANSPARENT_DSA_PUBLIC_KEY,
                     KeyFormat::SubjectPublicKeyInfo,
                 ),
                 (
