@@ -313,16 +313,10 @@ fn fresh_turns_false_once_served_and_clients_may_give_it_at_register() {
     assert_eq!(fresh(&m, &seen), Some(false));
 }
 
-#[cfg(feature = "redb")]
-#[test]
-fn fresh_stays_false_across_a_reopen_of_the_redb_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let open = || {
-        let store: Arc<dyn ObjectStore> = Arc::new(kms_core::RedbStore::open(dir.path()).unwrap());
-        manager(store)
-    };
+/// Fresh as each store keeps it: served and unserved keys, then the store reopened twice by `open`.
+fn fresh_survives_reopening(open: impl Fn() -> Arc<dyn ObjectStore>) {
     let (served, unserved) = {
-        let m = open();
+        let m = manager(open());
         let register = || {
             m.register(
                 &alice(),
@@ -339,11 +333,39 @@ fn fresh_stays_false_across_a_reopen_of_the_redb_store() {
         let _ = plain(&m, &served);
         (served, unserved)
     };
-    let m = open();
+    let m = manager(open());
     assert_eq!(fresh(&m, &served), Some(false));
     assert_eq!(fresh(&m, &unserved), Some(true));
     assert_eq!(plain(&m, &unserved).bytes(), &public_der()[..]);
     drop(m);
-    let m = open();
+    let m = manager(open());
     assert_eq!(fresh(&m, &unserved), Some(false));
+}
+
+#[cfg(feature = "redb")]
+#[test]
+fn fresh_stays_false_across_a_reopen_of_the_redb_store() {
+    let dir = tempfile::tempdir().unwrap();
+    fresh_survives_reopening(|| Arc::new(kms_core::RedbStore::open(dir.path()).unwrap()));
+}
+
+#[cfg(feature = "postgres")]
+mod postgres_common;
+
+#[cfg(feature = "postgres")]
+#[test]
+fn fresh_stays_false_across_a_reopen_of_the_postgres_store() {
+    let schema = postgres_common::fresh_schema_name();
+    let url = postgres_common::url();
+    fresh_survives_reopening(|| {
+        Arc::new(
+            kms_core::store::PostgresStore::connect(
+                &url,
+                &postgres_common::root_key(0x51),
+                postgres_common::options_in(&schema),
+            )
+            .unwrap(),
+        )
+    });
+    postgres_common::execute_at(&url, &format!("DROP SCHEMA {schema} CASCADE"));
 }
