@@ -7,8 +7,9 @@
 //! - floor: a validating walk over the bytes (header, lengths, padding, Boolean values, UTF-8), no output; for
 //!   encode, the minimal writer of a pre-parsed event list with back-patched structure lengths.
 //! - kms-kmip: `ttlv::validate` (the zero-copy reader over every item, values decoded and checked),
-//!   `Document::decode` (the generic tree as one flat list of items), `Node::decode` (the nested tree, one `Vec`
-//!   per structure, borrowing) and `Node::encode` into a reused buffer.
+//!   `Document::decode` (the generic tree as one flat list of items, allocated per message), the same decode into
+//!   an entry list reused from message to message (`Document::decode_with_buffer`), `Node::decode` (the nested
+//!   tree, one `Vec` per structure, borrowing) and `Node::encode` into a reused buffer.
 //! - kmip-ttlv (NLnet Labs): a generic tree read and written with its TTLV primitives (`types`); it has no
 //!   Interval type, so messages holding one are left out of its column (the table says how many it ran).
 //! - cosmian_kmip: its generic `TTLV` tree, read with `TTLV::from_bytes` (after `TTLV::find_version`, which its
@@ -24,7 +25,7 @@ use std::io::{Cursor, Read, Write};
 
 use criterion::Criterion;
 use kms_benches::{RatioTable, round_robin as each, run_case};
-use kms_kmip::ttlv::{self, Document, Limits, Node, Writer};
+use kms_kmip::ttlv::{self, Document, DocumentBuffer, Limits, Node, Writer};
 
 // Shared by kmip_codec and kmip_typed, each using part of it; `--features cosmian` builds cosmian_kmip.
 #[allow(dead_code)]
@@ -301,11 +302,16 @@ fn main() {
         cosmian_messages.len()
     );
 
+    let mut buffer = DocumentBuffer::new();
     let decode = "decode (per message)";
     let columns = [
         ("floor (minimal walk)", mean_len(&messages)),
         ("kms-kmip ttlv::validate (reader)", mean_len(&messages)),
         ("kms-kmip Document::decode (flat tree)", mean_len(&messages)),
+        (
+            "kms-kmip Document (flat tree, reused buffer)",
+            mean_len(&messages),
+        ),
         ("kms-kmip Node::decode (nested tree)", mean_len(&messages)),
         (nlnet_label.as_str(), mean_len(&nlnet_messages)),
         (cosmian_label.as_str(), mean_len(&cosmian_messages)),
@@ -323,7 +329,11 @@ fn main() {
         each(columns[2].0, &messages, |m| {
             black_box(Document::decode_with(black_box(m), &limits)).unwrap();
         }),
-        each(columns[3].0, &messages, |m| {
+        each(columns[3].0, &messages, move |m| {
+            let doc = Document::decode_with_buffer(black_box(m), &limits, &mut buffer).unwrap();
+            buffer = black_box(doc).into_buffer();
+        }),
+        each(columns[4].0, &messages, |m| {
             black_box(Node::decode_with(black_box(m), &limits)).unwrap();
         }),
         each(&nlnet_label, &nlnet_messages, |m| {

@@ -22,7 +22,7 @@ use kms_core::{
     Attributes, KeyFormat, KeyManager, KeyMaterial, MemoryStore, ObjectType, Principal,
     SoftwareBackend,
 };
-use kms_kmip::ttlv::{self, Document, Limits, Node};
+use kms_kmip::ttlv::{self, Document, DocumentBuffer, Limits, Node};
 use zeroize::Zeroizing;
 
 const CASES: &[&str] = &[
@@ -35,6 +35,7 @@ const CASES: &[&str] = &[
     "ttlv-validate",
     "ttlv-tree",
     "ttlv-document",
+    "ttlv-document-reused",
     "ttlv-from-item",
 ];
 
@@ -51,12 +52,18 @@ fn main() {
         // One repetition decodes every message once.
         let messages = kms_benches::kmip_vector_messages().expect("kms-kmip/tests/vectors");
         let limits = Limits::default();
+        let mut buffer = DocumentBuffer::new();
         for _ in 0..n {
             for m in &messages {
                 match kind {
                     "validate" => ttlv::validate(black_box(m), &limits).unwrap(),
                     "document" => {
                         black_box(Document::decode_with(black_box(m), &limits).unwrap());
+                    }
+                    "document-reused" => {
+                        let doc = Document::decode_with_buffer(black_box(m), &limits, &mut buffer)
+                            .unwrap();
+                        buffer = black_box(doc).into_buffer();
                     }
                     "from-item" => {
                         let item = ttlv::decode_with(black_box(m), &limits).unwrap();

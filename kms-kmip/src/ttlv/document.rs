@@ -1,17 +1,34 @@
 //! A whole decoded message as one flat list of items, for reading generic TTLV fast.
 
-use super::reader::Visit;
-use super::{Error, Item, Limits, Node, NodeValue, Value, decode_with};
+use core::fmt;
+
+use super::reader::{Visit, read_item};
+use super::{Error, HEADER_LEN, Item, Limits, Node, NodeValue, Tag, Value, decode_with, padded};
 
 /// Most entries reserved before the first item is read; a larger message grows the list as its items
-/// arrive, so a length field alone never reserves memory.
+/// arrive, so a large input does not reserve its worst case up front.
 const MAX_INITIAL_ENTRIES: usize = 4096;
+
+/// Most entries a [`DocumentBuffer`] keeps between decodes (384 KiB), so that one large message does not pin
+/// its memory for the life of a connection.
+const MAX_KEPT_ENTRIES: usize = 16 * 1024;
+
+/// The parent index of the outer item: no structure.
+const NONE: u32 = u32::MAX;
+
+/// The type byte of a Structure.
+const STRUCTURE: u8 = 0x01;
+
+// Entries keep depths in 16 bits.
+const _: () = assert!(Limits::MAX_SUPPORTED_DEPTH < u16::MAX as usize);
 
 /// A decoded and fully checked message: every item in document order in one allocation, each structure
 /// knowing where its subtree ends (the layout of `roxmltree`'s documents and of simdjson's tape).
 ///
-/// Decoding it is one validating walk plus a push per item; [`Node`] trees (which own one `Vec` per
-/// structure) are built from it by [`Element::to_node`] when a tree to edit is needed.
+/// An item is kept as its place in the message, tag and type (24 bytes); its value is read from the message
+/// when [`Element::item`] asks for it. Decoding is one validating walk plus a push per item; to decode many
+/// messages without allocating each time, use [`Document::decode_with_buffer`]. [`Node`] trees (which own one
+/// `Vec` per structure) are built from it by [`Element::to_node`] when a tree to edit is needed.
 ///
 /// ```
 /// use kms_kmip::ttlv::{Document, Node, NodeValue, Tag};
@@ -28,19 +45,68 @@ const MAX_INITIAL_ENTRIES: usize = 4096;
 /// assert_eq!(root.children().count(), 2);
 /// # Ok::<(), kms_kmip::ttlv::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Document<'a> {
-    entries: Vec<Entry<'a>>,
+    input: &'a [u8],
+    max_depth: u32,
+    entries: Vec<Entry>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Entry<'a> {
-    item: Item<'a>,
-    /// For a structure, the index just past its last descendant (while it is being read: its parent's
-    /// index). Unused for scalars.
-    end: usize,
-    /// For a structure, the number of its children.
-    children: usize,
+/// The entry list of a [`Document`] kept between decodes: see [`Document::decode_with_buffer`].
+#[derive(Clone, Debug, Default)]
+pub struct DocumentBuffer {
+    entries: Vec<Entry>,
+}
+
+impl DocumentBuffer {
+    /// An empty buffer; the first decode allocates it.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            entries: Vec::new(),
+        }
+    }
+}
+
+/// One item: where it is and what it is. Its value is read again from the message on demand, which the walk
+/// that made the entry has checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Entry {
+    /// Offset of the item's header in the message.
+    offset: usize,
+    tag: Tag,
+    /// The index just past the item's last descendant (for a scalar, its own index plus one). While a
+    /// structure is being read: its parent's index.
+    end: u32,
+    /// For a structure, the number of its children (while it is being read and a child structure is open, the
+    /// count so far).
+    children: u32,
+    /// For a structure, its depth (the outer item is 1); 0 for a scalar.
+    depth: u16,
+    type_byte: u8,
+}
+
+impl Entry {
+    fn new(item: &Item<'_>, end: u32) -> Self {
+        let depth = match item.value() {
+            Value::Structure(s) => u16::try_from(s.depth()).unwrap_or(u16::MAX),
+            _ => 0,
+        };
+        Self {
+            offset: item.offset(),
+            tag: item.tag(),
+            end,
+            children: 0,
+            depth,
+            type_byte: item.item_type() as u8,
+        }
+    }
+}
+
+/// An entry index: a checked message holds at most `(8 + u32::MAX) / 8` items (the outer length is a `u32`),
+/// so an index always fits.
+fn index(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(NONE)
 }
 
 impl<'a> Document<'a> {
@@ -59,51 +125,64 @@ impl<'a> Document<'a> {
     ///
     /// The first [`Error`] of the message in document order, as [`Node::decode_with`] reports it.
     pub fn decode_with(input: &'a [u8], limits: &Limits) -> Result<Self, Error> {
-        let root = decode_with(input, limits)?;
-        // Items take 16 bytes each on average in real messages (8 at least); reserving for that makes one
-        // allocation the usual case.
-        let mut entries = Vec::with_capacity((input.len() / 16 + 1).min(MAX_INITIAL_ENTRIES));
-        entries.push(Entry {
-            item: root,
-            end: 0,
-            children: 0,
-        });
-        if let Value::Structure(s) = root.value() {
-            // `open` is the innermost structure being read; each open structure keeps its parent's index in
-            // `end` until it is left, so no separate stack is needed.
-            let mut open = 0usize;
-            s.walk(|visit| {
-                match visit {
-                    Visit::Item(item) => {
-                        let index = entries.len();
-                        if let Some(parent) = entries.get_mut(open) {
-                            parent.children += 1;
-                        }
-                        entries.push(Entry {
-                            item: *item,
-                            end: open,
-                            children: 0,
-                        });
-                        if matches!(item.value(), Value::Structure(_)) {
-                            open = index;
-                        }
-                    }
-                    Visit::Leave => {
-                        let len = entries.len();
-                        if let Some(e) = entries.get_mut(open) {
-                            open = e.end;
-                            e.end = len;
-                        }
-                    }
-                }
-                Ok(())
-            })?;
+        // Every item takes 8 bytes at least, so this is enough for any message up to the cap.
+        let mut entries =
+            Vec::with_capacity((input.len() / HEADER_LEN).clamp(1, MAX_INITIAL_ENTRIES));
+        fill(input, limits, &mut entries)?;
+        Ok(Self::new(input, limits, entries))
+    }
+
+    /// Decodes and checks a whole message into the entry list held by `buffer`, which the document takes over
+    /// and [`Document::into_buffer`] gives back, so that a loop over messages allocates only while the list
+    /// grows. On error, `buffer` keeps the list.
+    ///
+    /// ```
+    /// use kms_kmip::ttlv::{Document, DocumentBuffer, Limits, Node, NodeValue, Tag};
+    ///
+    /// let bytes = Node::new(Tag::PROTOCOL_VERSION_MAJOR, NodeValue::Integer(2)).to_bytes()?;
+    /// let mut buffer = DocumentBuffer::new();
+    /// for _ in 0..3 {
+    ///     let doc = Document::decode_with_buffer(&bytes, &Limits::default(), &mut buffer)?;
+    ///     assert_eq!(doc.root().item().as_integer(), Ok(2));
+    ///     buffer = doc.into_buffer();
+    /// }
+    /// # Ok::<(), kms_kmip::ttlv::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Document::decode_with`].
+    pub fn decode_with_buffer(
+        input: &'a [u8],
+        limits: &Limits,
+        buffer: &mut DocumentBuffer,
+    ) -> Result<Self, Error> {
+        let mut entries = core::mem::take(&mut buffer.entries);
+        match fill(input, limits, &mut entries) {
+            Ok(()) => Ok(Self::new(input, limits, entries)),
+            Err(e) => {
+                buffer.entries = entries;
+                Err(e)
+            }
         }
-        let len = entries.len();
-        if let Some(root) = entries.first_mut() {
-            root.end = len;
+    }
+
+    /// The entry list, to decode the next message into with [`Document::decode_with_buffer`] (kept up to 16 Ki
+    /// entries, 384 KiB).
+    #[must_use]
+    pub fn into_buffer(self) -> DocumentBuffer {
+        let mut entries = self.entries;
+        entries.clear();
+        entries.shrink_to(MAX_KEPT_ENTRIES);
+        DocumentBuffer { entries }
+    }
+
+    fn new(input: &'a [u8], limits: &Limits, entries: Vec<Entry>) -> Self {
+        Self {
+            input,
+            max_depth: u32::try_from(limits.max_depth()).unwrap_or(u32::MAX),
+            entries,
         }
-        Ok(Self { entries })
     }
 
     /// The outer item.
@@ -128,56 +207,220 @@ impl<'a> Document<'a> {
     }
 
     /// Every item in document order (a structure before its children).
-    pub fn items(&self) -> impl ExactSizeIterator<Item = &Item<'a>> {
-        self.entries.iter().map(|e| &e.item)
+    pub fn items(&self) -> impl ExactSizeIterator<Item = Item<'a>> + '_ {
+        (0..self.entries.len()).map(|index| Element { doc: self, index }.item())
     }
 }
 
+impl fmt::Debug for Document<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.items()).finish()
+    }
+}
+
+/// Reads and checks `input` into `entries` (cleared first): the fast walk, and where it stops, the reader's walk
+/// for the exact error.
+fn fill(input: &[u8], limits: &Limits, entries: &mut Vec<Entry>) -> Result<(), Error> {
+    entries.clear();
+    let max_depth = u32::try_from(limits.max_depth()).unwrap_or(u32::MAX);
+    if input.len() <= limits.max_message_size() && fill_fast(input, max_depth, entries).is_some() {
+        return Ok(());
+    }
+    entries.clear();
+    fill_checked(input, limits, entries)
+}
+
+/// The walk of every message that decodes: each rule of the reader ([`read_item`]: header, type, length,
+/// padding, Boolean value, UTF-8, depth, one item with nothing after it) checked with no error to build, the
+/// parent chain kept in the entries themselves. `None` at the first item it does not accept, whose error
+/// [`fill_checked`] then finds.
+#[inline]
+fn fill_fast(input: &[u8], max_depth: u32, entries: &mut Vec<Entry>) -> Option<()> {
+    let mut pos = 0usize;
+    // The innermost open structure: its index, byte end, depth, and how many children it has so far (at the
+    // top: none, the input's end, 0).
+    let mut open = NONE;
+    let mut end = input.len();
+    let mut depth = 0u32;
+    let mut children = 0u32;
+    loop {
+        while pos == end {
+            if open == NONE {
+                return (!entries.is_empty()).then_some(());
+            }
+            let len = index(entries.len());
+            let e = entries.get_mut(open as usize)?;
+            let parent = e.end;
+            e.end = len;
+            e.children = children;
+            open = parent;
+            depth -= 1;
+            if parent == NONE {
+                end = input.len();
+            } else {
+                let p = entries.get(parent as usize)?;
+                children = p.children;
+                let h = input.get(p.offset..)?.first_chunk::<HEADER_LEN>()?;
+                end = p.offset + HEADER_LEN + u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
+            }
+        }
+        if open == NONE && !entries.is_empty() {
+            // A second item at the top: trailing bytes.
+            return None;
+        }
+        let (h, body) = input.get(pos..end)?.split_first_chunk::<HEADER_LEN>()?;
+        let tag = Tag::from_bytes([h[0], h[1], h[2]]);
+        let type_byte = h[3];
+        let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
+        let at = index(entries.len());
+        children += 1;
+        if type_byte == STRUCTURE {
+            if !len.is_multiple_of(8) || len > body.len() || depth >= max_depth {
+                return None;
+            }
+            if let Some(p) = entries.get_mut(open as usize) {
+                p.children = children;
+            }
+            depth += 1;
+            entries.push(Entry {
+                offset: pos,
+                tag,
+                end: open,
+                children: 0,
+                depth: u16::try_from(depth).ok()?,
+                type_byte,
+            });
+            open = at;
+            children = 0;
+            pos += HEADER_LEN;
+            end = pos + len;
+        } else {
+            let slot = padded(len);
+            let value = body.get(..slot)?;
+            let fits = match type_byte {
+                0x02 | 0x05 | 0x0A => len == 4 && value.get(4..) == Some(&[0; 4][..]),
+                0x03 | 0x09 | 0x0B => len == 8,
+                0x06 => {
+                    len == 8
+                        && value
+                            .first_chunk::<8>()
+                            .is_some_and(|v| u64::from_be_bytes(*v) <= 1)
+                }
+                0x04 => len != 0 && len.is_multiple_of(8),
+                0x07 | 0x08 => {
+                    let (bytes, pad) = value.split_at_checked(len)?;
+                    pad.iter().all(|&b| b == 0)
+                        && (type_byte == 0x08 || core::str::from_utf8(bytes).is_ok())
+                }
+                _ => false,
+            };
+            if !fits {
+                return None;
+            }
+            entries.push(Entry {
+                offset: pos,
+                tag,
+                end: at + 1,
+                children: 0,
+                depth: 0,
+                type_byte,
+            });
+            pos += HEADER_LEN + slot;
+        }
+    }
+}
+
+/// The reader's walk ([`Structure::walk`](super::Structure)), which reports the exact error.
+fn fill_checked(input: &[u8], limits: &Limits, entries: &mut Vec<Entry>) -> Result<(), Error> {
+    let root = decode_with(input, limits)?;
+    entries.push(Entry::new(&root, 1));
+    if let Value::Structure(s) = root.value() {
+        // `open` is the innermost structure being read; each open structure keeps its parent's index in
+        // `end` until it is left, so no separate stack is needed.
+        let mut open = 0u32;
+        s.walk(|visit| {
+            match visit {
+                Visit::Item(item) => {
+                    let at = index(entries.len());
+                    if let Some(parent) = entries.get_mut(open as usize) {
+                        parent.children += 1;
+                    }
+                    if matches!(item.value(), Value::Structure(_)) {
+                        entries.push(Entry::new(item, open));
+                        open = at;
+                    } else {
+                        entries.push(Entry::new(item, at + 1));
+                    }
+                }
+                Visit::Leave => {
+                    let len = index(entries.len());
+                    if let Some(e) = entries.get_mut(open as usize) {
+                        open = e.end;
+                        e.end = len;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        let len = index(entries.len());
+        if let Some(root) = entries.first_mut() {
+            root.end = len;
+        }
+    }
+    Ok(())
+}
+
 /// One item of a [`Document`], with its place in the tree.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct Element<'d, 'a> {
     doc: &'d Document<'a>,
     index: usize,
 }
 
 impl<'d, 'a> Element<'d, 'a> {
-    fn entry(&self) -> &'d Entry<'a> {
+    fn entry(&self) -> &'d Entry {
         // Elements are only made for indices of their document.
         &self.doc.entries[self.index]
     }
 
-    /// The item: tag, offset and decoded value (for a structure, its undecoded body).
+    /// The item: tag, offset and value (for a structure, its body), read from the message.
     #[must_use]
-    pub fn item(&self) -> &'d Item<'a> {
-        &self.entry().item
+    pub fn item(&self) -> Item<'a> {
+        let e = self.entry();
+        let at = self.doc.input.get(e.offset..).unwrap_or_default();
+        match read_item(at, e.offset, u32::from(e.depth), self.doc.max_depth) {
+            Ok((item, _)) => item,
+            // Decoding read this item of this same message without error, so this arm is never taken; it
+            // stands in for a panic.
+            Err(_) => Item::new(e.tag, e.offset, Value::ByteString(&[])),
+        }
     }
 
     /// The tag.
     #[must_use]
-    pub fn tag(&self) -> super::Tag {
-        self.entry().item.tag()
+    pub fn tag(&self) -> Tag {
+        self.entry().tag
     }
 
     /// True for a structure.
     #[must_use]
     pub fn is_structure(&self) -> bool {
-        matches!(self.entry().item.value(), Value::Structure(_))
+        self.entry().type_byte == STRUCTURE
     }
 
     /// The children in order (none for a scalar).
     #[must_use]
     pub fn children(&self) -> Elements<'d, 'a> {
-        let e = self.entry();
         Elements {
             doc: self.doc,
             next: self.index + 1,
-            left: if self.is_structure() { e.children } else { 0 },
+            left: self.entry().children as usize,
         }
     }
 
     /// The first child with this tag.
     #[must_use]
-    pub fn child(&self, tag: super::Tag) -> Option<Self> {
+    pub fn child(&self, tag: Tag) -> Option<Self> {
         self.children().find(|c| c.tag() == tag)
     }
 
@@ -187,7 +430,7 @@ impl<'d, 'a> Element<'d, 'a> {
         let item = self.item();
         let value = match *item.value() {
             Value::Structure(_) => {
-                let mut children = Vec::with_capacity(self.entry().children);
+                let mut children = Vec::with_capacity(self.entry().children as usize);
                 children.extend(self.children().map(|c| c.to_node()));
                 NodeValue::Structure(children)
             }
@@ -203,6 +446,12 @@ impl<'d, 'a> Element<'d, 'a> {
             Value::DateTimeExtended(v) => NodeValue::DateTimeExtended(v),
         };
         Node::new(item.tag(), value)
+    }
+}
+
+impl fmt::Debug for Element<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.item().fmt(f)
     }
 }
 
@@ -226,11 +475,7 @@ impl<'d, 'a> Iterator for Elements<'d, 'a> {
             doc: self.doc,
             index: self.next,
         };
-        self.next = if element.is_structure() {
-            element.entry().end
-        } else {
-            self.next + 1
-        };
+        self.next = element.entry().end as usize;
         Some(element)
     }
 
@@ -246,7 +491,33 @@ impl core::iter::FusedIterator for Elements<'_, '_> {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ttlv::Tag;
+
+    /// The whole messages of the hex vectors (`tests/vectors`): the quoted strings that are hex and start like
+    /// a request or response message.
+    fn vector_messages() -> Vec<Vec<u8>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+        let mut out = Vec::new();
+        for file in [
+            "nlnetlabs-tests-hex.json",
+            "pykmip-test_messages-hex.json",
+            "vmware-vcenter-kmip-traffic-from-cosmian-logs.json",
+        ] {
+            let text = std::fs::read_to_string(dir.join(file)).unwrap();
+            for s in text.split('"').skip(1).step_by(2) {
+                let s = s.to_ascii_lowercase();
+                if (s.starts_with("42007801") || s.starts_with("42007b01"))
+                    && s.len().is_multiple_of(2)
+                {
+                    let bytes: Option<Vec<u8>> = (0..s.len())
+                        .step_by(2)
+                        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+                        .collect();
+                    out.extend(bytes);
+                }
+            }
+        }
+        out
+    }
 
     fn sample() -> Vec<u8> {
         let t = |v| Tag::new(v).unwrap();
@@ -334,5 +605,115 @@ mod tests {
             Document::decode(&bytes[..bytes.len() - 8]),
             Err(Error::Truncated { .. })
         ));
+    }
+
+    /// The fast walk takes exactly the messages the reader's walk takes, with the same entries, so that
+    /// `fill_checked` only ever reports errors: on every vector, and on each one-byte change and truncation of
+    /// the sample and of every fourth vector, under several depth limits.
+    #[test]
+    fn the_fast_walk_agrees_with_the_reader() {
+        let messages = vector_messages();
+        assert!(messages.len() > 90);
+        let check = |b: &[u8], max_depth: usize| {
+            let limits = Limits::default().with_max_depth(max_depth);
+            let (mut fast, mut checked) = (Vec::new(), Vec::new());
+            let took = fill_fast(b, u32::try_from(max_depth).unwrap(), &mut fast).is_some();
+            let result = fill_checked(b, &limits, &mut checked);
+            assert_eq!(took, result.is_ok(), "input {b:02x?}: {result:?}");
+            if took {
+                assert_eq!(fast, checked, "input {b:02x?}");
+            }
+        };
+        for m in &messages {
+            check(m, 64);
+        }
+        let t = |v| Tag::new(v).unwrap();
+        let every_type = Node::structure(
+            t(0x42_0001),
+            vec![
+                Node::new(t(0x42_0002), NodeValue::Boolean(true)),
+                Node::new(t(0x42_0003), NodeValue::LongInteger(-2)),
+                Node::new(t(0x42_0004), NodeValue::BigInteger(vec![0x80; 8].into())),
+                Node::new(t(0x42_0005), NodeValue::Interval(7)),
+                Node::structure(
+                    t(0x42_0006),
+                    vec![
+                        Node::new(t(0x42_0007), NodeValue::DateTime(1)),
+                        Node::new(t(0x42_0008), NodeValue::ByteString(vec![1, 2, 3].into())),
+                    ],
+                ),
+                Node::new(t(0x42_0009), NodeValue::DateTimeExtended(3)),
+                Node::new(t(0x42_000A), NodeValue::Boolean(false)),
+                Node::new(t(0x42_000B), NodeValue::TextString("\u{e9}t\u{e9}".into())),
+            ],
+        )
+        .to_bytes()
+        .unwrap();
+        let ours = [sample(), every_type];
+        let damaged = ours.iter().chain(messages.iter().step_by(4));
+        for m in damaged {
+            for max_depth in [0, 1, 2, 3, 4, 64] {
+                check(m, max_depth);
+            }
+            for cut in 0..m.len() {
+                check(&m[..cut], 64);
+            }
+            let mut longer = m.clone();
+            longer.extend_from_slice(&[0; 8]);
+            check(&longer, 64);
+            for i in 0..m.len() {
+                for v in [0x00, 0x01, 0x02, 0x04, 0x07, 0x08, 0x10, 0x80, 0xC3, 0xFF] {
+                    let mut b = m.clone();
+                    b[i] = v;
+                    check(&b, 64);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_buffer_serves_one_message_after_another() {
+        let bytes = sample();
+        let limits = Limits::default();
+        let mut buffer = DocumentBuffer::new();
+        for _ in 0..3 {
+            let doc = Document::decode_with_buffer(&bytes, &limits, &mut buffer).unwrap();
+            assert_eq!(doc, Document::decode(&bytes).unwrap());
+            buffer = doc.into_buffer();
+            assert!(buffer.entries.capacity() >= 7);
+        }
+        let err = Document::decode_with_buffer(&bytes[..20], &limits, &mut buffer).unwrap_err();
+        assert_eq!(err, Node::decode(&bytes[..20]).unwrap_err());
+        assert!(buffer.entries.capacity() >= 7, "an error keeps the list");
+        let scalar = Node::new(Tag::new(0x42_000D).unwrap(), NodeValue::Integer(3))
+            .to_bytes()
+            .unwrap();
+        let doc = Document::decode_with_buffer(&scalar, &limits, &mut buffer).unwrap();
+        assert_eq!(doc.len(), 1);
+        assert_eq!(doc.root().item().as_integer(), Ok(3));
+        assert_eq!(doc.root().children().len(), 0);
+    }
+
+    #[test]
+    fn values_and_depths_are_read_back_from_the_message() {
+        let bytes = sample();
+        let doc = Document::decode(&bytes).unwrap();
+        let tree = Node::decode(&bytes).unwrap();
+        let items: Vec<Item<'_>> = doc.items().collect();
+        let mut walked = vec![crate::ttlv::decode(&bytes).unwrap()];
+        walked[0]
+            .as_structure()
+            .unwrap()
+            .walk(|v| {
+                if let Visit::Item(item) = v {
+                    walked.push(*item);
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(items, walked);
+        assert_eq!(doc.root().to_node(), tree);
+        let header = doc.root().children().next().unwrap().item();
+        assert_eq!(header.as_structure().unwrap().depth(), 2);
     }
 }

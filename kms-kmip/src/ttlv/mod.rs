@@ -40,7 +40,7 @@ mod writer;
 
 use core::fmt;
 
-pub use document::{Document, Element, Elements};
+pub use document::{Document, DocumentBuffer, Element, Elements};
 pub use error::Error;
 pub use reader::{
     Children, Item, Structure, Value, decode, decode_with, message_length, validate,

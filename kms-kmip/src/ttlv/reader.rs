@@ -627,7 +627,7 @@ fn be_u32(b: &[u8; 8]) -> u32 {
 /// Reads the item at the start of `buf` (which sits at `offset` in the message) and returns it with the
 /// number of bytes it occupies, padding included (never more than `buf.len()`).
 #[inline(always)]
-fn read_item(
+pub(super) fn read_item(
     buf: &[u8],
     offset: usize,
     depth: u32,
