@@ -5,8 +5,9 @@
 //!
 //! The checks are the structural ones a server can afford on every Register: sizes within
 //! [`P_BITS`]/[`Q_BITS`], `p` and `q` odd, `q < p`, `1 < g < p`, `0 < x < q`, `1 < y < p`. Primality is not
-//! tested: DSA keys are stored and returned, not used, by this family (see the software backend), and 512-bit
-//! keys, which FIPS 186-4 no longer allows, must still register (the OASIS Baseline test cases use one).
+//! tested here: 512-bit keys, which FIPS 186-4 no longer allows, must still register (the OASIS Baseline test
+//! cases use one), and the software backend signs and verifies only with the FIPS sizes, through the `dsa`
+//! crate, which checks the key further (`y^q = 1 mod p`) when it first uses it.
 
 use std::fmt;
 use std::ops::RangeInclusive;
@@ -141,6 +142,15 @@ impl DsaDomain {
     #[must_use]
     pub fn bits(&self) -> u32 {
         u32::try_from(bits(&self.p)).unwrap_or(u32::MAX)
+    }
+
+    /// `(L, N)`: the sizes of `p` and `q` in bits, as FIPS 186-4 §4.2 names the pairs it allows.
+    #[must_use]
+    pub fn sizes(&self) -> (u32, u32) {
+        (
+            self.bits(),
+            u32::try_from(bits(&self.q)).unwrap_or(u32::MAX),
+        )
     }
 
     /// `Dss-Parms ::= SEQUENCE { p INTEGER, q INTEGER, g INTEGER }`.

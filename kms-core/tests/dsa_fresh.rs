@@ -208,8 +208,10 @@ fn bad_dsa_keys_are_refused_and_nothing_is_stored() {
     assert_eq!(located.located_items, 0);
 }
 
+/// The OASIS key is kept, but is of no size FIPS 186-4 allows: DSA with it is unsupported, and refusing it changes
+/// nothing (signing with DSA keys of the FIPS sizes: tests/dsa_sign.rs).
 #[test]
-fn dsa_keys_are_not_used_to_sign_or_verify() {
+fn the_512_bit_key_does_not_sign_or_verify_and_nothing_changes() {
     let m = manager(Arc::new(MemoryStore::new()));
     let mut a = dsa_attributes(Some(CryptographicAlgorithm::Dsa), UsageMask::SIGN);
     a.activation_date = Some(time::OffsetDateTime::now_utc());
@@ -234,23 +236,34 @@ fn dsa_keys_are_not_used_to_sign_or_verify() {
             a,
         )
         .unwrap();
-    let algorithm = SignatureAlgorithm::Ecdsa(HashingAlgorithm::Sha256);
-    let signed = m.sign(&alice(), &private, algorithm, SignInput::Message(b"m"));
-    assert!(
-        matches!(signed, Err(Error::UnsupportedCryptographicParameters(_))),
-        "{signed:?}"
-    );
-    let verified = m.verify(
-        &alice(),
-        &public,
-        algorithm,
-        SignInput::Message(b"m"),
-        &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01],
-    );
-    assert!(
-        matches!(verified, Err(Error::UnsupportedCryptographicParameters(_))),
-        "{verified:?}"
-    );
+    let before = [&private, &public].map(|id| m.get_attributes(&alice(), id, &[]).unwrap());
+    for h in [HashingAlgorithm::Sha1, HashingAlgorithm::Sha256] {
+        let algorithm = SignatureAlgorithm::Dsa(h);
+        let signed = m.sign(&alice(), &private, algorithm, SignInput::Message(b"m"));
+        let expected = if h == HashingAlgorithm::Sha1 {
+            "SHA-1 signatures are verified, not made"
+        } else {
+            "512-bit P"
+        };
+        assert!(
+            matches!(&signed, Err(Error::UnsupportedCryptographicParameters(why)) if why.contains(expected)),
+            "{signed:?}"
+        );
+        let verified = m.verify(
+            &alice(),
+            &public,
+            algorithm,
+            SignInput::Message(b"m"),
+            &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01],
+        );
+        assert!(
+            matches!(&verified, Err(Error::UnsupportedCryptographicParameters(why)) if why.contains("512-bit P")),
+            "{verified:?}"
+        );
+    }
+    let after = [&private, &public].map(|id| m.get_attributes(&alice(), id, &[]).unwrap());
+    assert_eq!(before, after);
+    assert_eq!(plain(&m, &private).bytes(), &private_der()[..]);
 }
 
 #[test]

@@ -17,7 +17,8 @@ fn hash_of(algorithm: SignatureAlgorithm) -> HashingAlgorithm {
     match algorithm {
         SignatureAlgorithm::RsaPkcs1v15(h)
         | SignatureAlgorithm::RsaPss(h)
-        | SignatureAlgorithm::Ecdsa(h) => h,
+        | SignatureAlgorithm::Ecdsa(h)
+        | SignatureAlgorithm::Dsa(h) => h,
     }
 }
 
@@ -35,8 +36,11 @@ fn prehash(h: HashingAlgorithm, input: SignInput<'_>) -> Result<Vec<u8>, Backend
 }
 
 /// The mechanism and the data it takes for `algorithm` over `digest`.
-fn mechanism(algorithm: SignatureAlgorithm, digest: &[u8]) -> (Mechanism<'static>, Vec<u8>) {
-    match algorithm {
+fn mechanism(
+    algorithm: SignatureAlgorithm,
+    digest: &[u8],
+) -> Result<(Mechanism<'static>, Vec<u8>), BackendError> {
+    Ok(match algorithm {
         SignatureAlgorithm::RsaPkcs1v15(h) => {
             let mut data = encoding::digest_info_prefix(h).to_vec();
             data.extend_from_slice(digest);
@@ -51,7 +55,13 @@ fn mechanism(algorithm: SignatureAlgorithm, digest: &[u8]) -> (Mechanism<'static
             digest.to_vec(),
         ),
         SignatureAlgorithm::Ecdsa(_) => (Mechanism::Ecdsa, digest.to_vec()),
-    }
+        // CKM_DSA exists, but this backend keeps no DSA keys.
+        SignatureAlgorithm::Dsa(_) => {
+            return Err(BackendError::Unsupported(
+                "DSA is not offered by the PKCS#11 backend".into(),
+            ));
+        }
+    })
 }
 
 fn mismatch(algorithm: SignatureAlgorithm, kind: Kind) -> BackendError {
@@ -73,6 +83,8 @@ impl Signer for Pkcs11Backend {
                 "SHA-1 signatures are verified, not made".into(),
             ));
         }
+        let digest = prehash(hash, input)?;
+        let (mech, data) = mechanism(algorithm, &digest)?;
         let curve = match (k.kind, algorithm) {
             (
                 Kind::RsaPrivate,
@@ -81,8 +93,6 @@ impl Signer for Pkcs11Backend {
             (Kind::EcPrivate(c), SignatureAlgorithm::Ecdsa(_)) => Some(c),
             (kind, _) => return Err(mismatch(algorithm, kind)),
         };
-        let digest = prehash(hash, input)?;
-        let (mech, data) = mechanism(algorithm, &digest);
         let signature = self.use_key("signing", &k, |s, h| s.sign(&mech, h, &data))?;
         match curve {
             Some(c) => encoding::ecdsa_to_der(c, &signature),
@@ -98,6 +108,8 @@ impl Signer for Pkcs11Backend {
         signature: &[u8],
     ) -> Result<(), BackendError> {
         let k = self.decode(key)?;
+        let digest = prehash(hash_of(algorithm), input)?;
+        let (mech, data) = mechanism(algorithm, &digest)?;
         let public = match (k.kind, algorithm) {
             (
                 Kind::RsaPrivate | Kind::RsaPublic,
@@ -112,8 +124,6 @@ impl Signer for Pkcs11Backend {
             Kind::EcPublic(c) => encoding::ecdsa_from_der(c, signature)?,
             _ => signature.to_vec(),
         };
-        let digest = prehash(hash_of(algorithm), input)?;
-        let (mech, data) = mechanism(algorithm, &digest);
         match self.use_object("verifying", public, &k.id, |s, h| {
             s.verify(&mech, h, &data, &signature)
         }) {

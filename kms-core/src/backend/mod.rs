@@ -309,6 +309,15 @@ pub enum SignatureAlgorithm {
     RsaPss(HashingAlgorithm),
     /// ECDSA; signatures are DER-encoded `Ecdsa-Sig-Value` (as X.509, KMIP peers and OpenSSL use).
     Ecdsa(HashingAlgorithm),
+    /// DSA (FIPS 186-4 §4.6); signatures are DER-encoded `Dss-Sig-Value` (RFC 3279 §2.2.2), as X.509 and KMIP
+    /// peers use. FIPS 186-5 no longer approves making DSA signatures, only verifying them. Backends that offer
+    /// DSA still sign, since KMIP clients register DSA keys and ask for DSA with SHA-224 or SHA-256, but only
+    /// as SP 800-131A last allowed: with (L, N) = (2048, 224), (2048, 256) or (3072, 256), never with SHA-1, and
+    /// with k derived from the key and digest (RFC 6979) rather than from a random number generator a fault
+    /// could weaken. Verification also takes (1024, 160) keys and SHA-1, so that legacy signatures still check.
+    /// A digest longer than N bits (SHA-384, SHA-512) is truncated to its leftmost N bits, as FIPS 186-4 §4.6
+    /// says. Other sizes (the 512-bit keys of old test suites) are unsupported.
+    Dsa(HashingAlgorithm),
 }
 
 /// What is signed: the message (the backend hashes it), or a digest computed by the caller.

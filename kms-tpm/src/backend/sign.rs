@@ -53,11 +53,15 @@ pub(crate) fn prehash(h: HashingAlgorithm, input: SignInput<'_>) -> Result<Vec<u
     }
 }
 
-fn hash_of(algorithm: SignatureAlgorithm) -> HashingAlgorithm {
+fn hash_of(algorithm: SignatureAlgorithm) -> Result<HashingAlgorithm, BackendError> {
     match algorithm {
         SignatureAlgorithm::RsaPkcs1v15(h)
         | SignatureAlgorithm::RsaPss(h)
-        | SignatureAlgorithm::Ecdsa(h) => h,
+        | SignatureAlgorithm::Ecdsa(h) => Ok(h),
+        // TPM 2.0 has no DSA: its signature schemes are RSASSA, RSAPSS, ECDSA, ECDAA, SM2 and ECSchnorr.
+        SignatureAlgorithm::Dsa(_) => Err(BackendError::Unsupported(
+            "DSA is not offered by the TPM backend".into(),
+        )),
     }
 }
 
@@ -99,7 +103,7 @@ impl TpmBackend {
         input: SignInput<'_>,
     ) -> Result<Vec<u8>, BackendError> {
         let blob = Self::blob(key)?;
-        let hash = hash_of(algorithm);
+        let hash = hash_of(algorithm)?;
         let scheme_hash = HashScheme::new(tpm_hash(hash)?);
         let scheme = match (blob.kind, algorithm) {
             (Kind::RsaPrivate, SignatureAlgorithm::RsaPss(_)) => SignatureScheme::RsaPss {
@@ -158,7 +162,7 @@ impl Signer for TpmBackend {
         signature: &[u8],
     ) -> Result<(), BackendError> {
         let blob = Self::blob(key)?;
-        let hash = hash_of(algorithm);
+        let hash = hash_of(algorithm)?;
         let digest = prehash(hash, input)?;
         let ok = match (blob.kind, algorithm) {
             (Kind::RsaPrivate | Kind::RsaPublic, SignatureAlgorithm::RsaPss(h)) => {

@@ -5,8 +5,8 @@
 //! Entries are found by the reference data itself, in a zeroizing buffer: hashing it with the map's keyed SipHash
 //! costs less than a cryptographic digest would (an AES reference is 35 bytes and its whole operation on a short
 //! message takes a few hundred nanoseconds), and the parsed forms next to it are as secret anyway. The parsed keys
-//! zeroize themselves on drop (`rsa::PrivateKey`, `ecdsa::SigningKey`, and `AesGcm` with the `zeroize`
-//! feature); an evicted key is dropped as soon as the last operation using it returns.
+//! zeroize themselves on drop (`rsa::PrivateKey`, `ecdsa::SigningKey`, `dsa::SigningKey`, and `AesGcm` with the
+//! `zeroize` feature); an evicted key is dropped as soon as the last operation using it returns.
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
@@ -16,6 +16,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use zeroize::Zeroizing;
 
+use super::dsa_key;
 use super::key_data::{KeyData, Kind};
 use crate::backend::BackendError;
 use crate::object::RecommendedCurve;
@@ -34,6 +35,8 @@ pub(crate) enum Parsed {
     P384Private(p384::ecdsa::SigningKey),
     P256Public(p256::ecdsa::VerifyingKey),
     P384Public(p384::ecdsa::VerifyingKey),
+    DsaPrivate(dsa::SigningKey),
+    DsaPublic(dsa::VerifyingKey),
 }
 
 impl Parsed {
@@ -74,6 +77,9 @@ impl Parsed {
                     .ok()
                     .map(Parsed::P384Public)
             }
+            // Sizes the `dsa` crate does not compute with, and keys it finds inconsistent, are their own errors.
+            Kind::DsaPrivate => return dsa_key::signing_key(m).map(Parsed::DsaPrivate),
+            Kind::DsaPublic => return dsa_key::verifying_key(m).map(Parsed::DsaPublic),
             _ => None,
         };
         // The material was validated on import or generation; failing now means the record is damaged.

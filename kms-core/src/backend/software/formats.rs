@@ -255,10 +255,8 @@ fn import_public(
 
 /// Whether a key is handled as DSA: its algorithm says so, or, not given, its encoding does.
 ///
-/// DSA keys are kept (Register, Get, Export, Import; KMIP's Baseline profile registers them) but not used: signing
-/// with them needs a DSA scheme in [`SignatureAlgorithm`](crate::backend::SignatureAlgorithm), which every backend
-/// matches, and the RustCrypto `dsa` crate of this generation (0.7) takes only the FIPS sizes (1024 to 3072 bits),
-/// not the 512-bit keys registered here. Sign and Signature Verify refuse them (see `sign`).
+/// DSA keys of any size `kms_core::dsa` accepts are kept (KMIP's Baseline profile registers a 512-bit one); Sign
+/// and Signature Verify use only those of the FIPS 186-4 sizes (see `dsa_key`).
 fn is_dsa(algorithm: Option<CryptographicAlgorithm>, der: &[u8]) -> bool {
     match algorithm {
         Some(a) => a == CryptographicAlgorithm::Dsa,

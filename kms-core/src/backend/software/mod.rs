@@ -18,6 +18,7 @@ mod agree;
 mod cache;
 mod chacha;
 mod cipher;
+mod dsa_key;
 mod formats;
 mod hash;
 mod key_data;

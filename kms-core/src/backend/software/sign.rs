@@ -1,6 +1,6 @@
 //! RSASSA-PKCS1-v1_5 and RSASSA-PSS (RFC 8017 §8, signed with a salt as long as the hash, verified with any
-//! salt length) and ECDSA (FIPS 186-5) with DER
-//! signatures.
+//! salt length), ECDSA (FIPS 186-5) and DSA (FIPS 186-4, within the limits [`SignatureAlgorithm::Dsa`] gives), the
+//! last two with DER signatures.
 
 use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
 
@@ -17,14 +17,17 @@ const PRIVATE: &[Kind] = &[
     Kind::RsaPrivate,
     Kind::EcPrivate(RecommendedCurve::P256),
     Kind::EcPrivate(RecommendedCurve::P384),
+    Kind::DsaPrivate,
 ];
 const ANY_ASYMMETRIC: &[Kind] = &[
     Kind::RsaPrivate,
     Kind::EcPrivate(RecommendedCurve::P256),
     Kind::EcPrivate(RecommendedCurve::P384),
+    Kind::DsaPrivate,
     Kind::RsaPublic,
     Kind::EcPublic(RecommendedCurve::P256),
     Kind::EcPublic(RecommendedCurve::P384),
+    Kind::DsaPublic,
 ];
 
 /// Runs `$body` with `$d` the hash type of `$h` (the RSA crate takes the hash as a type parameter).
@@ -59,7 +62,8 @@ fn hash_of(algorithm: SignatureAlgorithm) -> HashingAlgorithm {
     match algorithm {
         SignatureAlgorithm::RsaPkcs1v15(h)
         | SignatureAlgorithm::RsaPss(h)
-        | SignatureAlgorithm::Ecdsa(h) => h,
+        | SignatureAlgorithm::Ecdsa(h)
+        | SignatureAlgorithm::Dsa(h) => h,
     }
 }
 
@@ -83,7 +87,6 @@ impl Signer for SoftwareBackend {
         input: SignInput<'_>,
     ) -> Result<Vec<u8>, BackendError> {
         let data = Self::decode(key)?;
-        refuse_dsa(data.kind)?;
         let hash = hash_of(algorithm);
         if hash == HashingAlgorithm::Sha1 {
             // SHA-1 signatures are forgeable by chosen-prefix collisions; they are verified for interop only.
@@ -114,6 +117,17 @@ impl Signer for SoftwareBackend {
                     .map_err(|_| ecdsa_digest_error(hash, "P-384"))?;
                 Ok(sig.as_bytes().to_vec())
             }
+            (Parsed::DsaPrivate(k), SignatureAlgorithm::Dsa(h)) => {
+                let l = k.verifying_key().components().p().bit_width();
+                if l < 2048 {
+                    return Err(BackendError::Unsupported(format!(
+                        "{l}-bit DSA keys verify legacy signatures, they no longer sign (SP 800-131A)"
+                    )));
+                }
+                let sig = with_hash_type!(h, D => k.sign_prehashed_rfc6979::<D>(digest))
+                    .map_err(signing_failed)?;
+                dsa::pkcs8::der::Encode::to_der(&sig).map_err(signing_failed)
+            }
             _ => Err(mismatch(algorithm, data.kind)),
         }
     }
@@ -126,7 +140,6 @@ impl Signer for SoftwareBackend {
         signature: &[u8],
     ) -> Result<(), BackendError> {
         let data = Self::decode(key)?;
-        refuse_dsa(data.kind)?;
         let parsed = self.parsed(key, &data, ANY_ASYMMETRIC, "verification")?;
         let digest = prehash(hash_of(algorithm), input)?;
         let digest = digest.as_bytes();
@@ -158,6 +171,10 @@ impl Signer for SoftwareBackend {
             (Parsed::P384Public(k), SignatureAlgorithm::Ecdsa(_)) => {
                 verify_p384(k, digest, signature)
             }
+            (Parsed::DsaPrivate(k), SignatureAlgorithm::Dsa(_)) => {
+                verify_dsa(k.verifying_key(), digest, signature)
+            }
+            (Parsed::DsaPublic(k), SignatureAlgorithm::Dsa(_)) => verify_dsa(k, digest, signature),
             _ => return Err(mismatch(algorithm, data.kind)),
         };
         if ok {
@@ -166,17 +183,6 @@ impl Signer for SoftwareBackend {
             Err(BackendError::Crypto)
         }
     }
-}
-
-/// DSA keys are kept, not used (see `formats::is_dsa`): an algorithm this backend does not do, rather than a key
-/// of the wrong kind.
-fn refuse_dsa(kind: Kind) -> Result<(), BackendError> {
-    if matches!(kind, Kind::DsaPrivate | Kind::DsaPublic) {
-        return Err(BackendError::Unsupported(
-            "DSA keys are stored and returned, not used to sign or verify".into(),
-        ));
-    }
-    Ok(())
 }
 
 fn rsa_public(parsed: &Parsed) -> Option<&rsa::PublicKey> {
@@ -194,6 +200,12 @@ fn verify_p256(key: &p256::ecdsa::VerifyingKey, digest: &[u8], signature: &[u8])
 
 fn verify_p384(key: &p384::ecdsa::VerifyingKey, digest: &[u8], signature: &[u8]) -> bool {
     p384::ecdsa::DerSignature::from_bytes(signature)
+        .is_ok_and(|sig| key.verify_prehash(digest, &sig).is_ok())
+}
+
+/// A `Dss-Sig-Value` that does not parse, or has r or s out of `[1, q)`, fails like a wrong one.
+fn verify_dsa(key: &dsa::VerifyingKey, digest: &[u8], signature: &[u8]) -> bool {
+    <dsa::Signature as dsa::pkcs8::der::Decode>::from_der(signature)
         .is_ok_and(|sig| key.verify_prehash(digest, &sig).is_ok())
 }
 
