@@ -1,6 +1,6 @@
 //! KmipService: derived attributes (Digest, Key Format Type), the registered format as Get's default, the
 //! block cipher modes of the Basic Cryptographic profile, Result Reasons per version and Maximum Response Size;
-//! Transparent RSA, EC and DSA keys both ways, and the Fresh attribute.
+//! Transparent RSA, EC and DSA keys both ways, DSA Sign and Signature Verify, and the Fresh attribute.
 
 #![cfg(feature = "service")]
 
@@ -8,14 +8,17 @@ mod service_support;
 
 use kms_core::dsa::{DsaPrivateKey, DsaPublicKey};
 use kms_kmip::message::enums::{
-    BlockCipherMode, CryptographicAlgorithm, CryptographicUsageMask, HashingAlgorithm,
-    KeyFormatType, ObjectType, PaddingMethod, ResultReason, ResultStatus,
+    BlockCipherMode, CryptographicAlgorithm, CryptographicUsageMask, DigitalSignatureAlgorithm,
+    HashingAlgorithm, KeyFormatType, ObjectType, PaddingMethod, ResultReason, ResultStatus,
+    ValidityIndicator,
 };
 use kms_kmip::message::objects::{
     SymmetricKey, TransparentDSAPrivateKey, TransparentDSAPublicKey, TransparentSymmetricKey,
 };
 use kms_kmip::message::operations::access::GetRequest;
-use kms_kmip::message::operations::crypto::{DecryptRequest, EncryptRequest, HashRequest};
+use kms_kmip::message::operations::crypto::{
+    DecryptRequest, EncryptRequest, HashRequest, SignRequest, SignatureVerifyRequest,
+};
 use kms_kmip::message::operations::lifecycle::RegisterRequest;
 use kms_kmip::message::operations::transfer::ExportRequest;
 use kms_kmip::message::types::CryptographicParameters;
@@ -356,6 +359,15 @@ fn get_key(s: &KmipService, id: &str, format: KeyFormatType) -> KeyBlock {
 }
 
 fn register_key(s: &KmipService, object_type: ObjectType, block: KeyBlock) -> String {
+    register_key_for(s, object_type, block, CryptographicUsageMask::VERIFY)
+}
+
+fn register_key_for(
+    s: &KmipService,
+    object_type: ObjectType,
+    block: KeyBlock,
+    usage: CryptographicUsageMask,
+) -> String {
     let object = if object_type == ObjectType::PRIVATE_KEY {
         Object::PrivateKey(kms_kmip::message::objects::PrivateKey {
             key_block: block,
@@ -372,9 +384,7 @@ fn register_key(s: &KmipService, object_type: ObjectType, block: KeyBlock) -> St
         Version::V2_1,
         RequestPayload::Register(RegisterRequest {
             object_type,
-            attributes: Attributes::new(vec![Attribute::CryptographicUsageMask(
-                CryptographicUsageMask::VERIFY,
-            )]),
+            attributes: Attributes::new(vec![Attribute::CryptographicUsageMask(usage)]),
             object: Some(Box::new(object)),
             ..Default::default()
         }),
@@ -703,6 +713,153 @@ fn transparent_dsa_keys_round_trip() {
         }),
     );
     failed(&wrong, ResultReason::KEY_FORMAT_TYPE_NOT_SUPPORTED);
+}
+
+/// The 2048-bit DSA key (N = 256) of tests/vectors/dsa-2048-256-openssl.txt: P, Q, G, X, Y as KMIP Big Integers
+/// (zero-extended to whole 8-byte words with the sign bit clear).
+fn dsa_2048() -> [String; 5] {
+    let text = include_str!("vectors/dsa-2048-256-openssl.txt");
+    ["P", "Q", "G", "X", "Y"].map(|name| {
+        let magnitude = text
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(" = "))
+            .expect("component");
+        let words = (magnitude.len() / 2 + 1).div_ceil(8);
+        format!("{magnitude:0>width$}", width = words * 16)
+    })
+}
+
+fn sign(
+    s: &KmipService,
+    id: &str,
+    params: &CryptographicParameters,
+    data: &[u8],
+) -> ResponseBatchItem {
+    send(
+        s,
+        Version::V2_1,
+        RequestPayload::Sign(SignRequest {
+            unique_identifier: uid(id),
+            cryptographic_parameters: Some(params.clone()),
+            data: Some(data.to_vec()),
+            ..Default::default()
+        }),
+    )
+}
+
+fn verify(
+    s: &KmipService,
+    id: &str,
+    params: &CryptographicParameters,
+    data: &[u8],
+    signature: &[u8],
+) -> ValidityIndicator {
+    let ResponsePayload::SignatureVerify(v) = ok(send(
+        s,
+        Version::V2_1,
+        RequestPayload::SignatureVerify(SignatureVerifyRequest {
+            unique_identifier: uid(id),
+            cryptographic_parameters: Some(params.clone()),
+            data: Some(data.to_vec()),
+            signature_data: Some(signature.to_vec()),
+            ..Default::default()
+        }),
+    )) else {
+        panic!("signature verify")
+    };
+    v.validity_indicator
+}
+
+/// A 2048-bit DSA pair registered as Transparent DSA keys signs and verifies through Sign and Signature Verify,
+/// asked for by Digital Signature Algorithm (DSA with SHA-224, SHA-256) or by Cryptographic Algorithm DSA and a
+/// Hashing Algorithm (SHA-384, SHA-512, which KMIP has no DSA value for). SHA-1 only verifies; the 512-bit OASIS
+/// key is kept but does not sign: both Unsupported Cryptographic Parameters.
+#[test]
+fn dsa_sign_and_signature_verify_round_trip() {
+    let s = service();
+    let [p, q, g, x, y] = dsa_2048();
+    let sized = |block: KeyBlock| KeyBlock {
+        cryptographic_length: Some(2048),
+        ..block
+    };
+    let private = register_key_for(
+        &s,
+        ObjectType::PRIVATE_KEY,
+        sized(transparent_dsa_private(&p, &q, &g, &x)),
+        CryptographicUsageMask::SIGN,
+    );
+    let public = register_key(
+        &s,
+        ObjectType::PUBLIC_KEY,
+        sized(transparent_dsa_public(&p, &q, &g, &y)),
+    );
+    service_support::activate(&s, Version::V2_1, &private);
+    service_support::activate(&s, Version::V2_1, &public);
+
+    let by_name = |a| CryptographicParameters {
+        digital_signature_algorithm: Some(a),
+        ..Default::default()
+    };
+    let by_hash = |h| CryptographicParameters {
+        cryptographic_algorithm: Some(CryptographicAlgorithm::DSA),
+        hashing_algorithm: Some(h),
+        ..Default::default()
+    };
+    for params in [
+        by_name(DigitalSignatureAlgorithm::DSA_WITH_SHA224),
+        by_name(DigitalSignatureAlgorithm::DSA_WITH_SHA256),
+        by_hash(HashingAlgorithm::SHA_384),
+        by_hash(HashingAlgorithm::SHA_512),
+    ] {
+        let ResponsePayload::Sign(signed) = ok(sign(&s, &private, &params, b"message")) else {
+            panic!("sign")
+        };
+        let signature = signed.signature_data.expect("signature");
+        // A DER Dss-Sig-Value (SEQUENCE of r and s, each under 2^256), and deterministic (RFC 6979).
+        assert_eq!(signature[0], 0x30, "{params:?}");
+        assert!(signature.len() <= 2 + 2 * 35, "{params:?}");
+        let ResponsePayload::Sign(again) = ok(sign(&s, &private, &params, b"message")) else {
+            panic!("sign")
+        };
+        assert_eq!(again.signature_data.as_ref(), Some(&signature));
+
+        let mut tampered = signature.clone();
+        *tampered.last_mut().expect("byte") ^= 1;
+        for (data, sig, expected) in [
+            (&b"message"[..], &signature, ValidityIndicator::VALID),
+            (b"other", &signature, ValidityIndicator::INVALID),
+            (b"message", &tampered, ValidityIndicator::INVALID),
+        ] {
+            assert_eq!(
+                verify(&s, &public, &params, data, sig),
+                expected,
+                "{params:?}"
+            );
+        }
+    }
+
+    let sha1 = by_name(DigitalSignatureAlgorithm::DSA_WITH_SHA_1);
+    failed(
+        &sign(&s, &private, &sha1, b"message"),
+        ResultReason::UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS,
+    );
+
+    let oasis = register_key_for(
+        &s,
+        ObjectType::PRIVATE_KEY,
+        transparent_dsa_private(DSA_P, DSA_Q, DSA_G, DSA_X),
+        CryptographicUsageMask::SIGN,
+    );
+    service_support::activate(&s, Version::V2_1, &oasis);
+    failed(
+        &sign(
+            &s,
+            &oasis,
+            &by_name(DigitalSignatureAlgorithm::DSA_WITH_SHA256),
+            b"message",
+        ),
+        ResultReason::UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS,
+    );
 }
 
 /// Components out of range, or of an absurd size, are an Invalid Field, and nothing is registered.

@@ -1271,6 +1271,9 @@ fn signature_algorithm(params: Option<&CryptographicParameters>) -> Result<Signa
             D::ECDSA_WITH_SHA256 => SignatureAlgorithm::Ecdsa(CoreHash::Sha256),
             D::ECDSA_WITH_SHA384 => SignatureAlgorithm::Ecdsa(CoreHash::Sha384),
             D::ECDSA_WITH_SHA512 => SignatureAlgorithm::Ecdsa(CoreHash::Sha512),
+            D::DSA_WITH_SHA_1 => SignatureAlgorithm::Dsa(CoreHash::Sha1),
+            D::DSA_WITH_SHA224 => SignatureAlgorithm::Dsa(CoreHash::Sha224),
+            D::DSA_WITH_SHA256 => SignatureAlgorithm::Dsa(CoreHash::Sha256),
             other => {
                 return Err(CoreError::UnsupportedCryptographicParameters(format!(
                     "Digital Signature Algorithm {other:?}"
@@ -1286,6 +1289,8 @@ fn signature_algorithm(params: Option<&CryptographicParameters>) -> Result<Signa
         (Some(CryptographicAlgorithm::ECDSA | CryptographicAlgorithm::EC), _) => {
             Ok(SignatureAlgorithm::Ecdsa(hash))
         }
+        // KMIP names DSA with SHA-1, SHA-224 and SHA-256 only; DSA with SHA-384 or SHA-512 is asked this way.
+        (Some(CryptographicAlgorithm::DSA), _) => Ok(SignatureAlgorithm::Dsa(hash)),
         (_, Some(PaddingMethod::PSS)) => Ok(SignatureAlgorithm::RsaPss(hash)),
         (_, Some(PaddingMethod::PKCS1_V1_5)) | (Some(CryptographicAlgorithm::RSA), None) => {
             Ok(SignatureAlgorithm::RsaPkcs1v15(hash))
