@@ -236,42 +236,58 @@ fn fill(input: &[u8], limits: &Limits, entries: &mut Vec<Entry>) -> Result<(), E
 /// [`fill_checked`] then finds.
 #[inline]
 fn fill_fast(input: &[u8], max_depth: u32, entries: &mut Vec<Entry>) -> Option<()> {
-    let mut pos = 0usize;
-    // The innermost open structure: its index, byte end, depth, and how many children it has so far (at the
-    // top: none, the input's end, 0).
-    let mut open = NONE;
+    // The outer item fills the input exactly, so the walk below never meets a second item at the top.
+    let (h, body) = input.split_first_chunk::<HEADER_LEN>()?;
+    let (tag, type_byte, len) = header(h);
+    if type_byte != STRUCTURE {
+        let slot = scalar_slot(type_byte, len, body)?;
+        (HEADER_LEN + slot == input.len()).then_some(())?;
+        entries.push(Entry {
+            offset: 0,
+            tag,
+            end: 1,
+            children: 0,
+            depth: 0,
+            type_byte,
+        });
+        return Some(());
+    }
+    if !len.is_multiple_of(8) || HEADER_LEN + len != input.len() || max_depth == 0 {
+        return None;
+    }
+    entries.push(Entry {
+        offset: 0,
+        tag,
+        end: NONE,
+        children: 0,
+        depth: 1,
+        type_byte,
+    });
+    let mut pos = HEADER_LEN;
+    // The innermost open structure: its index, byte end, depth, and how many children it has so far.
+    let mut open = 0u32;
     let mut end = input.len();
-    let mut depth = 0u32;
+    let mut depth = 1u32;
     let mut children = 0u32;
     loop {
         while pos == end {
-            if open == NONE {
-                return (!entries.is_empty()).then_some(());
-            }
             let len = index(entries.len());
             let e = entries.get_mut(open as usize)?;
             let parent = e.end;
             e.end = len;
             e.children = children;
+            if parent == NONE {
+                return Some(());
+            }
             open = parent;
             depth -= 1;
-            if parent == NONE {
-                end = input.len();
-            } else {
-                let p = entries.get(parent as usize)?;
-                children = p.children;
-                let h = input.get(p.offset..)?.first_chunk::<HEADER_LEN>()?;
-                end = p.offset + HEADER_LEN + u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
-            }
-        }
-        if open == NONE && !entries.is_empty() {
-            // A second item at the top: trailing bytes.
-            return None;
+            let p = entries.get(parent as usize)?;
+            children = p.children;
+            let (_, _, len) = header(input.get(p.offset..)?.first_chunk::<HEADER_LEN>()?);
+            end = p.offset + HEADER_LEN + len;
         }
         let (h, body) = input.get(pos..end)?.split_first_chunk::<HEADER_LEN>()?;
-        let tag = Tag::from_bytes([h[0], h[1], h[2]]);
-        let type_byte = h[3];
-        let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
+        let (tag, type_byte, len) = header(h);
         let at = index(entries.len());
         children += 1;
         if type_byte == STRUCTURE {
@@ -295,28 +311,7 @@ fn fill_fast(input: &[u8], max_depth: u32, entries: &mut Vec<Entry>) -> Option<(
             pos += HEADER_LEN;
             end = pos + len;
         } else {
-            let slot = padded(len);
-            let value = body.get(..slot)?;
-            let fits = match type_byte {
-                0x02 | 0x05 | 0x0A => len == 4 && value.get(4..) == Some(&[0; 4][..]),
-                0x03 | 0x09 | 0x0B => len == 8,
-                0x06 => {
-                    len == 8
-                        && value
-                            .first_chunk::<8>()
-                            .is_some_and(|v| u64::from_be_bytes(*v) <= 1)
-                }
-                0x04 => len != 0 && len.is_multiple_of(8),
-                0x07 | 0x08 => {
-                    let (bytes, pad) = value.split_at_checked(len)?;
-                    pad.iter().all(|&b| b == 0)
-                        && (type_byte == 0x08 || core::str::from_utf8(bytes).is_ok())
-                }
-                _ => false,
-            };
-            if !fits {
-                return None;
-            }
+            let slot = scalar_slot(type_byte, len, body)?;
             entries.push(Entry {
                 offset: pos,
                 tag,
@@ -328,6 +323,36 @@ fn fill_fast(input: &[u8], max_depth: u32, entries: &mut Vec<Entry>) -> Option<(
             pos += HEADER_LEN + slot;
         }
     }
+}
+
+/// Tag, type byte and length of an item header.
+#[inline(always)]
+fn header(h: &[u8; HEADER_LEN]) -> (Tag, u8, usize) {
+    let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
+    (Tag::from_bytes([h[0], h[1], h[2]]), h[3], len as usize)
+}
+
+/// The bytes a scalar's value takes (its slot, padding included) if its type, length, padding and value
+/// are right and `body` (what follows its header up to its parent's end) holds it.
+#[inline(always)]
+fn scalar_slot(type_byte: u8, len: usize, body: &[u8]) -> Option<usize> {
+    let slot = padded(len);
+    let value = body.get(..slot)?;
+    // The fixed-size types: 4 or 8 value bytes in an 8-byte slot.
+    let fixed = || value.first_chunk::<8>().map(|v| u64::from_be_bytes(*v));
+    let fits = match type_byte {
+        0x02 | 0x05 | 0x0A => len == 4 && fixed()? & 0xFFFF_FFFF == 0,
+        0x03 | 0x09 | 0x0B => len == 8,
+        0x06 => len == 8 && fixed()? <= 1,
+        0x04 => len != 0 && len.is_multiple_of(8),
+        0x07 | 0x08 => {
+            let (bytes, pad) = value.split_at_checked(len)?;
+            pad.iter().all(|&b| b == 0)
+                && (type_byte == 0x08 || core::str::from_utf8(bytes).is_ok())
+        }
+        _ => false,
+    };
+    fits.then_some(slot)
 }
 
 /// The reader's walk ([`Structure::walk`](super::Structure)), which reports the exact error.
@@ -649,7 +674,14 @@ mod tests {
         )
         .to_bytes()
         .unwrap();
-        let ours = [sample(), every_type];
+        let scalar = Node::new(t(0x42_000D), NodeValue::Integer(3));
+        let empty = Node::structure(t(0x42_0078), vec![]);
+        let ours = [
+            sample(),
+            every_type,
+            scalar.to_bytes().unwrap(),
+            empty.to_bytes().unwrap(),
+        ];
         let damaged = ours.iter().chain(messages.iter().step_by(4));
         for m in damaged {
             for max_depth in [0, 1, 2, 3, 4, 64] {
