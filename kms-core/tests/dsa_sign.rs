@@ -10,11 +10,11 @@ use dsa::pkcs8::der::{Decode, Encode};
 use dsa::pkcs8::{EncodePrivateKey, EncodePublicKey};
 use dsa::signature::hazmat::{PrehashVerifier, RandomizedPrehashSigner};
 use dsa::{Components, KeySize, SigningKey};
-use kms_core::backend::{HashingAlgorithm, SignInput, SignatureAlgorithm};
+use kms_core::backend::{HashingAlgorithm, Operations, SignInput, SignatureAlgorithm};
 use kms_core::object::CryptographicAlgorithm;
 use kms_core::{
-    Attributes, Error, KeyFormat, KeyManager, KeyMaterial, MemoryStore, ObjectId, ObjectType,
-    Principal, SoftwareBackend, UsageMask,
+    Attributes, Error, KeyBackend, KeyFormat, KeyManager, KeyMaterial, MemoryStore, ObjectId,
+    ObjectType, Principal, SoftwareBackend, UsageMask,
 };
 use sha2::Digest as _;
 use zeroize::Zeroizing;
@@ -100,9 +100,13 @@ const SIGNING_HASHES: [HashingAlgorithm; 4] = [
     HashingAlgorithm::Sha512,
 ];
 
-/// N = 224 and N = 256: SHA-256 and longer digests are truncated to N bits, SHA-224 is not with N = 224.
+/// N = 224 and N = 256 (digests longer than N bits are truncated to N); the backend says it signs such keys.
 #[test]
 fn dsa_2048_signs_and_verifies_both_ways_with_the_dsa_crate() {
+    let backend = SoftwareBackend::new();
+    let caps = backend.capabilities();
+    assert!(caps.supports(CryptographicAlgorithm::Dsa, Some(2048), Operations::SIGN));
+    assert!(!caps.supports(CryptographicAlgorithm::Dsa, None, Operations::GENERATE));
     for size in [KeySize::DSA_2048_224, KeySize::DSA_2048_256] {
         signs_and_verifies_both_ways(size);
     }

@@ -321,6 +321,13 @@ fn capabilities() -> Capabilities {
             operations,
         });
     }
+    // DSA keys are imported (any size `crate::dsa` accepts) and exported, never generated; these are the sizes
+    // that sign and verify (1024 verifies only, see `SignatureAlgorithm::Dsa`).
+    algorithms.push(Capability {
+        algorithm: CryptographicAlgorithm::Dsa,
+        lengths: vec![1024, 2048, 3072],
+        operations: Operations::IMPORT | Operations::EXPORT | Operations::SIGN | Operations::VERIFY,
+    });
     Capabilities {
         algorithms,
         random: true,
