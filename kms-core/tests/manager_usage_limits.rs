@@ -125,3 +125,39 @@ fn the_client_sets_the_total_and_the_count_starts_over() {
     .unwrap();
     assert_eq!(remaining(&m, &id), 5);
 }
+
+#[test]
+fn a_use_the_backend_refuses_is_given_back() {
+    let m = manager();
+    let id = limited_key(&m, 3, UsageLimitsUnit::Object);
+    m.encrypt(&alice(), &id, &GCM, b"x").unwrap();
+    assert_eq!(remaining(&m, &id), 2);
+    // A 5-byte GCM IV passes the manager's checks and is refused by the backend.
+    let bad_iv = CipherParams::AesGcm {
+        iv: Some(&[1u8; 5]),
+        aad: b"",
+        tag_len: 16,
+    };
+    for _ in 0..4 {
+        assert!(matches!(
+            m.encrypt(&alice(), &id, &bad_iv, b"x"),
+            Err(Error::InvalidField(_))
+        ));
+    }
+    assert_eq!(remaining(&m, &id), 2);
+    // Giving back never raises the count above a total the client lowered meanwhile.
+    m.set_attribute(
+        &alice(),
+        &id,
+        Attribute::UsageLimits(UsageLimits {
+            total: 1,
+            count: 0,
+            unit: UsageLimitsUnit::Object,
+        }),
+    )
+    .unwrap();
+    assert!(m.encrypt(&alice(), &id, &bad_iv, b"x").is_err());
+    assert_eq!(remaining(&m, &id), 1);
+    m.encrypt(&alice(), &id, &GCM, b"x").unwrap();
+    assert_eq!(remaining(&m, &id), 0);
+}

@@ -130,11 +130,12 @@ impl KeyManager {
                 UsageMask::ENCRYPT,
                 &now,
             )?;
-            self.count_use(who, id, &key, counted)?;
-            let cipher = backend
-                .cipher()
-                .ok_or_else(|| not_offered(backend, "encryption"))?;
-            Ok(cipher.encrypt(key_of(&key)?, params, plaintext)?)
+            self.counted_use(who, id, &key, counted, || {
+                let cipher = backend
+                    .cipher()
+                    .ok_or_else(|| not_offered(backend, "encryption"))?;
+                Ok(cipher.encrypt(key_of(&key)?, params, plaintext)?)
+            })
         })();
         self.audited_with(who, Operation::Encrypt, Some(id), || now.get(), result)
     }
@@ -193,11 +194,12 @@ impl KeyManager {
                 UsageMask::SIGN,
                 &now,
             )?;
-            self.count_use(who, id, &key, sign_input_bytes(&input).len())?;
-            let signer = backend
-                .signer()
-                .ok_or_else(|| not_offered(backend, "signing"))?;
-            Ok(signer.sign(key_of(&key)?, algorithm, input)?)
+            self.counted_use(who, id, &key, sign_input_bytes(&input).len(), || {
+                let signer = backend
+                    .signer()
+                    .ok_or_else(|| not_offered(backend, "signing"))?;
+                Ok(signer.sign(key_of(&key)?, algorithm, input)?)
+            })
         })();
         self.audited_with(who, Operation::Sign, Some(id), || now.get(), result)
     }
@@ -267,14 +269,15 @@ impl KeyManager {
                 UsageMask::MAC_GENERATE,
                 &now,
             )?;
-            self.count_use(who, id, &key, data.len())?;
             let hash = mac_hash(algorithm, hash)?;
-            let mac = backend.mac().ok_or_else(|| not_offered(backend, "MAC"))?;
-            if is_cipher_key(algorithm) {
-                Ok(mac.mac_with_cipher_key(key_of(&key)?, hash, data)?)
-            } else {
-                Ok(mac.mac(key_of(&key)?, hash, data)?)
-            }
+            self.counted_use(who, id, &key, data.len(), || {
+                let mac = backend.mac().ok_or_else(|| not_offered(backend, "MAC"))?;
+                if is_cipher_key(algorithm) {
+                    Ok(mac.mac_with_cipher_key(key_of(&key)?, hash, data)?)
+                } else {
+                    Ok(mac.mac(key_of(&key)?, hash, data)?)
+                }
+            })
         })();
         self.audited_with(who, Operation::Mac, Some(id), || now.get(), result)
     }
