@@ -1,5 +1,5 @@
 //! The software backend against the raw RustCrypto call on the same key and input, side by side in one run:
-//! AES-256-GCM encrypt (64 B, 4 KiB), HMAC-SHA256 (64 B), ECDSA P-256 sign, RSA-2048 PSS sign.
+//! AES-256-GCM encrypt (64 B, 4 KiB), HMAC-SHA256 (64 B), ECDSA P-256 sign, RSA-2048 PSS sign, DSA-2048 sign.
 //!
 //! Each case is a criterion group with one function per column; then the columns run interleaved for a while
 //! and a table gives each column's median time per operation and its ratio to the raw call
@@ -343,6 +343,73 @@ fn main() {
                                 &who,
                                 &rsa_id,
                                 SignatureAlgorithm::RsaPss(HashingAlgorithm::Sha256),
+                                SignInput::Message(black_box(&msg)),
+                            )
+                            .expect("sign"),
+                    );
+                }),
+            ),
+        ],
+    );
+
+    // DSA (2048, 256) with SHA-256, RFC 6979 nonce, DER Dss-Sig-Value on both sides.
+    let dsa_key = {
+        use dsa::{Components, KeySize, SigningKey};
+        let components =
+            Components::try_generate_from_rng_with_key_size(&mut rng, KeySize::DSA_2048_256)
+                .expect("DSA domain");
+        SigningKey::try_generate_from_rng_with_components(&mut rng, components).expect("DSA key")
+    };
+    let dsa_pkcs8 = dsa_key.to_pkcs8_der().expect("PKCS#8");
+    let dsa_ref = import(
+        &backend,
+        ObjectType::PrivateKey,
+        CryptographicAlgorithm::Dsa,
+        KeyFormat::Pkcs8,
+        dsa_pkcs8.as_bytes(),
+    );
+    let dsa_id = register(
+        &manager,
+        &who,
+        ObjectType::PrivateKey,
+        CryptographicAlgorithm::Dsa,
+        KeyFormat::Pkcs8,
+        dsa_pkcs8.as_bytes(),
+    );
+    let dsa_sha256 = SignatureAlgorithm::Dsa(HashingAlgorithm::Sha256);
+    run_case(
+        &mut c,
+        &table,
+        5,
+        "DSA-2048 sign",
+        None,
+        vec![
+            (
+                RAW,
+                Box::new(|| {
+                    let sig: dsa::Signature = dsa_key.sign(black_box(&msg));
+                    black_box(signature::SignatureEncoding::to_vec(&sig));
+                }),
+            ),
+            (
+                BACKEND,
+                Box::new(|| {
+                    black_box(
+                        signer
+                            .sign(&dsa_ref, dsa_sha256, SignInput::Message(black_box(&msg)))
+                            .expect("sign"),
+                    );
+                }),
+            ),
+            (
+                MANAGER,
+                Box::new(|| {
+                    black_box(
+                        manager
+                            .sign(
+                                &who,
+                                &dsa_id,
+                                dsa_sha256,
                                 SignInput::Message(black_box(&msg)),
                             )
                             .expect("sign"),
