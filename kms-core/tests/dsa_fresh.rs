@@ -326,6 +326,45 @@ fn fresh_turns_false_once_served_and_clients_may_give_it_at_register() {
     assert_eq!(fresh(&m, &seen), Some(false));
 }
 
+#[test]
+fn concurrent_first_gets_all_succeed_and_write_fresh_once() {
+    // Two attempts: a Get that loses the race to turn Fresh false must find nothing left to write on its second.
+    let store = Arc::new(MemoryStore::new());
+    let m = Arc::new(
+        KeyManager::builder(store.clone())
+            .backend(Arc::new(SoftwareBackend::new()))
+            .max_update_attempts(2)
+            .build()
+            .unwrap(),
+    );
+    for _ in 0..20 {
+        let id = m
+            .register(
+                &alice(),
+                ObjectType::PrivateKey,
+                KeyMaterial::new(KeyFormat::Pkcs8, private_der()),
+                dsa_attributes(Some(CryptographicAlgorithm::Dsa), UsageMask::SIGN),
+            )
+            .unwrap();
+        let registered = store.get(&id).unwrap().version;
+        let start = Arc::new(std::sync::Barrier::new(16));
+        let gets: Vec<_> = (0..16)
+            .map(|_| {
+                let (m, id, start) = (Arc::clone(&m), id.clone(), Arc::clone(&start));
+                std::thread::spawn(move || {
+                    start.wait();
+                    m.get(&alice(), &id, &GetRequest::default()).map(|_| ())
+                })
+            })
+            .collect();
+        for get in gets {
+            get.join().unwrap().unwrap();
+        }
+        assert_eq!(fresh(&m, &id), Some(false));
+        assert_eq!(store.get(&id).unwrap().version, registered + 1);
+    }
+}
+
 /// Fresh as each store keeps it: served and unserved keys, then the store reopened twice by `open`.
 fn fresh_survives_reopening(open: impl Fn() -> Arc<dyn ObjectStore>) {
     let (served, unserved) = {

@@ -1,5 +1,7 @@
 //! KMIP Get: an object's key value, in plaintext when its flags allow, or wrapped under another key.
 
+use std::ops::ControlFlow;
+
 use super::{KeyManager, usable};
 use crate::audit::Operation;
 use crate::backend::WrapAlgorithm;
@@ -117,11 +119,16 @@ impl KeyManager {
 
     /// Turns Fresh false: the key value is about to reach a client (KMIP: "as soon as the object has been served
     /// to a client"). Written before the key value is returned, so that a failed write fails the Get rather than
-    /// leave a served key marked Fresh; only the first Get of an object pays for it.
+    /// leave a served key marked Fresh; only the first Gets of an object pay for it, and concurrent first Gets
+    /// write it once.
     fn mark_served(&self, who: &Principal, id: &ObjectId) -> Result<()> {
-        self.update_object(who, id, Rights::READ, |o, _| {
-            o.metadata.attributes.fresh = Some(false);
-            Ok(())
+        self.update_object_if_needed(who, id, Rights::READ, |o, _| {
+            let fresh = &mut o.metadata.attributes.fresh;
+            if *fresh != Some(true) {
+                return Ok(ControlFlow::Break(()));
+            }
+            *fresh = Some(false);
+            Ok(ControlFlow::Continue(()))
         })?;
         Ok(())
     }

@@ -29,6 +29,7 @@ mod stream;
 mod usage_limits;
 mod wrap;
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
@@ -385,11 +386,29 @@ impl KeyManager {
         right: Rights,
         mut change: impl FnMut(&mut StoredObject, OffsetDateTime) -> Result<T>,
     ) -> Result<(T, StoredObject)> {
+        self.update_object_if_needed(who, id, right, |object, now| {
+            change(object, now).map(ControlFlow::Continue)
+        })
+    }
+
+    /// [`KeyManager::update_object`] for a change that the latest version may no longer need (a concurrent caller
+    /// made it first): `change` answers `Break` to leave the object as read, unwritten. Concurrent callers making
+    /// the same change then conflict once, not until their attempts run out.
+    fn update_object_if_needed<T>(
+        &self,
+        who: &Principal,
+        id: &ObjectId,
+        right: Rights,
+        mut change: impl FnMut(&mut StoredObject, OffsetDateTime) -> Result<ControlFlow<T, T>>,
+    ) -> Result<(T, StoredObject)> {
         let mut attempt = 1;
         loop {
             let now = self.now();
             let mut object = self.load_fresh(who, id, right, now)?;
-            let out = change(&mut object, now)?;
+            let out = match change(&mut object, now)? {
+                ControlFlow::Continue(out) => out,
+                ControlFlow::Break(out) => return Ok((out, object)),
+            };
             object.metadata.attributes.last_change_date = Some(now);
             match self.store.update(&mut object) {
                 Ok(()) => {
