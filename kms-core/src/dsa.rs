@@ -371,13 +371,6 @@ pub fn is_dsa(der: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
-
     // The 512-bit key of the OASIS KMIP 2.1 Baseline test cases BL-M-12-21 and BL-M-13-21.
     const P: &str = "fca682ce8e12caba26efccf7110e526db078b05edecbcd1eb4a208f3ae1617ae01f35b91a47e6df63413c5e12ed0899bcd132acd50d99151bdc43ee737592e17";
     const Q: &str = "962eddcc369cba8ebb260ee6b6a126d9346e38c5";
@@ -387,16 +380,28 @@ mod tests {
 
     #[test]
     fn round_trips_the_oasis_key() {
-        let private = DsaPrivateKey::new(&hex(P), &hex(Q), &hex(G), &hex(X)).unwrap();
+        let private = DsaPrivateKey::new(
+            &hex::decode(P).unwrap(),
+            &hex::decode(Q).unwrap(),
+            &hex::decode(G).unwrap(),
+            &hex::decode(X).unwrap(),
+        )
+        .unwrap();
         let der = private.to_pkcs8_der().unwrap();
         assert!(is_dsa(&der));
         assert_eq!(DsaPrivateKey::from_pkcs8_der(&der).unwrap(), private);
         assert_eq!(private.domain().bits(), 512);
 
         let mut padded = vec![0; 8];
-        padded.extend(hex(Y));
-        let public = DsaPublicKey::new(&hex(P), &hex(Q), &hex(G), &padded).unwrap();
-        assert_eq!(public.y(), &hex(Y)[..]);
+        padded.extend(hex::decode(Y).unwrap());
+        let public = DsaPublicKey::new(
+            &hex::decode(P).unwrap(),
+            &hex::decode(Q).unwrap(),
+            &hex::decode(G).unwrap(),
+            &padded,
+        )
+        .unwrap();
+        assert_eq!(public.y(), &hex::decode(Y).unwrap()[..]);
         let der = public.to_spki_der().unwrap();
         assert!(is_dsa(&der));
         assert_eq!(DsaPublicKey::from_spki_der(&der).unwrap(), public);
@@ -405,7 +410,13 @@ mod tests {
 
     #[test]
     fn refuses_bad_components() {
-        let (p, q, g, x, y) = (hex(P), hex(Q), hex(G), hex(X), hex(Y));
+        let (p, q, g, x, y) = (
+            hex::decode(P).unwrap(),
+            hex::decode(Q).unwrap(),
+            hex::decode(G).unwrap(),
+            hex::decode(X).unwrap(),
+            hex::decode(Y).unwrap(),
+        );
         let one = [1u8];
         let mut p_even = p.clone();
         *p_even.last_mut().unwrap() &= 0xFE;

@@ -15,13 +15,6 @@ use kms_core::{
 };
 use zeroize::Zeroizing;
 
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
 // The 512-bit key of the OASIS KMIP 2.1 Baseline test cases BL-M-12-21 and BL-M-13-21.
 const P: &str = "fca682ce8e12caba26efccf7110e526db078b05edecbcd1eb4a208f3ae1617ae01f35b91a47e6df63413c5e12ed0899bcd132acd50d99151bdc43ee737592e17";
 const Q: &str = "962eddcc369cba8ebb260ee6b6a126d9346e38c5";
@@ -49,17 +42,50 @@ fn dsa_attributes(algorithm: Option<CryptographicAlgorithm>, usage: UsageMask) -
 }
 
 fn private_der() -> Zeroizing<Vec<u8>> {
-    DsaPrivateKey::new(&hex(P), &hex(Q), &hex(G), &hex(X))
-        .unwrap()
-        .to_pkcs8_der()
-        .unwrap()
+    DsaPrivateKey::new(
+        &hex::decode(P).unwrap(),
+        &hex::decode(Q).unwrap(),
+        &hex::decode(G).unwrap(),
+        &hex::decode(X).unwrap(),
+    )
+    .unwrap()
+    .to_pkcs8_der()
+    .unwrap()
 }
 
 fn public_der() -> Vec<u8> {
-    DsaPublicKey::new(&hex(P), &hex(Q), &hex(G), &hex(Y))
-        .unwrap()
-        .to_spki_der()
-        .unwrap()
+    DsaPublicKey::new(
+        &hex::decode(P).unwrap(),
+        &hex::decode(Q).unwrap(),
+        &hex::decode(G).unwrap(),
+        &hex::decode(Y).unwrap(),
+    )
+    .unwrap()
+    .to_spki_der()
+    .unwrap()
+}
+
+/// Registers the OASIS private key as alice's, in PKCS#8.
+fn register_private(m: &KeyManager, attributes: Attributes) -> Result<ObjectId, Error> {
+    m.register(
+        &alice(),
+        ObjectType::PrivateKey,
+        KeyMaterial::new(KeyFormat::Pkcs8, private_der()),
+        attributes,
+    )
+}
+
+/// Registers the OASIS public key as alice's, as a SubjectPublicKeyInfo.
+fn register_public(m: &KeyManager, attributes: Attributes) -> Result<ObjectId, Error> {
+    m.register(
+        &alice(),
+        ObjectType::PublicKey,
+        KeyMaterial::new(
+            KeyFormat::SubjectPublicKeyInfo,
+            Zeroizing::new(public_der()),
+        ),
+        attributes,
+    )
 }
 
 fn plain(m: &KeyManager, id: &ObjectId) -> KeyMaterial {
@@ -85,37 +111,20 @@ fn dsa_keys_register_and_get_round_trip() {
     let m = manager(Arc::new(MemoryStore::new()));
     // With the algorithm given, and without (told apart by the encoding's id-dsa).
     for algorithm in [Some(CryptographicAlgorithm::Dsa), None] {
-        let private = m
-            .register(
-                &alice(),
-                ObjectType::PrivateKey,
-                KeyMaterial::new(KeyFormat::Pkcs8, private_der()),
-                dsa_attributes(algorithm, UsageMask::SIGN),
-            )
-            .unwrap();
+        let private = register_private(&m, dsa_attributes(algorithm, UsageMask::SIGN)).unwrap();
         let got = plain(&m, &private);
         assert_eq!(got.format(), KeyFormat::Pkcs8);
         assert_eq!(got.bytes(), &private_der()[..]);
         let key = DsaPrivateKey::from_pkcs8_der(got.bytes()).unwrap();
-        assert_eq!(key.x(), &hex(X)[..]);
+        assert_eq!(key.x(), &hex::decode(X).unwrap()[..]);
 
-        let public = m
-            .register(
-                &alice(),
-                ObjectType::PublicKey,
-                KeyMaterial::new(
-                    KeyFormat::SubjectPublicKeyInfo,
-                    Zeroizing::new(public_der()),
-                ),
-                dsa_attributes(algorithm, UsageMask::VERIFY),
-            )
-            .unwrap();
+        let public = register_public(&m, dsa_attributes(algorithm, UsageMask::VERIFY)).unwrap();
         let got = plain(&m, &public);
         assert_eq!(got.format(), KeyFormat::SubjectPublicKeyInfo);
         assert_eq!(got.bytes(), &public_der()[..]);
         assert_eq!(
             DsaPublicKey::from_spki_der(got.bytes()).unwrap().y(),
-            &hex(Y)[..]
+            &hex::decode(Y).unwrap()[..]
         );
     }
 }
@@ -164,7 +173,13 @@ fn spki(p: &[u8], q: &[u8], g: &[u8], y: &[u8]) -> Vec<u8> {
 #[test]
 fn bad_dsa_keys_are_refused_and_nothing_is_stored() {
     let m = manager(Arc::new(MemoryStore::new()));
-    let (p, q, g, x, y) = (hex(P), hex(Q), hex(G), hex(X), hex(Y));
+    let (p, q, g, x, y) = (
+        hex::decode(P).unwrap(),
+        hex::decode(Q).unwrap(),
+        hex::decode(G).unwrap(),
+        hex::decode(X).unwrap(),
+        hex::decode(Y).unwrap(),
+    );
     // The hand-written encoder agrees with the library's on a good key, so the bad ones differ only in a value.
     assert_eq!(pkcs8(&p, &q, &g, &x), &private_der()[..]);
     assert_eq!(spki(&p, &q, &g, &y), public_der());
@@ -215,27 +230,10 @@ fn the_512_bit_key_does_not_sign_or_verify_and_nothing_changes() {
     let m = manager(Arc::new(MemoryStore::new()));
     let mut a = dsa_attributes(Some(CryptographicAlgorithm::Dsa), UsageMask::SIGN);
     a.activation_date = Some(time::OffsetDateTime::now_utc());
-    let private = m
-        .register(
-            &alice(),
-            ObjectType::PrivateKey,
-            KeyMaterial::new(KeyFormat::Pkcs8, private_der()),
-            a,
-        )
-        .unwrap();
+    let private = register_private(&m, a).unwrap();
     let mut a = dsa_attributes(Some(CryptographicAlgorithm::Dsa), UsageMask::VERIFY);
     a.activation_date = Some(time::OffsetDateTime::now_utc());
-    let public = m
-        .register(
-            &alice(),
-            ObjectType::PublicKey,
-            KeyMaterial::new(
-                KeyFormat::SubjectPublicKeyInfo,
-                Zeroizing::new(public_der()),
-            ),
-            a,
-        )
-        .unwrap();
+    let public = register_public(&m, a).unwrap();
     let before = [&private, &public].map(|id| m.get_attributes(&alice(), id, &[]).unwrap());
     for h in [HashingAlgorithm::Sha1, HashingAlgorithm::Sha256] {
         let algorithm = SignatureAlgorithm::Dsa(h);
@@ -269,14 +267,11 @@ fn the_512_bit_key_does_not_sign_or_verify_and_nothing_changes() {
 #[test]
 fn fresh_turns_false_once_served_and_clients_may_give_it_at_register() {
     let m = manager(Arc::new(MemoryStore::new()));
-    let id = m
-        .register(
-            &alice(),
-            ObjectType::PrivateKey,
-            KeyMaterial::new(KeyFormat::Pkcs8, private_der()),
-            dsa_attributes(Some(CryptographicAlgorithm::Dsa), UsageMask::SIGN),
-        )
-        .unwrap();
+    let id = register_private(
+        &m,
+        dsa_attributes(Some(CryptographicAlgorithm::Dsa), UsageMask::SIGN),
+    )
+    .unwrap();
     assert_eq!(fresh(&m, &id), Some(true));
     // Reading attributes serves no key value.
     assert_eq!(fresh(&m, &id), Some(true));
@@ -295,17 +290,7 @@ fn fresh_turns_false_once_served_and_clients_may_give_it_at_register() {
     // A refused Get (Sensitive) serves nothing: the object stays Fresh.
     let mut a = dsa_attributes(Some(CryptographicAlgorithm::Dsa), UsageMask::VERIFY);
     a.sensitive = true;
-    let sensitive = m
-        .register(
-            &alice(),
-            ObjectType::PublicKey,
-            KeyMaterial::new(
-                KeyFormat::SubjectPublicKeyInfo,
-                Zeroizing::new(public_der()),
-            ),
-            a,
-        )
-        .unwrap();
+    let sensitive = register_public(&m, a).unwrap();
     assert!(matches!(
         m.get(&alice(), &sensitive, &GetRequest::default()),
         Err(Error::Sensitive)
@@ -315,14 +300,7 @@ fn fresh_turns_false_once_served_and_clients_may_give_it_at_register() {
     // A client may register a key it has already handed out as not Fresh.
     let mut a = dsa_attributes(Some(CryptographicAlgorithm::Dsa), UsageMask::SIGN);
     a.fresh = Some(false);
-    let seen = m
-        .register(
-            &alice(),
-            ObjectType::PrivateKey,
-            KeyMaterial::new(KeyFormat::Pkcs8, private_der()),
-            a,
-        )
-        .unwrap();
+    let seen = register_private(&m, a).unwrap();
     assert_eq!(fresh(&m, &seen), Some(false));
 }
 
@@ -338,14 +316,11 @@ fn concurrent_first_gets_all_succeed_and_write_fresh_once() {
             .unwrap(),
     );
     for _ in 0..20 {
-        let id = m
-            .register(
-                &alice(),
-                ObjectType::PrivateKey,
-                KeyMaterial::new(KeyFormat::Pkcs8, private_der()),
-                dsa_attributes(Some(CryptographicAlgorithm::Dsa), UsageMask::SIGN),
-            )
-            .unwrap();
+        let id = register_private(
+            &m,
+            dsa_attributes(Some(CryptographicAlgorithm::Dsa), UsageMask::SIGN),
+        )
+        .unwrap();
         let registered = store.get(&id).unwrap().version;
         let start = Arc::new(std::sync::Barrier::new(16));
         let gets: Vec<_> = (0..16)
@@ -370,13 +345,8 @@ fn fresh_survives_reopening(open: impl Fn() -> Arc<dyn ObjectStore>) {
     let (served, unserved) = {
         let m = manager(open());
         let register = || {
-            m.register(
-                &alice(),
-                ObjectType::PublicKey,
-                KeyMaterial::new(
-                    KeyFormat::SubjectPublicKeyInfo,
-                    Zeroizing::new(public_der()),
-                ),
+            register_public(
+                &m,
                 dsa_attributes(Some(CryptographicAlgorithm::Dsa), UsageMask::VERIFY),
             )
             .unwrap()

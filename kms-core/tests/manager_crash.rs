@@ -43,18 +43,6 @@ fn aes_256(now: time::OffsetDateTime) -> Attributes {
     a
 }
 
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn from_hex(s: &str) -> Vec<u8> {
-    assert!(s.len().is_multiple_of(2), "odd hex length: {s}");
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
 /// One acknowledged create: the key's id and what the child encrypted with it.
 struct Ack {
     id: ObjectId,
@@ -74,9 +62,9 @@ fn parse_ack(line: &str) -> Option<Ack> {
     Some(Ack {
         id: ObjectId::try_from(id).unwrap(),
         sealed: Ciphertext {
-            data: from_hex(data),
-            iv: Some(ShortBytes::new(&from_hex(iv)).unwrap()),
-            tag: Some(ShortBytes::new(&from_hex(tag)).unwrap()),
+            data: hex::decode(data).unwrap(),
+            iv: Some(ShortBytes::new(&hex::decode(iv).unwrap()).unwrap()),
+            tag: Some(ShortBytes::new(&hex::decode(tag).unwrap()).unwrap()),
         },
     })
 }
@@ -109,9 +97,9 @@ fn manager_crash_child() {
                     let ct = m.encrypt(who, &id, &params, PLAINTEXT).unwrap();
                     let line = format!(
                         "{ACK}{id}\t{}\t{}\t{}\n",
-                        to_hex(ct.iv.as_deref().unwrap()),
-                        to_hex(&ct.data),
-                        to_hex(ct.tag.as_deref().unwrap()),
+                        hex::encode(ct.iv.as_deref().unwrap()),
+                        hex::encode(&ct.data),
+                        hex::encode(ct.tag.as_deref().unwrap()),
                     );
                     // Straight to fd 1 in one write: libtest's capture only sees print! macros.
                     let mut out = std::io::stdout().lock();

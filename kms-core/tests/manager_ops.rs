@@ -945,8 +945,8 @@ fn random_hash_and_check() {
     assert_ne!(&r[..], &[0u8; 32]);
     // FIPS 180-2 "abc".
     assert_eq!(
-        to_hex(
-            &f.manager
+        hex::encode(
+            f.manager
                 .hash(&alice(), HashingAlgorithm::Sha256, b"abc")
                 .unwrap()
         ),
@@ -1124,10 +1124,6 @@ fn grants_give_exactly_the_granted_rights() {
         Err(Error::ItemNotFound)
     ));
     assert!(f.stored(&id).metadata.grants.is_empty());
-}
-
-fn to_hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 #[test]

@@ -8,7 +8,7 @@ mod software_common;
 use kms_core::backend::{BackendError, CipherParams, HashingAlgorithm, KeyBackend, WrapAlgorithm};
 use kms_core::object::CryptographicAlgorithm;
 use kms_core::{KeyFormat, ObjectType, SoftwareBackend};
-use software_common::{import, policy, unhex, vectors};
+use software_common::{import, policy, vectors};
 
 #[test]
 fn aes_gcm_mcgrew_viega_test_cases() {
@@ -23,15 +23,15 @@ fn aes_gcm_mcgrew_viega_test_cases() {
             ObjectType::SymmetricKey,
             Some(CryptographicAlgorithm::Aes),
             KeyFormat::Raw,
-            &unhex(&v["K"]),
+            &hex::decode(&v["K"]).unwrap(),
             true,
         );
         let (iv, aad, p, c, t) = (
-            unhex(&v["IV"]),
-            unhex(&v["A"]),
-            unhex(&v["P"]),
-            unhex(&v["C"]),
-            unhex(&v["T"]),
+            hex::decode(&v["IV"]).unwrap(),
+            hex::decode(&v["A"]).unwrap(),
+            hex::decode(&v["P"]).unwrap(),
+            hex::decode(&v["C"]).unwrap(),
+            hex::decode(&v["T"]).unwrap(),
         );
         let params = CipherParams::AesGcm {
             iv: Some(&iv),
@@ -92,11 +92,11 @@ fn wrap_vectors(text: &str, algorithm: WrapAlgorithm, target_type: ObjectType, e
             ObjectType::SymmetricKey,
             Some(CryptographicAlgorithm::Aes),
             KeyFormat::Raw,
-            &unhex(&v["KEK"]),
+            &hex::decode(&v["KEK"]).unwrap(),
             false,
         );
-        let key = unhex(&v["Key"]);
-        let wrapped = unhex(&v["Wrapped"]);
+        let key = hex::decode(&v["Key"]).unwrap();
+        let wrapped = hex::decode(&v["Wrapped"]).unwrap();
         let target = import(
             &b,
             target_type,
@@ -174,8 +174,8 @@ fn hmac_rfc4231_test_cases_1_to_7() {
     assert_eq!(cases.len(), 7);
     let mut checked = 0;
     for (name, v) in &cases {
-        let key = unhex(&v["Key"]);
-        let data = unhex(&v["Data"]);
+        let key = hex::decode(&v["Key"]).unwrap();
+        let data = hex::decode(&v["Data"]).unwrap();
         let truncated = v.get("Trunc").map(|t| t.parse::<usize>().unwrap() / 8);
         for (label, hash, algorithm) in [
             (
@@ -199,7 +199,7 @@ fn hmac_rfc4231_test_cases_1_to_7() {
                 CryptographicAlgorithm::HmacSha512,
             ),
         ] {
-            let expected = unhex(&v[label]);
+            let expected = hex::decode(&v[label]).unwrap();
             let k = import(
                 &b,
                 ObjectType::SymmetricKey,

@@ -235,8 +235,8 @@ mod tests {
     #[test]
     fn hkdf_sha256_rfc5869_a1() {
         let ikm = [0x0bu8; 22];
-        let salt = hex_bytes("000102030405060708090a0b0c");
-        let info = hex_bytes("f0f1f2f3f4f5f6f7f8f9");
+        let salt = hex::decode("000102030405060708090a0b0c").unwrap();
+        let info = hex::decode("f0f1f2f3f4f5f6f7f8f9").unwrap();
         let method = DerivationMethod::Hkdf {
             hash: HashingAlgorithm::Sha256,
             salt,
@@ -245,7 +245,7 @@ mod tests {
         let okm = derive_bytes(&method, &ikm, 42).unwrap();
         assert_eq!(
             okm.as_slice(),
-            hex_bytes("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865").as_slice()
+            hex::decode("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865").unwrap().as_slice()
         );
     }
 
@@ -260,14 +260,7 @@ mod tests {
         let out = derive_bytes(&method, b"passwd", 64).unwrap();
         assert_eq!(
             out.as_slice(),
-            hex_bytes("55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783").as_slice()
+            hex::decode("55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783").unwrap().as_slice()
         );
-    }
-
-    fn hex_bytes(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
     }
 }

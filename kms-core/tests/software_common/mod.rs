@@ -108,14 +108,6 @@ pub fn raw(bytes: &[u8]) -> KeyMaterial {
     KeyMaterial::new(KeyFormat::Raw, Zeroizing::new(bytes.to_vec()))
 }
 
-pub fn unhex(s: &str) -> Vec<u8> {
-    assert!(s.len().is_multiple_of(2), "odd hex length: {s}");
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
 /// A vector file: `[name]` sections of `Key = hex` lines; `#` starts a comment line.
 pub fn vectors(text: &str) -> Vec<(String, BTreeMap<String, String>)> {
     let mut out: Vec<(String, BTreeMap<String, String>)> = Vec::new();

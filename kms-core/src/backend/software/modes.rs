@@ -293,31 +293,30 @@ pub(crate) fn gcm_decrypt_other_iv(
 mod tests {
     use super::{Aes128, cbc_decrypt, cbc_encrypt, ecb_decrypt, ecb_encrypt};
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
-
     /// NIST SP 800-38A F.1.1 (ECB-AES128.Encrypt) and F.2.1 (CBC-AES128.Encrypt), first two blocks.
     #[test]
     fn sp800_38a_known_answers() {
-        let key = hex("2b7e151628aed2a6abf7158809cf4f3c");
-        let plain = hex("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51");
+        let key = hex::decode("2b7e151628aed2a6abf7158809cf4f3c").unwrap();
+        let plain = hex::decode("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51")
+            .unwrap();
         let mut buf = plain.clone();
         ecb_encrypt::<Aes128>(&key, &mut buf).unwrap();
         assert_eq!(
             buf,
-            hex("3ad77bb40d7a3660a89ecaf32466ef97f5d3d58503b9699de785895a96fdbaaf")
+            hex::decode("3ad77bb40d7a3660a89ecaf32466ef97f5d3d58503b9699de785895a96fdbaaf")
+                .unwrap()
         );
         ecb_decrypt::<Aes128>(&key, &mut buf).unwrap();
         assert_eq!(buf, plain);
-        let iv: [u8; 16] = hex("000102030405060708090a0b0c0d0e0f").try_into().unwrap();
+        let iv: [u8; 16] = hex::decode("000102030405060708090a0b0c0d0e0f")
+            .unwrap()
+            .try_into()
+            .unwrap();
         cbc_encrypt::<Aes128>(&key, &iv, &mut buf).unwrap();
         assert_eq!(
             buf,
-            hex("7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2")
+            hex::decode("7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2")
+                .unwrap()
         );
         cbc_decrypt::<Aes128>(&key, &iv, &mut buf).unwrap();
         assert_eq!(buf, plain);
