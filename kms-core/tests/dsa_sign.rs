@@ -4,6 +4,8 @@
 //! here (a 2048-bit one takes about a second in a debug build).
 #![allow(clippy::unwrap_used)]
 
+mod software_common;
+
 use std::sync::Arc;
 
 use dsa::pkcs8::der::{Decode, Encode};
@@ -16,7 +18,7 @@ use kms_core::{
     Attributes, Error, KeyBackend, KeyFormat, KeyManager, KeyMaterial, MemoryStore, ObjectId,
     ObjectType, Principal, SoftwareBackend, UsageMask,
 };
-use sha2::Digest as _;
+use software_common::digest;
 use zeroize::Zeroizing;
 
 fn generate(size: KeySize) -> SigningKey {
@@ -67,16 +69,6 @@ fn registered(key: &SigningKey, bits: u32) -> (KeyManager, ObjectId, ObjectId) {
         )
         .unwrap();
     (m, private, public)
-}
-
-fn digest(h: HashingAlgorithm, m: &[u8]) -> Vec<u8> {
-    match h {
-        HashingAlgorithm::Sha1 => sha1::Sha1::digest(m).to_vec(),
-        HashingAlgorithm::Sha224 => sha2::Sha224::digest(m).to_vec(),
-        HashingAlgorithm::Sha256 => sha2::Sha256::digest(m).to_vec(),
-        HashingAlgorithm::Sha384 => sha2::Sha384::digest(m).to_vec(),
-        HashingAlgorithm::Sha512 => sha2::Sha512::digest(m).to_vec(),
-    }
 }
 
 /// The crate's deterministic (RFC 6979) signature of `digest`, with the hash `h` driving the generation of k.

@@ -13,7 +13,7 @@ use kms_core::object::{CryptographicAlgorithm, RecommendedCurve};
 use kms_core::{KeyFormat, KeyRef, ObjectType, SoftwareBackend};
 use rsa::Generate as _;
 use software_common::{
-    ec, import, pair, policy, raw, rsa, rsa_2048_pkcs8, rsa_public_spki, symmetric,
+    digest, ec, import, pair, policy, raw, rsa, rsa_2048_pkcs8, rsa_public_spki, symmetric,
 };
 
 const HASHES: [HashingAlgorithm; 4] = [
@@ -22,17 +22,6 @@ const HASHES: [HashingAlgorithm; 4] = [
     HashingAlgorithm::Sha384,
     HashingAlgorithm::Sha512,
 ];
-
-fn digest(h: HashingAlgorithm, m: &[u8]) -> Vec<u8> {
-    use sha2::Digest;
-    match h {
-        HashingAlgorithm::Sha1 => sha1::Sha1::digest(m).to_vec(),
-        HashingAlgorithm::Sha224 => sha2::Sha224::digest(m).to_vec(),
-        HashingAlgorithm::Sha256 => sha2::Sha256::digest(m).to_vec(),
-        HashingAlgorithm::Sha384 => sha2::Sha384::digest(m).to_vec(),
-        HashingAlgorithm::Sha512 => sha2::Sha512::digest(m).to_vec(),
-    }
-}
 
 #[test]
 fn aes_gcm_every_key_and_tag_size() {

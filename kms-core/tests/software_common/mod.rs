@@ -6,10 +6,22 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use kms_core::backend::{GeneratedKey, KeyBackend, KeyPolicy, KeySpec};
+use kms_core::backend::{GeneratedKey, HashingAlgorithm, KeyBackend, KeyPolicy, KeySpec};
 use kms_core::object::{CryptographicAlgorithm, ObjectId, RecommendedCurve, UsageMask};
 use kms_core::{KeyFormat, KeyMaterial, KeyRef, ObjectType, SoftwareBackend};
 use zeroize::Zeroizing;
+
+/// The digest of `m` by the plain RustCrypto hash `h`: the reference prehashed signatures are checked against.
+pub fn digest(h: HashingAlgorithm, m: &[u8]) -> Vec<u8> {
+    use sha2::Digest as _;
+    match h {
+        HashingAlgorithm::Sha1 => sha1::Sha1::digest(m).to_vec(),
+        HashingAlgorithm::Sha224 => sha2::Sha224::digest(m).to_vec(),
+        HashingAlgorithm::Sha256 => sha2::Sha256::digest(m).to_vec(),
+        HashingAlgorithm::Sha384 => sha2::Sha384::digest(m).to_vec(),
+        HashingAlgorithm::Sha512 => sha2::Sha512::digest(m).to_vec(),
+    }
+}
 
 pub fn id() -> &'static ObjectId {
     static ID: OnceLock<ObjectId> = OnceLock::new();
