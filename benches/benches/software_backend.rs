@@ -13,9 +13,9 @@ use std::hint::black_box;
 use aes_gcm::aead::{Aead, KeyInit};
 use criterion::Criterion;
 use hmac::Mac as _;
-use kms_benches::{RatioTable, run_case};
+use kms_benches::{Column, RatioTable, run_case};
 use kms_core::backend::{
-    CipherParams, HashingAlgorithm, KeyBackend, KeyPolicy, SignInput, SignatureAlgorithm,
+    CipherParams, HashingAlgorithm, KeyBackend, KeyPolicy, SignInput, SignatureAlgorithm, Signer,
 };
 use kms_core::object::{CryptographicAlgorithm, ObjectId, UsageMask};
 use kms_core::{
@@ -33,51 +33,69 @@ const BACKEND: &str = "SoftwareBackend";
 /// The same operation through the KeyManager over the SoftwareBackend.
 const MANAGER: &str = "KeyManager";
 
-/// Registers `bytes` through the manager as an Active, non-extractable object owned by `who`.
-fn register(
+/// The bench key `bytes` twice: imported into `backend` (for the SoftwareBackend column) and registered through
+/// `manager` as an Active, non-extractable object owned by `who` (for the KeyManager column).
+fn load(
+    backend: &SoftwareBackend,
     manager: &KeyManager,
     who: &Principal,
     object_type: ObjectType,
     algorithm: CryptographicAlgorithm,
     format: KeyFormat,
     bytes: &[u8],
-) -> ObjectId {
+) -> (KeyRef, ObjectId) {
+    let material = || KeyMaterial::new(format, Zeroizing::new(bytes.to_vec()));
+    let policy_id = ObjectId::random();
+    let policy = KeyPolicy {
+        id: &policy_id,
+        usage: UsageMask::all(),
+        extractable: false,
+    };
+    let key_ref = backend
+        .import(object_type, Some(algorithm), &material(), &policy)
+        .expect("import the bench key");
     let mut attributes = Attributes::default();
     attributes.cryptographic_algorithm = Some(algorithm);
     attributes.extractable = false;
     let id = manager
-        .register(
-            who,
-            object_type,
-            KeyMaterial::new(format, Zeroizing::new(bytes.to_vec())),
-            attributes,
-        )
+        .register(who, object_type, material(), attributes)
         .expect("register the bench key");
     manager.activate(who, &id).expect("activate the bench key");
-    id
+    (key_ref, id)
 }
 
-fn import(
-    backend: &SoftwareBackend,
-    object_type: ObjectType,
-    algorithm: CryptographicAlgorithm,
-    format: KeyFormat,
-    bytes: &[u8],
-) -> KeyRef {
-    let id = ObjectId::random();
-    let policy = KeyPolicy {
-        id: &id,
-        usage: UsageMask::all(),
-        extractable: false,
-    };
-    backend
-        .import(
-            object_type,
-            Some(algorithm),
-            &KeyMaterial::new(format, Zeroizing::new(bytes.to_vec())),
-            &policy,
-        )
-        .expect("import the bench key")
+/// The SoftwareBackend and KeyManager columns of a signature case: `algorithm` over `msg` with the two copies of
+/// one key that [`load`] made.
+fn sign_columns<'a>(
+    signer: &'a dyn Signer,
+    manager: &'a KeyManager,
+    who: &'a Principal,
+    (key_ref, id): &'a (KeyRef, ObjectId),
+    algorithm: SignatureAlgorithm,
+    msg: &'a [u8],
+) -> [Column<'a>; 2] {
+    [
+        (
+            BACKEND,
+            Box::new(move || {
+                black_box(
+                    signer
+                        .sign(key_ref, algorithm, SignInput::Message(black_box(msg)))
+                        .expect("sign"),
+                );
+            }),
+        ),
+        (
+            MANAGER,
+            Box::new(move || {
+                black_box(
+                    manager
+                        .sign(who, id, algorithm, SignInput::Message(black_box(msg)))
+                        .expect("sign"),
+                );
+            }),
+        ),
+    ]
 }
 
 fn main() {
@@ -95,14 +113,8 @@ fn main() {
     // the OS, which the raw call would also have to do), no AAD, 16-byte tag.
     let aes_key = [0x42u8; 32];
     let iv = [7u8; 12];
-    let aes_ref = import(
+    let aes_keys = load(
         &backend,
-        ObjectType::SymmetricKey,
-        CryptographicAlgorithm::Aes,
-        KeyFormat::Raw,
-        &aes_key,
-    );
-    let aes_id = register(
         &manager,
         &who,
         ObjectType::SymmetricKey,
@@ -145,7 +157,7 @@ fn main() {
                     Box::new(|| {
                         black_box(
                             cipher
-                                .encrypt(&aes_ref, &params, black_box(&msg))
+                                .encrypt(&aes_keys.0, &params, black_box(&msg))
                                 .expect("encrypt"),
                         );
                     }),
@@ -155,7 +167,7 @@ fn main() {
                     Box::new(|| {
                         black_box(
                             manager
-                                .encrypt(&who, &aes_id, &params, black_box(&msg))
+                                .encrypt(&who, &aes_keys.1, &params, black_box(&msg))
                                 .expect("encrypt"),
                         );
                     }),
@@ -166,14 +178,8 @@ fn main() {
 
     // HMAC-SHA256 over 64 bytes, keyed on every call on both sides (a MAC call starts from the key).
     let hmac_key = [0x0bu8; 32];
-    let hmac_ref = import(
+    let hmac_keys = load(
         &backend,
-        ObjectType::SymmetricKey,
-        CryptographicAlgorithm::HmacSha256,
-        KeyFormat::Raw,
-        &hmac_key,
-    );
-    let hmac_id = register(
         &manager,
         &who,
         ObjectType::SymmetricKey,
@@ -203,7 +209,7 @@ fn main() {
                 BACKEND,
                 Box::new(|| {
                     black_box(
-                        mac.mac(&hmac_ref, HashingAlgorithm::Sha256, black_box(&data))
+                        mac.mac(&hmac_keys.0, HashingAlgorithm::Sha256, black_box(&data))
                             .expect("mac"),
                     );
                 }),
@@ -213,7 +219,7 @@ fn main() {
                 Box::new(|| {
                     black_box(
                         manager
-                            .mac(&who, &hmac_id, None, black_box(&data))
+                            .mac(&who, &hmac_keys.1, None, black_box(&data))
                             .expect("mac"),
                     );
                 }),
@@ -226,14 +232,8 @@ fn main() {
         use rsa::Generate as _;
         p256::ecdsa::SigningKey::try_generate_from_rng(&mut rng).expect("P-256 key")
     };
-    let ec_ref = import(
+    let ec_keys = load(
         &backend,
-        ObjectType::PrivateKey,
-        CryptographicAlgorithm::Ecdsa,
-        KeyFormat::Pkcs8,
-        ec_key.to_pkcs8_der().expect("PKCS#8").as_bytes(),
-    );
-    let ec_id = register(
         &manager,
         &who,
         ObjectType::PrivateKey,
@@ -243,6 +243,14 @@ fn main() {
     );
     let signer = backend.signer().expect("software backend signs");
     let msg = [0x33u8; 64];
+    let [backend_column, manager_column] = sign_columns(
+        signer,
+        &manager,
+        &who,
+        &ec_keys,
+        SignatureAlgorithm::Ecdsa(HashingAlgorithm::Sha256),
+        &msg,
+    );
     run_case(
         &mut c,
         &table,
@@ -257,48 +265,15 @@ fn main() {
                     black_box(sig);
                 }),
             ),
-            (
-                BACKEND,
-                Box::new(|| {
-                    black_box(
-                        signer
-                            .sign(
-                                &ec_ref,
-                                SignatureAlgorithm::Ecdsa(HashingAlgorithm::Sha256),
-                                SignInput::Message(black_box(&msg)),
-                            )
-                            .expect("sign"),
-                    );
-                }),
-            ),
-            (
-                MANAGER,
-                Box::new(|| {
-                    black_box(
-                        manager
-                            .sign(
-                                &who,
-                                &ec_id,
-                                SignatureAlgorithm::Ecdsa(HashingAlgorithm::Sha256),
-                                SignInput::Message(black_box(&msg)),
-                            )
-                            .expect("sign"),
-                    );
-                }),
-            ),
+            backend_column,
+            manager_column,
         ],
     );
 
     // RSA-2048 PSS (SHA-256, salt = 32 bytes, OS RNG for salt and blinding) on both sides.
     let rsa_key = rsa::PrivateKey::new(&mut rng, 2048).expect("RSA key");
-    let rsa_ref = import(
+    let rsa_keys = load(
         &backend,
-        ObjectType::PrivateKey,
-        CryptographicAlgorithm::Rsa,
-        KeyFormat::Pkcs8,
-        rsa_key.to_pkcs8_der().expect("PKCS#8").as_bytes(),
-    );
-    let rsa_id = register(
         &manager,
         &who,
         ObjectType::PrivateKey,
@@ -307,6 +282,14 @@ fn main() {
         rsa_key.to_pkcs8_der().expect("PKCS#8").as_bytes(),
     );
     let pss = rsa::pss::SigningKey::<sha2::Sha256>::new(rsa_key);
+    let [backend_column, manager_column] = sign_columns(
+        signer,
+        &manager,
+        &who,
+        &rsa_keys,
+        SignatureAlgorithm::RsaPss(HashingAlgorithm::Sha256),
+        &msg,
+    );
     run_case(
         &mut c,
         &table,
@@ -320,35 +303,8 @@ fn main() {
                     black_box(pss.sign(black_box(&msg)));
                 }),
             ),
-            (
-                BACKEND,
-                Box::new(|| {
-                    black_box(
-                        signer
-                            .sign(
-                                &rsa_ref,
-                                SignatureAlgorithm::RsaPss(HashingAlgorithm::Sha256),
-                                SignInput::Message(black_box(&msg)),
-                            )
-                            .expect("sign"),
-                    );
-                }),
-            ),
-            (
-                MANAGER,
-                Box::new(|| {
-                    black_box(
-                        manager
-                            .sign(
-                                &who,
-                                &rsa_id,
-                                SignatureAlgorithm::RsaPss(HashingAlgorithm::Sha256),
-                                SignInput::Message(black_box(&msg)),
-                            )
-                            .expect("sign"),
-                    );
-                }),
-            ),
+            backend_column,
+            manager_column,
         ],
     );
 
@@ -361,14 +317,8 @@ fn main() {
         SigningKey::try_generate_from_rng_with_components(&mut rng, components).expect("DSA key")
     };
     let dsa_pkcs8 = dsa_key.to_pkcs8_der().expect("PKCS#8");
-    let dsa_ref = import(
+    let dsa_keys = load(
         &backend,
-        ObjectType::PrivateKey,
-        CryptographicAlgorithm::Dsa,
-        KeyFormat::Pkcs8,
-        dsa_pkcs8.as_bytes(),
-    );
-    let dsa_id = register(
         &manager,
         &who,
         ObjectType::PrivateKey,
@@ -376,7 +326,14 @@ fn main() {
         KeyFormat::Pkcs8,
         dsa_pkcs8.as_bytes(),
     );
-    let dsa_sha256 = SignatureAlgorithm::Dsa(HashingAlgorithm::Sha256);
+    let [backend_column, manager_column] = sign_columns(
+        signer,
+        &manager,
+        &who,
+        &dsa_keys,
+        SignatureAlgorithm::Dsa(HashingAlgorithm::Sha256),
+        &msg,
+    );
     run_case(
         &mut c,
         &table,
@@ -391,31 +348,8 @@ fn main() {
                     black_box(signature::SignatureEncoding::to_vec(&sig));
                 }),
             ),
-            (
-                BACKEND,
-                Box::new(|| {
-                    black_box(
-                        signer
-                            .sign(&dsa_ref, dsa_sha256, SignInput::Message(black_box(&msg)))
-                            .expect("sign"),
-                    );
-                }),
-            ),
-            (
-                MANAGER,
-                Box::new(|| {
-                    black_box(
-                        manager
-                            .sign(
-                                &who,
-                                &dsa_id,
-                                dsa_sha256,
-                                SignInput::Message(black_box(&msg)),
-                            )
-                            .expect("sign"),
-                    );
-                }),
-            ),
+            backend_column,
+            manager_column,
         ],
     );
 
