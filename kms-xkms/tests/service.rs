@@ -561,8 +561,8 @@ impl EscrowFixture {
         EscrowSettings::new(EscrowSource::Shared(self.escrow.clone()), policy)
     }
 
-    /// Both agents approve the open release request of `requester`.
-    fn approve(&self, requester: &str) {
+    /// What the agents are shown of the open release request of `requester`.
+    fn open_request(&self, requester: &str) -> kms_escrow::ReleaseRequestPackage {
         let (request, _) = self
             .escrow
             .requests()
@@ -570,7 +570,12 @@ impl EscrowFixture {
             .into_iter()
             .find(|(r, s)| r.requester == requester && *s == kms_escrow::RequestStatus::Pending)
             .expect("an open request");
-        let package = self.escrow.request_package(&request.id).expect("package");
+        self.escrow.request_package(&request.id).expect("package")
+    }
+
+    /// Both agents approve the open release request of `requester`.
+    fn approve(&self, requester: &str) {
+        let package = self.open_request(requester);
         for (id, dec, sig) in &self.agents {
             let me = kms_escrow::AgentCredentials {
                 agent_id: id.clone(),
@@ -588,14 +593,7 @@ impl EscrowFixture {
 
     /// The first agent denies the open release request of `requester`, which closes it (both are needed).
     fn deny(&self, requester: &str) {
-        let (request, _) = self
-            .escrow
-            .requests()
-            .expect("requests")
-            .into_iter()
-            .find(|(r, s)| r.requester == requester && *s == kms_escrow::RequestStatus::Pending)
-            .expect("an open request");
-        let package = self.escrow.request_package(&request.id).expect("package");
+        let package = self.open_request(requester);
         let (id, dec, sig) = &self.agents[0];
         let me = kms_escrow::AgentCredentials {
             agent_id: id.clone(),
