@@ -414,16 +414,13 @@ fn main() {
         messages.len(),
         mean_len(&messages)
     );
-    println!(
-        "cosmian_kmip {}: its TTLV reader reads {} of the {} messages ({} written back byte-exact); the others, \
-         left out of its column:",
-        cosmian::VERSION,
+    cosmian::print_coverage(
+        "TTLV reader",
+        "column",
         cosmian_read,
         messages.len(),
-        cosmian_exact
+        cosmian_exact,
+        &cosmian_reasons,
     );
-    for (n, reason) in &cosmian_reasons {
-        println!("  {n:>3} x {reason}");
-    }
     table.print();
 }

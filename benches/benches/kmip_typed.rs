@@ -340,16 +340,13 @@ fn main() {
         "typed KMIP messages: kms-kmip's typed model against kmip-protocol 0.4.3 and cosmian_kmip {}",
         cosmian::VERSION
     );
-    println!(
-        "cosmian_kmip {}: its typed model reads {} of the {} messages ({} written back byte-exact); the others, \
-         left out of its rows:",
-        cosmian::VERSION,
+    cosmian::print_coverage(
+        "typed model",
+        "rows",
         cosmian_read,
         all.len(),
-        cosmian_exact
+        cosmian_exact,
+        &cosmian_reasons,
     );
-    for (n, reason) in &cosmian_reasons {
-        println!("  {n:>3} x {reason}");
-    }
     table.print();
 }

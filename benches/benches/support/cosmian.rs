@@ -140,3 +140,22 @@ pub fn failures<T>(
     reasons.truncate(max);
     (ok, reasons)
 }
+
+/// Prints beside the table what cosmian_kmip's `model` read of the `total` messages, how many of those it wrote
+/// back byte-exact, and why it refused the others (`reasons` from [`failures`]), which its `column` leaves out.
+pub fn print_coverage(
+    model: &str,
+    column: &str,
+    read: usize,
+    total: usize,
+    exact: usize,
+    reasons: &[(usize, String)],
+) {
+    println!(
+        "cosmian_kmip {VERSION}: its {model} reads {read} of the {total} messages ({exact} written back \
+         byte-exact); the others, left out of its {column}:"
+    );
+    for (n, reason) in reasons {
+        println!("  {n:>3} x {reason}");
+    }
+}
