@@ -190,38 +190,15 @@ pub fn run_case(
     }
 }
 
-/// The KMIP messages of the hex vectors in kms-kmip/tests/vectors, as TTLV bytes: every JSON string of the files
-/// that is whole hex bytes starting with a RequestMessage (`420078`) or ResponseMessage (`42007b`) structure.
+#[path = "../../kms-kmip/tests/vectors/messages.rs"]
+mod vector_files;
+
+/// The KMIP messages of the hex vectors in kms-kmip/tests/vectors, as TTLV bytes (see its `messages.rs`).
 ///
 /// # Errors
 /// When a vector file cannot be read.
 pub fn kmip_vector_messages() -> std::io::Result<Vec<Vec<u8>>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../kms-kmip/tests/vectors");
-    let mut out = Vec::new();
-    for file in [
-        "nlnetlabs-tests-hex.json",
-        "pykmip-test_messages-hex.json",
-        "vmware-vcenter-kmip-traffic-from-cosmian-logs.json",
-    ] {
-        let text = std::fs::read_to_string(dir.join(file))?;
-        // Splitting at quotes puts the JSON strings at the odd positions.
-        for s in text.split('"').skip(1).step_by(2) {
-            let lower = s.to_ascii_lowercase();
-            let is_message = lower.starts_with("42007801") || lower.starts_with("42007b01");
-            let hex = lower.len() % 2 == 0 && lower.bytes().all(|c| c.is_ascii_hexdigit());
-            if is_message && hex {
-                let bytes: Option<Vec<u8>> = lower
-                    .as_bytes()
-                    .chunks(2)
-                    .map(|pair| {
-                        std::str::from_utf8(pair)
-                            .ok()
-                            .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    })
-                    .collect();
-                out.extend(bytes);
-            }
-        }
-    }
-    Ok(out)
+    vector_files::vector_messages(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../kms-kmip/tests/vectors"),
+    )
 }

@@ -33,33 +33,20 @@ fn ok(args: &[&str], stdin: &[u8]) -> Vec<u8> {
     out.stdout
 }
 
-/// Hex messages from the kms-kmip vectors (NLnet Labs and PyKMIP sets, vCenter traffic): every JSON string
-/// there that is the hex of a request or response message.
-fn messages() -> Vec<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../kms-kmip/tests/vectors");
-    let mut out = Vec::new();
-    for file in [
-        "nlnetlabs-tests-hex.json",
-        "pykmip-test_messages-hex.json",
-        "vmware-vcenter-kmip-traffic-from-cosmian-logs.json",
-    ] {
-        let text = std::fs::read_to_string(dir.join(file)).unwrap();
-        for (i, s) in text.split('"').enumerate() {
-            let lower = s.to_ascii_lowercase();
-            let is_message = lower.starts_with("42007801") || lower.starts_with("42007b01");
-            if i % 2 == 1 && is_message && lower.bytes().all(|c| c.is_ascii_hexdigit()) {
-                out.push(lower);
-            }
-        }
-    }
-    out
+#[path = "../../kms-kmip/tests/vectors/messages.rs"]
+mod vector_files;
+
+/// The messages of the kms-kmip vectors (NLnet Labs and PyKMIP sets, vCenter traffic).
+fn messages() -> Vec<Vec<u8>> {
+    vector_files::vector_messages(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../kms-kmip/tests/vectors"),
+    )
+    .unwrap()
 }
 
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
+/// Lower-case hex, as `kms ttlv --hex` writes it.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[test]
@@ -67,7 +54,8 @@ fn hex_decode_then_encode_gives_back_the_bytes() {
     let all = messages();
     assert!(all.len() > 90);
     // Every tenth message through both encodings keeps the test quick; the codec tests cover all of them.
-    for hex in all.iter().step_by(10) {
+    for message in all.iter().step_by(10) {
+        let hex = hex(message);
         for format in ["json", "xml"] {
             let text = ok(&["ttlv", "decode", "--to", format, "--hex"], hex.as_bytes());
             let back = ok(&["ttlv", "encode", "--from", format, "--hex"], &text);
@@ -79,8 +67,8 @@ fn hex_decode_then_encode_gives_back_the_bytes() {
 #[test]
 fn raw_bytes_and_message_streams() {
     let all = messages();
-    let mut stream = unhex(&all[0]);
-    stream.extend(unhex(&all[1]));
+    let mut stream = all[0].clone();
+    stream.extend(&all[1]);
     for format in ["json", "xml"] {
         let text = ok(&["ttlv", "decode", "--to", format], &stream);
         assert_eq!(
@@ -89,9 +77,9 @@ fn raw_bytes_and_message_streams() {
             "{format}"
         );
     }
-    let xml = String::from_utf8(ok(&["ttlv", "decode", "--to", "xml"], &unhex(&all[0]))).unwrap();
+    let xml = String::from_utf8(ok(&["ttlv", "decode", "--to", "xml"], &all[0])).unwrap();
     assert!(xml.starts_with("<RequestMessage>"), "{xml}");
-    let json = String::from_utf8(ok(&["ttlv", "decode", "--to", "json"], &unhex(&all[0]))).unwrap();
+    let json = String::from_utf8(ok(&["ttlv", "decode", "--to", "json"], &all[0])).unwrap();
     assert!(json.contains("\"tag\": \"RequestMessage\""), "{json}");
 }
 

@@ -513,35 +513,18 @@ impl ExactSizeIterator for Elements<'_, '_> {}
 
 impl core::iter::FusedIterator for Elements<'_, '_> {}
 
+/// The vector files' messages, for the tests below.
+#[cfg(test)]
+#[path = "../../tests/vectors/messages.rs"]
+mod vector_files;
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The whole messages of the hex vectors (`tests/vectors`): the quoted strings that are hex and start like
-    /// a request or response message.
     fn vector_messages() -> Vec<Vec<u8>> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
-        let mut out = Vec::new();
-        for file in [
-            "nlnetlabs-tests-hex.json",
-            "pykmip-test_messages-hex.json",
-            "vmware-vcenter-kmip-traffic-from-cosmian-logs.json",
-        ] {
-            let text = std::fs::read_to_string(dir.join(file)).unwrap();
-            for s in text.split('"').skip(1).step_by(2) {
-                let s = s.to_ascii_lowercase();
-                if (s.starts_with("42007801") || s.starts_with("42007b01"))
-                    && s.len().is_multiple_of(2)
-                {
-                    let bytes: Option<Vec<u8>> = (0..s.len())
-                        .step_by(2)
-                        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-                        .collect();
-                    out.extend(bytes);
-                }
-            }
-        }
-        out
+        super::vector_files::vector_messages(&dir).unwrap()
     }
 
     fn sample() -> Vec<u8> {
