@@ -273,6 +273,27 @@ fn aes_gcm_bad_parameters_and_tampering() {
             BackendError::InvalidInput(_)
         );
     }
+    // Keys of other kinds never have an expanded AES form kept with them, so the kind check falls to their
+    // reference's data. Full tags (the cached instance) and truncated ones take different paths.
+    let hmac = symmetric(&b, CryptographicAlgorithm::HmacSha256, 256);
+    let (ec_private, _) = ec(&b, RecommendedCurve::P256);
+    for other in [&hmac, &ec_private] {
+        for tag_len in [16, 12] {
+            assert_err!(
+                c.encrypt(other, &gcm(Some(&[0; 12]), b"", tag_len), b"x"),
+                BackendError::InvalidInput(_)
+            );
+            assert_err!(
+                c.decrypt(
+                    other,
+                    &gcm(Some(&[0; 12]), b"", tag_len),
+                    b"x",
+                    Some(&[0; 16][..tag_len])
+                ),
+                BackendError::InvalidInput(_)
+            );
+        }
+    }
     let out = c
         .encrypt(&key, &gcm(None, b"aad", 16), b"attack at dawn")
         .unwrap();

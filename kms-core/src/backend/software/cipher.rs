@@ -11,7 +11,7 @@ use getrandom::SysRng;
 use zeroize::Zeroizing;
 
 use super::cache::Parsed;
-use super::key_data::{KeyData, Kind};
+use super::key_data::Kind;
 use super::{SoftwareBackend, chacha, modes};
 use crate::backend::checks::{aead_tag, check_aead_tag_len, check_gcm_iv};
 use crate::backend::{
@@ -188,19 +188,20 @@ pub(crate) fn oaep_decrypt(
 }
 
 impl SoftwareBackend {
-    /// Calls `f` with the expanded AES-GCM key of `key` (an AES reference). The form kept with the reference
-    /// needs no lookup; without one, the key comes from the cache and is kept with the reference, so that a
-    /// reference the manager holds in memory finds it directly from its second use on.
+    /// Calls `f` with the expanded AES-GCM key of `key`, which must be an AES reference. The form kept with the
+    /// reference needs neither decoding the reference nor a lookup; without one, the key comes from the cache and
+    /// is kept with the reference, so that a reference the manager holds in memory finds it directly from its
+    /// second use on.
     fn with_aes_gcm<R>(
         &self,
         key: &KeyRef,
-        data: &KeyData<'_>,
         f: impl FnOnce(&Parsed) -> Result<R, BackendError>,
     ) -> Result<R, BackendError> {
         if let Some(cipher) = key.prepared::<Parsed>() {
             return f(cipher);
         }
-        let cipher = self.parsed(key, data, &[Kind::Aes], "AES-GCM")?;
+        let data = Self::decode(key)?;
+        let cipher = self.parsed(key, &data, &[Kind::Aes], "AES-GCM")?;
         key.prepare(Arc::clone(&cipher));
         f(&cipher)
     }
@@ -210,6 +211,10 @@ fn wrong_key(kind: Kind, what: &str) -> BackendError {
     BackendError::InvalidInput(format!("a {kind:?} key cannot be used for {what}"))
 }
 
+fn not_aes() -> BackendError {
+    BackendError::InvalidInput("AES-GCM needs an AES key".into())
+}
+
 impl Cipher for SoftwareBackend {
     fn encrypt(
         &self,
@@ -217,21 +222,20 @@ impl Cipher for SoftwareBackend {
         params: &CipherParams<'_>,
         plaintext: &[u8],
     ) -> Result<Ciphertext, BackendError> {
-        let data = Self::decode(key)?;
         match *params {
-            CipherParams::ChaCha20 { nonce } => chacha::chacha20_encrypt(&data, nonce, plaintext),
+            CipherParams::ChaCha20 { nonce } => {
+                chacha::chacha20_encrypt(&Self::decode(key)?, nonce, plaintext)
+            }
             CipherParams::ChaCha20Poly1305 {
                 nonce,
                 aad,
                 tag_len,
             } => {
+                let data = Self::decode(key)?;
                 check_aead_tag_len(tag_len)?;
                 chacha::chacha20_poly1305_encrypt(&data, nonce, aad, tag_len, plaintext)
             }
             CipherParams::AesGcm { iv, aad, tag_len } => {
-                if data.kind != Kind::Aes {
-                    return Err(wrong_key(data.kind, "AES-GCM"));
-                }
                 check_aead_tag_len(tag_len)?;
                 let mut fresh = [0u8; GCM_IV_LEN];
                 let iv = match iv {
@@ -248,11 +252,11 @@ impl Cipher for SoftwareBackend {
                     }
                 };
                 let mut buf = plaintext.to_vec();
-                let tag = self.with_aes_gcm(key, &data, |cipher| match cipher {
+                let tag = self.with_aes_gcm(key, |cipher| match cipher {
                     Parsed::Aes128Gcm(c) => gcm_seal_cached(c, iv, aad, &mut buf, tag_len),
                     Parsed::Aes192Gcm(c) => gcm_seal_cached(c, iv, aad, &mut buf, tag_len),
                     Parsed::Aes256Gcm(c) => gcm_seal_cached(c, iv, aad, &mut buf, tag_len),
-                    _ => Err(wrong_key(data.kind, "AES-GCM")),
+                    _ => Err(not_aes()),
                 })?;
                 Ok(Ciphertext {
                     data: buf,
@@ -271,6 +275,7 @@ impl Cipher for SoftwareBackend {
                 mgf1_hash,
                 label,
             } => {
+                let data = Self::decode(key)?;
                 let parsed =
                     self.parsed(key, &data, &[Kind::RsaPublic, Kind::RsaPrivate], "RSA-OAEP")?;
                 let public = match &*parsed {
@@ -294,21 +299,20 @@ impl Cipher for SoftwareBackend {
         ciphertext: &[u8],
         tag: Option<&[u8]>,
     ) -> Result<Zeroizing<Vec<u8>>, BackendError> {
-        let data = Self::decode(key)?;
         match *params {
-            CipherParams::ChaCha20 { nonce } => chacha::chacha20_decrypt(&data, nonce, ciphertext),
+            CipherParams::ChaCha20 { nonce } => {
+                chacha::chacha20_decrypt(&Self::decode(key)?, nonce, ciphertext)
+            }
             CipherParams::ChaCha20Poly1305 {
                 nonce,
                 aad,
                 tag_len,
             } => {
+                let data = Self::decode(key)?;
                 check_aead_tag_len(tag_len)?;
                 chacha::chacha20_poly1305_decrypt(&data, nonce, aad, tag_len, ciphertext, tag)
             }
             CipherParams::AesGcm { iv, aad, tag_len } => {
-                if data.kind != Kind::Aes {
-                    return Err(wrong_key(data.kind, "AES-GCM"));
-                }
                 check_aead_tag_len(tag_len)?;
                 let iv = iv.ok_or_else(|| {
                     BackendError::InvalidInput("AES-GCM decryption needs the IV".into())
@@ -320,15 +324,19 @@ impl Cipher for SoftwareBackend {
                 let tag = aead_tag(tag, tag_len, "AES-GCM")?;
                 let mut buf = Zeroizing::new(ciphertext.to_vec());
                 if tag_len == 16 {
-                    self.with_aes_gcm(key, &data, |cipher| match cipher {
+                    self.with_aes_gcm(key, |cipher| match cipher {
                         Parsed::Aes128Gcm(c) => gcm_open_cached(c, iv, aad, &mut buf, tag),
                         Parsed::Aes192Gcm(c) => gcm_open_cached(c, iv, aad, &mut buf, tag),
                         Parsed::Aes256Gcm(c) => gcm_open_cached(c, iv, aad, &mut buf, tag),
-                        _ => Err(wrong_key(data.kind, "AES-GCM")),
+                        _ => Err(not_aes()),
                     })?;
                 } else {
                     // A truncated tag is compared by the crate's type for that tag length, which takes its own
                     // instance; truncated tags are rare enough not to be cached.
+                    let data = Self::decode(key)?;
+                    if data.kind != Kind::Aes {
+                        return Err(not_aes());
+                    }
                     gcm_dispatch!(gcm_open, data.material, tag_len, iv, aad, &mut buf, tag)?;
                 }
                 Ok(buf)
@@ -344,6 +352,7 @@ impl Cipher for SoftwareBackend {
                 mgf1_hash,
                 label,
             } => {
+                let data = Self::decode(key)?;
                 let parsed = self.parsed(key, &data, &[Kind::RsaPrivate], "RSA-OAEP decryption")?;
                 let Parsed::RsaPrivate(private) = &*parsed else {
                     return Err(wrong_key(data.kind, "RSA-OAEP decryption"));
