@@ -48,9 +48,9 @@ pub enum ClientCommand {
     Encrypt(EncryptArgs),
     /// Decrypt AES-GCM output (the plaintext goes to stdout).
     Decrypt(DecryptArgs),
-    /// Sign with a private key (prints the signature in hex).
+    /// Sign with a private key: RSA PKCS#1 v1.5, ECDSA or DSA, with SHA-256 (prints the signature in hex).
     Sign(SignArgs),
-    /// Verify a signature with a public key (exit status 0 only when valid).
+    /// Verify an RSA, ECDSA or DSA signature with a public key (exit status 0 only when valid).
     Verify(VerifyArgs),
     /// Revoke an object.
     Revoke(RevokeArgs),
@@ -194,9 +194,8 @@ pub struct SignArgs {
     /// The message (UTF-8 text).
     #[arg(long)]
     data: String,
-    /// ECDSA with SHA-256 (EC keys) instead of RSA PKCS#1 v1.5 with SHA-256.
-    #[arg(long)]
-    ecdsa: bool,
+    #[command(flatten)]
+    algorithm: SignatureAlgorithmArgs,
     #[command(flatten)]
     connection: ConnectionArgs,
 }
@@ -212,11 +211,39 @@ pub struct VerifyArgs {
     /// The signature, hex.
     #[arg(long)]
     signature: String,
-    /// ECDSA with SHA-256 instead of RSA PKCS#1 v1.5 with SHA-256.
-    #[arg(long)]
-    ecdsa: bool,
+    #[command(flatten)]
+    algorithm: SignatureAlgorithmArgs,
     #[command(flatten)]
     connection: ConnectionArgs,
+}
+
+/// The Digital Signature Algorithm of `kms sign` and `kms verify`: always SHA-256, RSA PKCS#1 v1.5 unless a
+/// flag names the key's algorithm.
+#[derive(Debug, Args)]
+pub struct SignatureAlgorithmArgs {
+    /// ECDSA with SHA-256 (EC keys) instead of RSA PKCS#1 v1.5 with SHA-256.
+    #[arg(long, conflicts_with = "dsa")]
+    ecdsa: bool,
+    /// DSA with SHA-256 (DSA keys) instead of RSA PKCS#1 v1.5 with SHA-256.
+    #[arg(long)]
+    dsa: bool,
+}
+
+impl SignatureAlgorithmArgs {
+    /// The Cryptographic Parameters naming the algorithm, for Sign and Signature Verify alike.
+    fn cryptographic_parameters(&self) -> CryptographicParameters {
+        let algorithm = if self.dsa {
+            DigitalSignatureAlgorithm::DSA_WITH_SHA256
+        } else if self.ecdsa {
+            DigitalSignatureAlgorithm::ECDSA_WITH_SHA256
+        } else {
+            DigitalSignatureAlgorithm::SHA_256_WITH_RSA_ENCRYPTION
+        };
+        CryptographicParameters {
+            digital_signature_algorithm: Some(algorithm),
+            ..Default::default()
+        }
+    }
 }
 
 /// `kms revoke`.
@@ -320,7 +347,7 @@ pub fn run(command: ClientCommand) -> anyhow::Result<()> {
                 &a.connection,
                 RequestPayload::Sign(SignRequest {
                     unique_identifier: Some(a.id.as_str().into()),
-                    cryptographic_parameters: Some(signature_parameters(a.ecdsa)),
+                    cryptographic_parameters: Some(a.algorithm.cryptographic_parameters()),
                     data: Some(a.data.into_bytes()),
                     ..Default::default()
                 }),
@@ -336,7 +363,7 @@ pub fn run(command: ClientCommand) -> anyhow::Result<()> {
                 &a.connection,
                 RequestPayload::SignatureVerify(SignatureVerifyRequest {
                     unique_identifier: Some(a.id.as_str().into()),
-                    cryptographic_parameters: Some(signature_parameters(a.ecdsa)),
+                    cryptographic_parameters: Some(a.algorithm.cryptographic_parameters()),
                     data: Some(a.data.into_bytes()),
                     signature_data: Some(
                         hex_decode(&a.signature).context("--signature is not hex")?,
@@ -561,17 +588,6 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", path.display()))?;
     f.write_all(bytes)?;
     Ok(())
-}
-
-fn signature_parameters(ecdsa: bool) -> CryptographicParameters {
-    CryptographicParameters {
-        digital_signature_algorithm: Some(if ecdsa {
-            DigitalSignatureAlgorithm::ECDSA_WITH_SHA256
-        } else {
-            DigitalSignatureAlgorithm::SHA_256_WITH_RSA_ENCRYPTION
-        }),
-        ..Default::default()
-    }
 }
 
 fn name(value: String) -> Attribute {
