@@ -277,6 +277,13 @@ fn aes_gcm_bad_parameters_and_tampering() {
     // reference's data. Full tags (the cached instance) and truncated ones take different paths.
     let hmac = symmetric(&b, CryptographicAlgorithm::HmacSha256, 256);
     let (ec_private, _) = ec(&b, RecommendedCurve::P256);
+    // The message names the key as a person would, not by the code's type names.
+    match c.encrypt(&ec_private, &gcm(None, b"", 16), b"x") {
+        Err(BackendError::InvalidInput(m)) => {
+            assert_eq!(m, "an EC P-256 private key cannot be used for AES-GCM");
+        }
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
     for other in [&hmac, &ec_private] {
         for tag_len in [16, 12] {
             assert_err!(

@@ -144,6 +144,19 @@ pub enum HashingAlgorithm {
     Sha512,
 }
 
+/// The hash's name in FIPS 180-4: `SHA-256`.
+impl fmt::Display for HashingAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HashingAlgorithm::Sha1 => "SHA-1",
+            HashingAlgorithm::Sha224 => "SHA-224",
+            HashingAlgorithm::Sha256 => "SHA-256",
+            HashingAlgorithm::Sha384 => "SHA-384",
+            HashingAlgorithm::Sha512 => "SHA-512",
+        })
+    }
+}
+
 /// Parameters of [`Cipher`] operations. Borrowed, as cryptoki's mechanism parameters are.
 #[derive(Clone, Copy, Debug)]
 pub enum CipherParams<'a> {
@@ -318,6 +331,18 @@ pub enum SignatureAlgorithm {
     /// A digest longer than N bits (SHA-384, SHA-512) is truncated to its leftmost N bits, as FIPS 186-4 §4.6
     /// says. Other sizes (the 512-bit keys of old test suites) are unsupported.
     Dsa(HashingAlgorithm),
+}
+
+/// The scheme as error messages name it: `ECDSA with SHA-256`.
+impl fmt::Display for SignatureAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SignatureAlgorithm::RsaPkcs1v15(h) => write!(f, "RSASSA-PKCS1-v1_5 with {h}"),
+            SignatureAlgorithm::RsaPss(h) => write!(f, "RSASSA-PSS with {h}"),
+            SignatureAlgorithm::Ecdsa(h) => write!(f, "ECDSA with {h}"),
+            SignatureAlgorithm::Dsa(h) => write!(f, "DSA with {h}"),
+        }
+    }
 }
 
 /// What is signed: the message (the backend hashes it), or a digest computed by the caller.

@@ -96,6 +96,17 @@ pub enum RecommendedCurve {
     P521,
 }
 
+/// The curve's name in FIPS 186-5: `P-256`.
+impl std::fmt::Display for RecommendedCurve {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RecommendedCurve::P256 => "P-256",
+            RecommendedCurve::P384 => "P-384",
+            RecommendedCurve::P521 => "P-521",
+        })
+    }
+}
+
 impl RecommendedCurve {
     /// The KMIP enumeration value.
     #[must_use]

@@ -24,10 +24,7 @@ fn chacha_key<'a>(data: &KeyData<'a>, what: &str) -> Result<&'a [u8], BackendErr
     if data.kind == Kind::ChaCha20 {
         Ok(data.material)
     } else {
-        Err(BackendError::InvalidInput(format!(
-            "a {:?} key cannot be used for {what}",
-            data.kind
-        )))
+        Err(data.kind.cannot_be_used_for(what))
     }
 }
 

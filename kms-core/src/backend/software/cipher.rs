@@ -207,10 +207,8 @@ impl SoftwareBackend {
     }
 }
 
-fn wrong_key(kind: Kind, what: &str) -> BackendError {
-    BackendError::InvalidInput(format!("a {kind:?} key cannot be used for {what}"))
-}
-
+/// The answer for a kept form that is not an AES key's: only AES references keep one, so no reference this backend
+/// issued gets it.
 fn not_aes() -> BackendError {
     BackendError::InvalidInput("AES-GCM needs an AES key".into())
 }
@@ -281,7 +279,7 @@ impl Cipher for SoftwareBackend {
                 let public = match &*parsed {
                     Parsed::RsaPrivate(k) => k.as_public_key(),
                     Parsed::RsaPublic(k) => k,
-                    _ => return Err(wrong_key(data.kind, "RSA-OAEP")),
+                    _ => return Err(data.kind.cannot_be_used_for("RSA-OAEP")),
                 };
                 Ok(Ciphertext {
                     data: oaep_encrypt(public, hash, mgf1_hash, label, plaintext)?,
@@ -335,7 +333,7 @@ impl Cipher for SoftwareBackend {
                     // instance; truncated tags are rare enough not to be cached.
                     let data = Self::decode(key)?;
                     if data.kind != Kind::Aes {
-                        return Err(not_aes());
+                        return Err(data.kind.cannot_be_used_for("AES-GCM"));
                     }
                     gcm_dispatch!(gcm_open, data.material, tag_len, iv, aad, &mut buf, tag)?;
                 }
@@ -355,7 +353,7 @@ impl Cipher for SoftwareBackend {
                 let data = Self::decode(key)?;
                 let parsed = self.parsed(key, &data, &[Kind::RsaPrivate], "RSA-OAEP decryption")?;
                 let Parsed::RsaPrivate(private) = &*parsed else {
-                    return Err(wrong_key(data.kind, "RSA-OAEP decryption"));
+                    return Err(data.kind.cannot_be_used_for("RSA-OAEP decryption"));
                 };
                 oaep_decrypt(private, hash, mgf1_hash, label, ciphertext)
             }

@@ -11,6 +11,8 @@
 //! zero. `material` is raw bytes for secret keys, PKCS#8 DER for private keys, SubjectPublicKeyInfo DER for public
 //! keys and the certificate DER.
 
+use std::fmt;
+
 use zeroize::Zeroizing;
 
 use crate::backend::{BackendError, HashingAlgorithm, KeyRef};
@@ -47,13 +49,38 @@ pub(crate) enum Kind {
     EcPublic(RecommendedCurve),
     /// An X.509 certificate (DER), stored as registered.
     Certificate,
-    /// A DSA private key (PKCS#8 DER): stored and returned, never used (see `formats`).
+    /// A DSA private key (PKCS#8 DER).
     DsaPrivate,
-    /// A DSA public key (SubjectPublicKeyInfo DER): stored and returned, never used.
+    /// A DSA public key (SubjectPublicKeyInfo DER).
     DsaPublic,
 }
 
+/// The kind as error messages name it: `an EC P-256 private key`.
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Kind::Aes => f.write_str("an AES key"),
+            Kind::Hmac(h) => write!(f, "an HMAC-{h} key"),
+            Kind::ChaCha20 => f.write_str("a ChaCha20 key"),
+            Kind::Secret => f.write_str("a generic secret"),
+            Kind::Opaque => f.write_str("an opaque object"),
+            Kind::RsaPrivate => f.write_str("an RSA private key"),
+            Kind::RsaPublic => f.write_str("an RSA public key"),
+            Kind::EcPrivate(c) => write!(f, "an EC {c} private key"),
+            Kind::EcPublic(c) => write!(f, "an EC {c} public key"),
+            Kind::Certificate => f.write_str("a certificate"),
+            Kind::DsaPrivate => f.write_str("a DSA private key"),
+            Kind::DsaPublic => f.write_str("a DSA public key"),
+        }
+    }
+}
+
 impl Kind {
+    /// The error for a key of this kind given to an operation (`what`) that takes other kinds.
+    pub(crate) fn cannot_be_used_for(self, what: &str) -> BackendError {
+        BackendError::InvalidInput(format!("{self} cannot be used for {what}"))
+    }
+
     fn encode(self) -> (u8, u8) {
         match self {
             Kind::Aes => (1, 0),

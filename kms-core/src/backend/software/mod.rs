@@ -124,10 +124,7 @@ impl SoftwareBackend {
         what: &str,
     ) -> Result<Arc<Parsed>, BackendError> {
         if !kinds.contains(&data.kind) {
-            return Err(BackendError::InvalidInput(format!(
-                "a {:?} key cannot be used for {what}",
-                data.kind
-            )));
+            return Err(data.kind.cannot_be_used_for(what));
         }
         self.cache.get(key.data(), data)
     }

@@ -24,10 +24,7 @@ use crate::backend::{BackendError, Ciphertext, KeyRef, ShortBytes};
 fn aes_key(key: &KeyRef) -> Result<Zeroizing<Vec<u8>>, BackendError> {
     let data = SoftwareBackend::decode(key)?;
     if data.kind != Kind::Aes {
-        return Err(BackendError::InvalidInput(format!(
-            "a {:?} key cannot be used for AES",
-            data.kind
-        )));
+        return Err(data.kind.cannot_be_used_for("AES"));
     }
     Ok(Zeroizing::new(data.material.to_vec()))
 }

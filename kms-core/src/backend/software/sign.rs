@@ -68,7 +68,7 @@ fn hash_of(algorithm: SignatureAlgorithm) -> HashingAlgorithm {
 }
 
 fn mismatch(algorithm: SignatureAlgorithm, kind: Kind) -> BackendError {
-    BackendError::InvalidInput(format!("{algorithm:?} cannot be used with a {kind:?} key"))
+    kind.cannot_be_used_for(&algorithm.to_string())
 }
 
 fn signing_failed(e: impl std::error::Error + Send + Sync + 'static) -> BackendError {

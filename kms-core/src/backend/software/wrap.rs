@@ -73,10 +73,7 @@ fn aes_key<'a>(data: &KeyData<'a>, what: &str) -> Result<&'a [u8], BackendError>
     if data.kind == Kind::Aes {
         Ok(data.material)
     } else {
-        Err(BackendError::InvalidInput(format!(
-            "{what} needs an AES key, not a {:?} key",
-            data.kind
-        )))
+        Err(data.kind.cannot_be_used_for(what))
     }
 }
 
