@@ -5,6 +5,8 @@
 #![cfg(feature = "service")]
 
 mod service_support;
+#[path = "vectors/dsa.rs"]
+mod vector_dsa;
 
 use kms_core::dsa::{DsaPrivateKey, DsaPublicKey};
 use kms_kmip::message::enums::{
@@ -34,6 +36,7 @@ use service_support::{
     alice, bytes_of, failed, get, get_attributes, hex, key_pair, message, ok, one, p256, service,
     text, uid,
 };
+use vector_dsa::dsa_2048_256;
 use zeroize::Zeroizing;
 
 /// Every request here is alice's.
@@ -715,20 +718,6 @@ fn transparent_dsa_keys_round_trip() {
     failed(&wrong, ResultReason::KEY_FORMAT_TYPE_NOT_SUPPORTED);
 }
 
-/// The 2048-bit DSA key (N = 256) of tests/vectors/dsa-2048-256-openssl.txt: P, Q, G, X, Y as KMIP Big Integers
-/// (zero-extended to whole 8-byte words with the sign bit clear).
-fn dsa_2048() -> [String; 5] {
-    let text = include_str!("vectors/dsa-2048-256-openssl.txt");
-    ["P", "Q", "G", "X", "Y"].map(|name| {
-        let magnitude = text
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(" = "))
-            .expect("component");
-        let words = (magnitude.len() / 2 + 1).div_ceil(8);
-        format!("{magnitude:0>width$}", width = words * 16)
-    })
-}
-
 fn sign(
     s: &KmipService,
     id: &str,
@@ -777,7 +766,7 @@ fn verify(
 #[test]
 fn dsa_sign_and_signature_verify_round_trip() {
     let s = service();
-    let [p, q, g, x, y] = dsa_2048();
+    let [p, q, g, x, y] = dsa_2048_256();
     let sized = |block: KeyBlock| KeyBlock {
         cryptographic_length: Some(2048),
         ..block

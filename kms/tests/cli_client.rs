@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
+#[path = "../../kms-kmip/tests/vectors/dsa.rs"]
+mod vector_dsa;
 
 use dsa::signature::hazmat::PrehashVerifier;
 use kms::kmip::message::enums::{
@@ -23,6 +25,7 @@ use kms::kmip::tags::Version;
 use kms::kmip::transport::client::{ClientOptions, KmipClient};
 use sha2::Digest;
 use support::{Server, client_tls, field};
+use vector_dsa::dsa_2048_256;
 use zeroize::Zeroizing;
 
 #[test]
@@ -113,30 +116,6 @@ fn client_subcommands_against_kms_serve() {
     );
 }
 
-/// The DSA key (L, N) = (2048, 256) of kms-kmip's vectors, read from there (it is in this repository): P, Q, G,
-/// X, Y as big-endian magnitudes.
-fn dsa_2048_256() -> [Vec<u8>; 5] {
-    let text = include_str!("../../kms-kmip/tests/vectors/dsa-2048-256-openssl.txt");
-    ["P", "Q", "G", "X", "Y"].map(|name| {
-        let hex = text
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(" = "))
-            .unwrap_or_else(|| panic!("no {name} in the vector"));
-        (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-            .collect()
-    })
-}
-
-/// A KMIP Big Integer of a positive magnitude: two's complement, so a sign bit of zero, in whole 8-byte words.
-fn big_integer(magnitude: &[u8]) -> Vec<u8> {
-    let words = (magnitude.len() + usize::from(magnitude[0] & 0x80 != 0)).div_ceil(8);
-    let mut bytes = vec![0; words * 8 - magnitude.len()];
-    bytes.extend_from_slice(magnitude);
-    bytes
-}
-
 /// Registers a DSA key over KMIP with the library client (the CLI has no Register); its Unique Identifier.
 fn register_dsa(
     server: &Server,
@@ -221,16 +200,17 @@ fn register_dsa(
 fn dsa_sign_and_verify_against_kms_serve() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(&dir.path().join("data"));
-    let [p, q, g, x, y] = dsa_2048_256();
+    // As KMIP Big Integers: magnitudes behind zero words that keep the sign bit clear.
+    let [p, q, g, x, y] = dsa_2048_256().map(|c| hex::decode(c).unwrap());
 
     let private = register_dsa(
         &s,
         ObjectType::PRIVATE_KEY,
         KeyMaterial::TransparentDSAPrivateKey(TransparentDSAPrivateKey {
-            p: BigInteger(big_integer(&p)),
-            q: BigInteger(big_integer(&q)),
-            g: BigInteger(big_integer(&g)),
-            x: SecretBigInteger(Zeroizing::new(big_integer(&x))),
+            p: BigInteger(p.clone()),
+            q: BigInteger(q.clone()),
+            g: BigInteger(g.clone()),
+            x: SecretBigInteger(Zeroizing::new(x)),
             ..Default::default()
         }),
         CryptographicUsageMask::SIGN,
@@ -239,10 +219,10 @@ fn dsa_sign_and_verify_against_kms_serve() {
         &s,
         ObjectType::PUBLIC_KEY,
         KeyMaterial::TransparentDSAPublicKey(TransparentDSAPublicKey {
-            p: BigInteger(big_integer(&p)),
-            q: BigInteger(big_integer(&q)),
-            g: BigInteger(big_integer(&g)),
-            y: BigInteger(big_integer(&y)),
+            p: BigInteger(p.clone()),
+            q: BigInteger(q.clone()),
+            g: BigInteger(g.clone()),
+            y: BigInteger(y.clone()),
             ..Default::default()
         }),
         CryptographicUsageMask::VERIFY,
@@ -276,11 +256,11 @@ fn dsa_sign_and_verify_against_kms_serve() {
     assert!(!String::from_utf8_lossy(&changed.stdout).contains("valid"));
 
     // The same signature checked outside the server: a DER Dss-Sig-Value over SHA-256 of the message.
-    let der: Vec<u8> = (0..signature.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&signature[i..i + 2], 16).unwrap())
-        .collect();
-    let uint = |magnitude: &[u8]| {
+    let der = hex::decode(signature).unwrap();
+    // The crate takes the key's size from the numbers' precision, so without the Big Integers' zero words.
+    let uint = |big_integer: &[u8]| {
+        let zeros = big_integer.iter().take_while(|&&b| b == 0).count();
+        let magnitude = &big_integer[zeros..];
         let bits = u32::try_from(magnitude.len() * 8).unwrap();
         dsa::BoxedUint::from_be_slice(magnitude, bits).unwrap()
     };
